@@ -1,0 +1,31 @@
+use std::fmt;
+
+/// An argument the kernels cannot run with. The binding turns it into a JS `Error`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HlaError {
+    pub arg: &'static str,
+    pub expected: String,
+    pub actual: String,
+}
+
+impl HlaError {
+    pub fn new(arg: &'static str, expected: impl Into<String>, actual: impl fmt::Display) -> Self {
+        HlaError {
+            arg,
+            expected: expected.into(),
+            actual: actual.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for HlaError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "{}: expected {}, got {}",
+            self.arg, self.expected, self.actual
+        )
+    }
+}
+
+impl std::error::Error for HlaError {}

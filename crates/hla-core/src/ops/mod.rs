@@ -1,0 +1,401 @@
+//! The operator family, FLA style: one module per operator, each with a `recurrent` and a
+//! `chunk` form of the same signature. This module holds what they share: shapes,
+//! options, the state layout, validation and the driver that walks sequences and heads.
+
+pub mod ahla;
+mod chunk;
+pub mod hla2;
+pub mod hla3;
+pub mod la1;
+
+use crate::error::HlaError;
+use crate::simd::{Isa, Simd};
+use crate::workspace::Workspace;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    La1,
+    Hla2,
+    Ahla,
+    Hla3,
+}
+
+impl Op {
+    pub const ALL: [Op; 4] = [Op::La1, Op::Hla2, Op::Ahla, Op::Hla3];
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::La1 => "la1",
+            Op::Hla2 => "hla2",
+            Op::Ahla => "ahla",
+            Op::Hla3 => "hla3",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|op| op.name() == s)
+    }
+    pub fn from_code(c: u32) -> Option<Op> {
+        Op::ALL.get(c as usize).copied()
+    }
+}
+
+/// `q, k: [b, t, h, dk]`, `v, o: [b, t, hv, dv]`, `hv % h == 0`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dims {
+    pub b: usize,
+    pub t: usize,
+    pub h: usize,
+    pub hv: usize,
+    pub dk: usize,
+    pub dv: usize,
+}
+
+impl Dims {
+    /// Value heads per query-key head.
+    pub fn group(&self) -> usize {
+        self.hv / self.h
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Options<'a> {
+    pub scale: f32,
+    /// γ per query-key head (length h) or one for all (length 1); 1 means no decay.
+    pub decay: &'a [f32],
+    pub normalize: bool,
+    pub eps: f32,
+    /// hla2 only; 0 disables it (and the ridge moments in the state).
+    pub ridge: f32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Recurrent,
+    /// Chunk-parallel scan with this chunk length (≥ 1).
+    Chunk(usize),
+}
+
+/// What one kernel call runs with (one query-key head).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Params {
+    pub gamma: f32,
+    pub scale: f32,
+    pub normalize: bool,
+    pub eps: f32,
+    pub ridge: f32,
+    pub has_ridge: bool,
+}
+
+/// Floats of state for one (sequence, query-key head) group, which also holds the moments
+/// of its `g` value heads. Layouts (contiguous, in this order):
+/// - la1:  z[dk],                 g × P[dk×dv]
+/// - hla2: S[dk×dk], n[dk], (m[dk]), g × (M[dk×dv], (C[dk×dv]))   — () only with ridge
+/// - ahla: m[dk], n[dk],          g × (P[dk×dv], E[dk×dv])
+/// - hla3: S[dk×dk], m[dk], η[dk], g × (P[dk×dv], F[dk×dv])
+pub fn group_len(op: Op, dk: usize, dv: usize, g: usize, has_ridge: bool) -> usize {
+    let r = has_ridge as usize;
+    match op {
+        Op::La1 => dk + g * dk * dv,
+        Op::Hla2 => dk * dk + dk + r * dk + g * dk * dv * (1 + r),
+        Op::Ahla => 2 * dk + g * 2 * dk * dv,
+        Op::Hla3 => dk * dk + 2 * dk + g * 2 * dk * dv,
+    }
+}
+
+/// State floats for `n_seq` sequences (the batch, or the sequences of `cu_seqlens`).
+pub fn state_len(
+    op: Op,
+    n_seq: usize,
+    h: usize,
+    hv: usize,
+    dk: usize,
+    dv: usize,
+    has_ridge: bool,
+) -> usize {
+    n_seq * h * group_len(op, dk, dv, hv / h.max(1), has_ridge)
+}
+
+/// The rows of one (sequence, query-key head): tokens `row0 .. row0 + len` of the `[b·t]` rows.
+pub(crate) struct HeadIo<'a> {
+    pub q: &'a [f32],
+    pub k: &'a [f32],
+    pub v: &'a [f32],
+    pub row0: usize,
+    pub len: usize,
+    pub h: usize,
+    pub heads: usize,
+    pub vheads: usize,
+    pub dk: usize,
+    pub dv: usize,
+}
+
+impl HeadIo<'_> {
+    pub fn g(&self) -> usize {
+        self.vheads / self.heads
+    }
+    #[inline(always)]
+    pub fn q_row(&self, t: usize) -> &[f32] {
+        let o = ((self.row0 + t) * self.heads + self.h) * self.dk;
+        &self.q[o..o + self.dk]
+    }
+    #[inline(always)]
+    pub fn k_row(&self, t: usize) -> &[f32] {
+        let o = ((self.row0 + t) * self.heads + self.h) * self.dk;
+        &self.k[o..o + self.dk]
+    }
+    /// Offset of value head `j` of this group at token `t` in `v` and `o`.
+    #[inline(always)]
+    pub fn v_offset(&self, t: usize, j: usize) -> usize {
+        ((self.row0 + t) * self.vheads + self.h * self.g() + j) * self.dv
+    }
+    #[inline(always)]
+    pub fn v_row(&self, t: usize, j: usize) -> &[f32] {
+        let o = self.v_offset(t, j);
+        &self.v[o..o + self.dv]
+    }
+    /// `dst = scale · q_t`.
+    #[inline(always)]
+    pub fn load_q(&self, t: usize, scale: f32, dst: &mut [f32]) {
+        for (d, s) in dst.iter_mut().zip(self.q_row(t)) {
+            *d = scale * s;
+        }
+    }
+}
+
+/// `sign(x) · max(|x|, eps)` with sign(0) = +1; NaN passes through (never hidden).
+#[inline(always)]
+pub(crate) fn signed_floor(x: f32, eps: f32) -> f32 {
+    if x >= 0.0 {
+        x.max(eps)
+    } else if x < 0.0 {
+        x.min(-eps)
+    } else {
+        x
+    }
+}
+
+/// `dst = num / floor(den)` when normalising, else `dst = num`.
+#[inline(always)]
+pub(crate) fn write_output(dst: &mut [f32], num: &[f32], den: f32, p: &Params) {
+    if p.normalize {
+        let inv = 1.0 / signed_floor(den, p.eps);
+        for (d, n) in dst.iter_mut().zip(num) {
+            *d = n * inv;
+        }
+    } else {
+        dst.copy_from_slice(&num[..dst.len()]);
+    }
+}
+
+fn check(
+    cond: bool,
+    arg: &'static str,
+    expected: impl Into<String>,
+    actual: impl std::fmt::Display,
+) -> Result<(), HlaError> {
+    if cond {
+        Ok(())
+    } else {
+        Err(HlaError::new(arg, expected, actual))
+    }
+}
+
+/// Checks every argument of [`forward`]; returns the number of sequences (states).
+pub fn validate(
+    op: Op,
+    mode: Mode,
+    d: &Dims,
+    opts: &Options,
+    lens: [usize; 4],
+    state_len_given: usize,
+    cu_seqlens: Option<&[i32]>,
+) -> Result<usize, HlaError> {
+    check(
+        d.b >= 1 && d.h >= 1 && d.hv >= 1 && d.dk >= 1 && d.dv >= 1,
+        "dims",
+        "b, h, hv, dk, dv ≥ 1",
+        format!("{d:?}"),
+    )?;
+    check(
+        d.hv % d.h == 0,
+        "v",
+        format!("value heads a multiple of {} (query heads)", d.h),
+        d.hv,
+    )?;
+    let (nq, nv) = (d.b * d.t * d.h * d.dk, d.b * d.t * d.hv * d.dv);
+    check(lens[0] == nq, "q", format!("{nq} floats"), lens[0])?;
+    check(lens[1] == nq, "k", format!("{nq} floats"), lens[1])?;
+    check(lens[2] == nv, "v", format!("{nv} floats"), lens[2])?;
+    check(lens[3] == nv, "o", format!("{nv} floats"), lens[3])?;
+    check(
+        opts.scale.is_finite(),
+        "scale",
+        "a finite number",
+        opts.scale,
+    )?;
+    check(
+        opts.decay.len() == 1 || opts.decay.len() == d.h,
+        "decay",
+        format!("1 or {} values", d.h),
+        opts.decay.len(),
+    )?;
+    for &g in opts.decay {
+        check(g > 0.0 && g <= 1.0, "decay", "a value in (0, 1]", g)?;
+    }
+    check(
+        opts.eps > 0.0 && opts.eps.is_finite(),
+        "eps",
+        "a finite number > 0",
+        opts.eps,
+    )?;
+    check(
+        opts.ridge.is_finite(),
+        "ridge",
+        "a finite number",
+        opts.ridge,
+    )?;
+    check(
+        opts.ridge == 0.0 || op == Op::Hla2,
+        "ridge",
+        format!("0 ({} has no ridge)", op.name()),
+        opts.ridge,
+    )?;
+    if let Mode::Chunk(c) = mode {
+        check(c >= 1, "chunkSize", "an integer ≥ 1", c)?;
+    }
+    let n_seq = match cu_seqlens {
+        None => d.b,
+        Some(cu) => {
+            check(
+                d.b == 1,
+                "cuSeqlens",
+                "batch size 1 (sequences packed along T)",
+                format!("batch {}", d.b),
+            )?;
+            check(cu.len() >= 2, "cuSeqlens", "at least 2 offsets", cu.len())?;
+            check(cu[0] == 0, "cuSeqlens[0]", "0", cu[0])?;
+            for i in 1..cu.len() {
+                check(
+                    cu[i] > cu[i - 1],
+                    "cuSeqlens",
+                    "strictly increasing offsets",
+                    format!("{} then {} at index {i}", cu[i - 1], cu[i]),
+                )?;
+            }
+            let last = cu[cu.len() - 1];
+            check(
+                last as i64 == d.t as i64,
+                "cuSeqlens",
+                format!("last offset = T = {}", d.t),
+                last,
+            )?;
+            cu.len() - 1
+        }
+    };
+    let want = state_len(op, n_seq, d.h, d.hv, d.dk, d.dv, opts.ridge != 0.0);
+    check(
+        state_len_given == want,
+        "state",
+        format!("{want} floats"),
+        state_len_given,
+    )?;
+    Ok(n_seq)
+}
+
+/// Runs `op` over all sequences and heads. `state` holds the initial state on entry (zeros
+/// for none) and the final state on return, laid out `[n_seq, h, group_len]`.
+#[allow(clippy::too_many_arguments)]
+pub fn forward(
+    op: Op,
+    mode: Mode,
+    d: &Dims,
+    opts: &Options,
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    o: &mut [f32],
+    state: &mut [f32],
+    cu_seqlens: Option<&[i32]>,
+    ws: &mut Workspace,
+) -> Result<(), HlaError> {
+    forward_with::<Isa>(op, mode, d, opts, q, k, v, o, state, cu_seqlens, ws)
+}
+
+/// [`forward`] with an explicit instruction set (tests compare them).
+#[allow(clippy::too_many_arguments)]
+pub fn forward_with<S: Simd>(
+    op: Op,
+    mode: Mode,
+    d: &Dims,
+    opts: &Options,
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    o: &mut [f32],
+    state: &mut [f32],
+    cu_seqlens: Option<&[i32]>,
+    ws: &mut Workspace,
+) -> Result<(), HlaError> {
+    let n_seq = validate(
+        op,
+        mode,
+        d,
+        opts,
+        [q.len(), k.len(), v.len(), o.len()],
+        state.len(),
+        cu_seqlens,
+    )?;
+    let has_ridge = opts.ridge != 0.0;
+    let glen = group_len(op, d.dk, d.dv, d.group(), has_ridge);
+    for s in 0..n_seq {
+        let (row0, len) = match cu_seqlens {
+            None => (s * d.t, d.t),
+            Some(cu) => (cu[s] as usize, (cu[s + 1] - cu[s]) as usize),
+        };
+        for h in 0..d.h {
+            let io = HeadIo {
+                q,
+                k,
+                v,
+                row0,
+                len,
+                h,
+                heads: d.h,
+                vheads: d.hv,
+                dk: d.dk,
+                dv: d.dv,
+            };
+            let p = Params {
+                gamma: opts.decay[if opts.decay.len() == 1 { 0 } else { h }],
+                scale: opts.scale,
+                normalize: opts.normalize,
+                eps: opts.eps,
+                ridge: opts.ridge,
+                has_ridge,
+            };
+            let st = &mut state[(s * d.h + h) * glen..(s * d.h + h + 1) * glen];
+            run_head::<S>(op, mode, &io, &p, st, o, ws);
+        }
+    }
+    Ok(())
+}
+
+fn run_head<S: Simd>(
+    op: Op,
+    mode: Mode,
+    io: &HeadIo,
+    p: &Params,
+    st: &mut [f32],
+    o: &mut [f32],
+    ws: &mut Workspace,
+) {
+    match (op, mode) {
+        (Op::La1, Mode::Recurrent) => la1::recurrent::<S>(io, p, st, o, ws),
+        (Op::La1, Mode::Chunk(c)) => la1::chunk::<S>(io, p, st, o, ws, c),
+        (Op::Hla2, Mode::Recurrent) => hla2::recurrent::<S>(io, p, st, o, ws),
+        (Op::Hla2, Mode::Chunk(c)) => hla2::chunk::<S>(io, p, st, o, ws, c),
+        (Op::Ahla, Mode::Recurrent) => ahla::recurrent::<S>(io, p, st, o, ws),
+        (Op::Ahla, Mode::Chunk(c)) => ahla::chunk::<S>(io, p, st, o, ws, c),
+        (Op::Hla3, Mode::Recurrent) => hla3::recurrent::<S>(io, p, st, o, ws),
+        (Op::Hla3, Mode::Chunk(c)) => hla3::chunk::<S>(io, p, st, o, ws, c),
+    }
+}
