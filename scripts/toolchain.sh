@@ -26,11 +26,11 @@ pick_rustc() {
     if rustup target add $TARGET >/dev/null 2>&1 && has_wasm_std "$rr"; then echo "$rr"; return; fi
     say "rustup could not add $TARGET (no download access); using Debian's rustc-web"
   fi
-  if ! [ -x /usr/bin/rustc ] || ! [ -d /usr/lib/rustlib/src/rust/library/vendor ] || ! [ -x /usr/bin/rust-lld ]; then
-    say "installing Debian packages rustc-web cargo-web rust-web-src rust-web-llvm"
+  if ! [ -x /usr/bin/rustc ] || ! [ -d /usr/lib/rustlib/src/rust/library/vendor ] || ! [ -x "$(readlink -f /usr/bin/rust-lld)" ]; then
+    say "installing Debian packages rustc-web cargo-web rust-web-src rust-web-llvm lld-22"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2
-    apt-get install -y -qq rustc-web cargo-web rust-web-src rust-web-llvm >&2
+    apt-get install -y -qq rustc-web cargo-web rust-web-src rust-web-llvm lld-22 >&2
   fi
   if ! has_wasm_std /usr/bin/rustc; then build_wasm_std; fi
   echo /usr/bin/rustc

@@ -1,0 +1,113 @@
+//! A streaming session: one operator's state plus input/output buffers that JS reads and
+//! writes in place (views into wasm memory), so a decode step copies nothing and allocates
+//! nothing. Snapshots are (de)serialised by the facade from `state_ptr`/`state_len`.
+
+use crate::{op_from, to_js};
+use hla_core::ops::{forward, state_len, validate};
+use hla_core::workspace::Workspace;
+use hla_core::{Dims, Mode, Options};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+pub struct Session {
+    op: hla_core::Op,
+    dims: Dims,
+    scale: f32,
+    decay: Vec<f32>,
+    normalize: bool,
+    eps: f32,
+    ridge: f32,
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    o: Vec<f32>,
+    state: Vec<f32>,
+    ws: Workspace,
+    position: f64,
+}
+
+#[wasm_bindgen]
+impl Session {
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(op: u32, b: u32, h: u32, hv: u32, dk: u32, dv: u32, scale: f32, decay: &[f32], normalize: bool, eps: f32, ridge: f32) -> Result<Session, JsError> {
+        let op = op_from(op)?;
+        let dims = Dims { b: b as usize, t: 1, h: h as usize, hv: hv as usize, dk: dk as usize, dv: dv as usize };
+        let opts = Options { scale, decay, normalize, eps, ridge };
+        let (nq, nv) = (dims.b * dims.h * dims.dk, dims.b * dims.hv * dims.dv);
+        let ns = if dims.h >= 1 && dims.hv % dims.h == 0 { state_len(op, dims.b, dims.h, dims.hv, dims.dk, dims.dv, ridge != 0.0) } else { 0 };
+        validate(op, Mode::Recurrent, &dims, &opts, [nq, nq, nv, nv], ns, None).map_err(to_js)?;
+        let mut s = Session {
+            op,
+            dims,
+            scale,
+            decay: decay.to_vec(),
+            normalize,
+            eps,
+            ridge,
+            q: vec![0.0; nq],
+            k: vec![0.0; nq],
+            v: vec![0.0; nv],
+            o: vec![0.0; nv],
+            state: vec![0.0; ns],
+            ws: Workspace::default(),
+            position: 0.0,
+        };
+        // Size the workspace now so the first step allocates nothing either.
+        s.step()?;
+        s.reset();
+        Ok(s)
+    }
+
+    /// One token for every batch row: reads `q`, `k`, `v` buffers, writes `o`.
+    pub fn step(&mut self) -> Result<(), JsError> {
+        let opts = Options { scale: self.scale, decay: &self.decay, normalize: self.normalize, eps: self.eps, ridge: self.ridge };
+        forward(self.op, Mode::Recurrent, &self.dims, &opts, &self.q, &self.k, &self.v, &mut self.o, &mut self.state, None, &mut self.ws).map_err(to_js)?;
+        self.position += 1.0;
+        Ok(())
+    }
+
+    /// `t` tokens per batch row (`[b, t, h, dk]` …), chunk-parallel when `chunk_size` > 0.
+    pub fn prefill(&mut self, t: u32, chunk_size: u32, q: &[f32], k: &[f32], v: &[f32], o: &mut [f32]) -> Result<(), JsError> {
+        let d = Dims { t: t as usize, ..self.dims };
+        let mode = if chunk_size == 0 { Mode::Recurrent } else { Mode::Chunk(chunk_size as usize) };
+        let opts = Options { scale: self.scale, decay: &self.decay, normalize: self.normalize, eps: self.eps, ridge: self.ridge };
+        forward(self.op, mode, &d, &opts, q, k, v, o, &mut self.state, None, &mut self.ws).map_err(to_js)?;
+        self.position += t as f64;
+        Ok(())
+    }
+
+    pub fn reset(&mut self) {
+        self.state.fill(0.0);
+        self.o.fill(0.0);
+        self.position = 0.0;
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn position(&self) -> f64 {
+        self.position
+    }
+    #[wasm_bindgen(setter)]
+    pub fn set_position(&mut self, p: f64) {
+        self.position = p;
+    }
+
+    pub fn q_ptr(&self) -> usize {
+        self.q.as_ptr() as usize
+    }
+    pub fn k_ptr(&self) -> usize {
+        self.k.as_ptr() as usize
+    }
+    pub fn v_ptr(&self) -> usize {
+        self.v.as_ptr() as usize
+    }
+    pub fn o_ptr(&self) -> usize {
+        self.o.as_ptr() as usize
+    }
+    pub fn state_ptr(&self) -> usize {
+        self.state.as_ptr() as usize
+    }
+    pub fn state_len(&self) -> usize {
+        self.state.len()
+    }
+}
