@@ -77,6 +77,12 @@ impl Engine {
         Engine::default()
     }
 
+    /// Panics on purpose: lets the test suite check that a Rust panic reaches JS as a readable
+    /// Error and that the facade recovers. Never called by the facade itself.
+    pub fn panic_for_tests(&self) {
+        panic!("deliberate panic (test of panic reporting)");
+    }
+
     /// One forward pass. `chunk_size` 0 selects the recurrent form. `state` carries the
     /// initial state in (zeros for none) and the final state out; `cu_seqlens` empty = none.
     #[allow(clippy::too_many_arguments)]

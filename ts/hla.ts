@@ -1,0 +1,96 @@
+import { BACKENDS, type Backend, type Glue } from './loader.js';
+import { HlaState } from './state.js';
+import { OP_CODES, type OpName, type Tensor } from './tensor.js';
+import { checkForward, type ForwardOptions } from './validate.js';
+
+/** What every operator returns. */
+export interface ForwardResult {
+  /** `[B, T, HV, dv]` */
+  o: Tensor;
+  /** Present when `outputFinalState` was set. */
+  finalState?: HlaState;
+}
+
+type Engine = InstanceType<Glue['Engine']>;
+
+/** An initialised hla-wasm instance: the operators, sessions and their backend. */
+export class Hla {
+  /** The SIMD flavour in use: 'relaxed', 'simd128' or 'scalar'. */
+  readonly backend: Backend;
+  #glue: Glue;
+  #engine: Engine;
+
+  /** @internal Use `init()`. */
+  constructor(glue: Glue) {
+    this.#glue = glue;
+    this.backend = glue.backend() as Backend;
+    if (!BACKENDS.includes(this.backend)) throw new Error(`hla-wasm: unknown backend ${this.backend}`);
+    this.#engine = new glue.Engine();
+  }
+
+  /** First-order linear attention: o_t = Σ_{j≤t} γ^{t−j} (q_t·k_j) v_j. */
+  la1(q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): ForwardResult {
+    return this.#forward('la1', q, k, v, options);
+  }
+
+  /** Second-order HLA: o_t = Σ_{j≤t} Σ_{i≤j} γ^{t−i} (q_t·k_i)(q_j·k_i) v_j (+ ridge). */
+  hla2(q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): ForwardResult {
+    return this.#forward('hla2', q, k, v, options);
+  }
+
+  /** Asymmetric second-order HLA: o_t = Σ_{i≤t} Σ_{j≤i} γ^{t−j} (q_t·k_i)(q_i·k_j) v_j. */
+  ahla(q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): ForwardResult {
+    return this.#forward('ahla', q, k, v, options);
+  }
+
+  /** Third-order HLA (strictly causal (W Wᵀ W) V with chain decay). */
+  hla3(q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): ForwardResult {
+    return this.#forward('hla3', q, k, v, options);
+  }
+
+  /** Bytes of streaming state per (sequence, query-key head with its HV/H value heads). */
+  stateBytes(op: OpName, dims: { heads?: number; valueHeads?: number; dk: number; dv: number; ridge?: boolean }): number {
+    const h = dims.heads ?? 1;
+    return 4 * this.#glue.state_len(OP_CODES[op], 1, h, dims.valueHeads ?? h, dims.dk, dims.dv, dims.ridge ?? false) / h;
+  }
+
+  #forward(op: OpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): ForwardResult {
+    const c = checkForward(op, q, k, v, options);
+    const n = this.#glue.state_len(OP_CODES[op], c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0);
+    const state = c.initial ? c.initial.slice() : new Float32Array(n);
+    const o = new Float32Array(c.B * c.T * c.HV * c.dv);
+    const dims = new Uint32Array([c.B, c.T, c.H, c.HV, c.dk, c.dv]);
+    this.guard(() =>
+      this.#engine.forward(OP_CODES[op], c.chunkSize, dims, c.scale, c.decay, c.normalize, c.eps, c.ridge,
+        q.data, k.data, v.data, o, state, c.cuSeqlens),
+    );
+    const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
+    if (c.outputFinalState) result.finalState = new HlaState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0, state);
+    return result;
+  }
+
+  /**
+   * @internal Runs a wasm call; a trap (a Rust panic: a bug) becomes a readable Error and the
+   * scratch engine is replaced, so the instance keeps working.
+   */
+  guard<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+      let why = '';
+      try {
+        why = this.#glue.last_panic();
+      } catch {
+        /* the panic message is best effort */
+      }
+      this.#engine = new this.#glue.Engine();
+      throw new Error(`hla-wasm internal error in the ${this.backend} kernel: ${why || e.message}. This is a bug; please report it. The instance was reset and keeps working.`);
+    }
+  }
+
+  /** @internal For the test of panic reporting only. */
+  _panicForTests(): void {
+    this.guard(() => this.#engine.panic_for_tests());
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * hla-wasm: Higher-order Linear Attention (arXiv 2510.27258) in WebAssembly SIMD.
+ *
+ * ```ts
+ * import { init } from 'hla-wasm';
+ * const hla = await init();
+ * const { o, finalState } = hla.hla2(q, k, v, { decay: 0.99, outputFinalState: true });
+ * ```
+ * @packageDocumentation
+ */
+import { Hla } from './hla.js';
+import { BACKENDS, detectBackend, loadGlue, supported, type Backend, type WasmSource } from './loader.js';
+import { typeError, rangeError } from './errors.js';
+import { checkKnown } from './validate.js';
+
+export { Hla, type ForwardResult } from './hla.js';
+export { HlaState } from './state.js';
+export type { Tensor, OpName } from './tensor.js';
+export type { ForwardOptions } from './validate.js';
+export type { Backend, WasmSource } from './loader.js';
+
+export interface InitOptions {
+  /** Force a flavour instead of the best the runtime supports. */
+  backend?: Backend;
+  /** Where the .wasm comes from (default: the file next to this module, read or fetched). */
+  wasm?: WasmSource;
+}
+
+/** Loads the best (or the requested) wasm flavour and returns an instance. */
+export async function init(options: InitOptions = {}): Promise<Hla> {
+  if (typeof options !== 'object' || options === null) throw typeError('init options', 'an object', options);
+  checkKnown(options, new Set(['backend', 'wasm']), 'init options');
+  let backend = options.backend;
+  if (backend !== undefined) {
+    if (!BACKENDS.includes(backend)) throw rangeError('backend', `one of ${BACKENDS.join(', ')}`, backend);
+    if (!(await supported(backend))) {
+      throw rangeError('backend', `a flavour this runtime supports (${backend} is not; Node 20 needs --experimental-wasm-relaxed-simd for relaxed)`, backend);
+    }
+  } else {
+    backend = await detectBackend();
+  }
+  return new Hla(await loadGlue(backend, options.wasm));
+}

@@ -1,0 +1,64 @@
+// Loads one wasm flavour. Each flavour has its own copy of the wasm-bindgen glue, so several
+// can live side by side in one realm (the benchmark compares them in one run).
+import { relaxedSimd, simd } from 'wasm-feature-detect';
+import initRelaxed, * as relaxed from './wasm/relaxed/hla_relaxed.js';
+import initScalar, * as scalar from './wasm/scalar/hla_scalar.js';
+import initSimd128, * as simd128 from './wasm/simd128/hla_simd128.js';
+
+/** SIMD flavours, best first. */
+export type Backend = 'relaxed' | 'simd128' | 'scalar';
+export const BACKENDS: readonly Backend[] = ['relaxed', 'simd128', 'scalar'];
+
+export type Glue = typeof simd128;
+/** What `init({ wasm })` accepts: bytes, a URL (or string URL), a fetch Response, or a compiled module. */
+export type WasmSource = BufferSource | URL | string | Response | WebAssembly.Module;
+
+type InitFn = (input: { module_or_path: unknown }) => Promise<unknown>;
+const FLAVOURS: Record<Backend, { init: InitFn; glue: Glue; url: () => URL }> = {
+  // Literal `new URL('./file.wasm', import.meta.url)` so that bundlers emit the files.
+  relaxed: { init: initRelaxed as InitFn, glue: relaxed, url: () => new URL('./hla_relaxed.wasm', import.meta.url) },
+  simd128: { init: initSimd128 as InitFn, glue: simd128, url: () => new URL('./hla_simd128.wasm', import.meta.url) },
+  scalar: { init: initScalar as InitFn, glue: scalar, url: () => new URL('./hla_scalar.wasm', import.meta.url) },
+};
+
+const loaded = new Map<Backend, Promise<Glue>>();
+
+/** The best flavour this runtime can run (relaxed SIMD needs Node ≥ 22, Chromium ≥ 114, or a flag). */
+export async function detectBackend(): Promise<Backend> {
+  if (await relaxedSimd()) return 'relaxed';
+  if (await simd()) return 'simd128';
+  return 'scalar';
+}
+
+export async function supported(backend: Backend): Promise<boolean> {
+  return backend === 'scalar' || (backend === 'simd128' ? simd() : relaxedSimd());
+}
+
+const isNode = typeof process !== 'undefined' && process.versions != null && process.versions.node != null;
+
+async function defaultSource(backend: Backend): Promise<WasmSource> {
+  const url = FLAVOURS[backend].url();
+  if (isNode && url.protocol === 'file:') {
+    const { readFile } = await import('node:fs/promises');
+    return readFile(url);
+  }
+  return url;
+}
+
+/**
+ * Instantiates `backend` once per realm; `source` (if given) is used for that first load.
+ * Later calls share the instance (each facade keeps its own scratch `Engine`).
+ */
+export function loadGlue(backend: Backend, source?: WasmSource): Promise<Glue> {
+  let p = loaded.get(backend);
+  if (!p) {
+    p = (async () => {
+      const { init, glue } = FLAVOURS[backend];
+      await init({ module_or_path: source ?? (await defaultSource(backend)) });
+      return glue;
+    })();
+    p.catch(() => loaded.delete(backend));
+    loaded.set(backend, p);
+  }
+  return p;
+}

@@ -1,0 +1,10 @@
+/** A dense row-major float32 tensor. */
+export interface Tensor {
+  data: Float32Array;
+  shape: number[];
+}
+
+/** The operators of the family (see README "Operators"). */
+export type OpName = 'la1' | 'hla2' | 'ahla' | 'hla3';
+
+export const OP_CODES: Record<OpName, number> = { la1: 0, hla2: 1, ahla: 2, hla3: 3 };

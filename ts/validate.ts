@@ -1,0 +1,158 @@
+// Argument checks for every public call: done in JS, before any wasm memory is touched, so a
+// bad call throws a precise Error and leaves the instance exactly as it was.
+import { AUTO_CHUNK_MIN_T, DEFAULT_CHUNK_SIZE, DEFAULT_EPS } from './defaults.js';
+import { describe, rangeError, typeError } from './errors.js';
+import { HlaState, isHlaState, stateData } from './state.js';
+import type { OpName, Tensor } from './tensor.js';
+
+/** Options shared by every operator (FLA names). */
+export interface ForwardOptions {
+  /** Multiplies q before anything else. Default dk^-0.5. */
+  scale?: number;
+  /** γ in (0, 1]: one for all heads, or one per query-key head. Default 1 (no decay). */
+  decay?: number | ArrayLike<number>;
+  /** Divide by the same operator applied to ones, floored to ±eps (signed). Default false. */
+  normalize?: boolean;
+  /** Floor of |denominator| when normalizing. Default 1e-6. */
+  eps?: number;
+  /** hla2 only: read S + λI (paper §5). Default 0. */
+  ridge?: number;
+  /** A `finalState` of an earlier call with the same operator and shapes. */
+  initialState?: HlaState;
+  /** Return `finalState`. Default false. */
+  outputFinalState?: boolean;
+  /** 'recurrent' (token by token) or 'chunk' (chunk-parallel scan). Default: by sequence length. */
+  mode?: 'chunk' | 'recurrent';
+  /** Chunk length for mode 'chunk', any integer ≥ 1 (results do not depend on it). Default 64. */
+  chunkSize?: number;
+  /** FLA-style packed variable-length batch (B must be 1): offsets [0, …, T]; state resets at each. */
+  cuSeqlens?: Int32Array | number[];
+}
+
+const KNOWN = new Set([
+  'scale', 'decay', 'normalize', 'eps', 'ridge', 'initialState', 'outputFinalState', 'mode', 'chunkSize', 'cuSeqlens',
+]);
+
+export interface Checked {
+  B: number; T: number; H: number; HV: number; dk: number; dv: number;
+  scale: number; decay: Float32Array; normalize: boolean; eps: number; ridge: number;
+  /** 0 = recurrent. */
+  chunkSize: number;
+  cuSeqlens: Int32Array;
+  nSeq: number;
+  initial: Float32Array | null;
+  outputFinalState: boolean;
+}
+
+/** Checks a rank-4 tensor; returns its shape. */
+export function checkTensor(name: string, t: unknown): [number, number, number, number] {
+  if (typeof t !== 'object' || t === null || !('data' in t) || !('shape' in t)) {
+    throw typeError(name, 'a tensor { data: Float32Array, shape: number[] }', t);
+  }
+  const { data, shape } = t as Tensor;
+  if (!(data instanceof Float32Array)) throw typeError(`${name}.data`, 'a Float32Array', data);
+  if (!Array.isArray(shape)) throw typeError(`${name}.shape`, 'an array of 4 integers', shape);
+  if (shape.length !== 4) throw rangeError(`${name}.shape`, 'rank 4 [B, T, heads, dim]', `rank ${shape.length} ${describe(shape)}`);
+  shape.forEach((n, i) => {
+    const min = i === 1 ? 0 : 1;
+    if (!Number.isInteger(n) || n < min) throw rangeError(`${name}.shape[${i}]`, `an integer ≥ ${min}`, n);
+  });
+  const want = shape.reduce((a, b) => a * b, 1);
+  if (data.length !== want) {
+    throw rangeError(`${name}.data.length`, `${want} (the product of shape [${shape.join(', ')}])`, data.length);
+  }
+  return shape as [number, number, number, number];
+}
+
+function checkNumber(name: string, x: unknown, ok: (n: number) => boolean, expected: string): number {
+  if (typeof x !== 'number') throw typeError(name, expected, x);
+  if (!ok(x)) throw rangeError(name, expected, x);
+  return x;
+}
+
+function checkBool(name: string, x: unknown): boolean {
+  if (typeof x !== 'boolean') throw typeError(name, 'a boolean', x);
+  return x;
+}
+
+/** Decay as one value per query-key head or one for all. */
+export function checkDecay(x: unknown, H: number): Float32Array {
+  if (x === undefined) return new Float32Array([1]);
+  const inRange = (g: number) => g > 0 && g <= 1;
+  if (typeof x === 'number') return new Float32Array([checkNumber('decay', x, inRange, 'a number in (0, 1]')]);
+  if (!(Array.isArray(x) || ArrayBuffer.isView(x))) throw typeError('decay', 'a number in (0, 1] or one per head', x);
+  const arr = x as ArrayLike<number>;
+  if (arr.length !== 1 && arr.length !== H) throw rangeError('decay.length', `1 or H = ${H}`, arr.length);
+  const out = new Float32Array(arr.length);
+  for (let i = 0; i < arr.length; i++) out[i] = checkNumber(`decay[${i}]`, arr[i], inRange, 'a number in (0, 1]');
+  return out;
+}
+
+/** Scalar options shared by the functional API and sessions. */
+export function checkCommon(op: OpName, o: Record<string, unknown>, H: number, dk: number) {
+  const scale = o.scale === undefined ? 1 / Math.sqrt(dk) : checkNumber('scale', o.scale, Number.isFinite, 'a finite number');
+  const decay = checkDecay(o.decay, H);
+  const normalize = o.normalize === undefined ? false : checkBool('normalize', o.normalize);
+  const eps = o.eps === undefined ? DEFAULT_EPS : checkNumber('eps', o.eps, (e) => e > 0 && Number.isFinite(e), 'a finite number > 0');
+  const ridge = o.ridge === undefined ? 0 : checkNumber('ridge', o.ridge, Number.isFinite, 'a finite number');
+  if (ridge !== 0 && op !== 'hla2') throw rangeError('ridge', `0 or absent (${op} has no ridge term; only hla2 does)`, ridge);
+  return { scale, decay, normalize, eps, ridge };
+}
+
+export function checkKnown(options: object, known: Set<string>, what: string) {
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new TypeError(`${what}.${key}: unknown option; expected one of ${[...known].join(', ')}`);
+  }
+}
+
+function checkCuSeqlens(x: unknown, B: number, T: number): Int32Array {
+  if (!(x instanceof Int32Array || Array.isArray(x))) throw typeError('cuSeqlens', 'an Int32Array of offsets', x);
+  if (B !== 1) throw rangeError('cuSeqlens', 'batch size B = 1 (sequences packed along T)', `B = ${B}`);
+  const cu = Int32Array.from(x as ArrayLike<number>);
+  if (cu.length < 2) throw rangeError('cuSeqlens.length', 'at least 2 offsets [0, …, T]', cu.length);
+  Array.from(x as ArrayLike<number>).forEach((n, i) => {
+    if (!Number.isInteger(n)) throw rangeError(`cuSeqlens[${i}]`, 'an integer offset', n);
+  });
+  if (cu[0] !== 0) throw rangeError('cuSeqlens[0]', '0', cu[0]);
+  for (let i = 1; i < cu.length; i++) {
+    if (cu[i] <= cu[i - 1]) throw rangeError(`cuSeqlens[${i}]`, `an offset > ${cu[i - 1]} (strictly increasing)`, cu[i]);
+  }
+  if (cu[cu.length - 1] !== T) throw rangeError(`cuSeqlens[${cu.length - 1}]`, `T = ${T} (the last offset ends the batch)`, cu[cu.length - 1]);
+  return cu;
+}
+
+export function checkForward(op: OpName, q: unknown, k: unknown, v: unknown, options: unknown): Checked {
+  const [B, T, H, dk] = checkTensor('q', q);
+  const ks = checkTensor('k', k);
+  if (ks.some((n, i) => n !== [B, T, H, dk][i])) throw rangeError('k.shape', `[${[B, T, H, dk].join(', ')}] (the shape of q)`, `[${ks.join(', ')}]`);
+  const [Bv, Tv, HV, dv] = checkTensor('v', v);
+  if (Bv !== B) throw rangeError('v.shape[0]', `B = ${B} (the batch of q)`, Bv);
+  if (Tv !== T) throw rangeError('v.shape[1]', `T = ${T} (the length of q)`, Tv);
+  if (HV % H !== 0) throw rangeError('v.shape[2]', `a multiple of H = ${H} (value heads per query-key head)`, HV);
+
+  if (options === undefined) options = {};
+  if (typeof options !== 'object' || options === null) throw typeError('options', 'an object', options);
+  const o = options as Record<string, unknown>;
+  checkKnown(o, KNOWN, 'options');
+  const common = checkCommon(op, o, H, dk);
+
+  if (o.mode !== undefined && o.mode !== 'chunk' && o.mode !== 'recurrent') throw rangeError('mode', "'chunk' or 'recurrent'", o.mode);
+  const chunk = o.chunkSize === undefined ? DEFAULT_CHUNK_SIZE
+    : checkNumber('chunkSize', o.chunkSize, (c) => Number.isInteger(c) && c >= 1 && c <= 2 ** 31 - 1, 'a positive integer');
+  const mode = o.mode ?? (o.chunkSize !== undefined || T >= AUTO_CHUNK_MIN_T[op] ? 'chunk' : 'recurrent');
+
+  const cuSeqlens = o.cuSeqlens === undefined ? new Int32Array(0) : checkCuSeqlens(o.cuSeqlens, B, T);
+  const nSeq = cuSeqlens.length ? cuSeqlens.length - 1 : B;
+  const outputFinalState = o.outputFinalState === undefined ? false : checkBool('outputFinalState', o.outputFinalState);
+
+  let initial: Float32Array | null = null;
+  if (o.initialState !== undefined && o.initialState !== null) {
+    const s = o.initialState;
+    if (!isHlaState(s)) throw typeError('initialState', 'a finalState returned by hla-wasm', s);
+    const want = new HlaState(op, nSeq, H, HV, dk, dv, common.ridge !== 0, new Float32Array(0));
+    const same = s.op === want.op && s.sequences === nSeq && s.heads === H && s.valueHeads === HV && s.dk === dk && s.dv === dv && s.ridge === want.ridge;
+    if (!same) throw rangeError('initialState', `a ${want.describe()}`, `a ${s.describe()}`);
+    initial = stateData(s);
+  }
+  return { B, T, H, HV, dk, dv, ...common, chunkSize: mode === 'chunk' ? chunk : 0, cuSeqlens, nSeq, initial, outputFinalState };
+}
