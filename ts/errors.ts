@@ -16,7 +16,12 @@ export function typeError(arg: string, expected: string, actual: unknown): TypeE
   return new TypeError(`${arg}: expected ${expected}, got ${describe(actual)}`);
 }
 
+/** Text already describing the actual value (`rank 3 [6, 2, 3]`), printed as is. */
+export class Detail {
+  constructor(readonly text: string) {}
+}
+
 /** `RangeError` for a value of the right kind but out of range or inconsistent. */
 export function rangeError(arg: string, expected: string, actual: unknown): RangeError {
-  return new RangeError(`${arg}: expected ${expected}, got ${typeof actual === 'string' ? actual : describe(actual)}`);
+  return new RangeError(`${arg}: expected ${expected}, got ${actual instanceof Detail ? actual.text : describe(actual)}`);
 }

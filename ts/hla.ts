@@ -1,4 +1,4 @@
-import { BACKENDS, type Backend, type Glue } from './loader.js';
+import { BACKENDS, type Backend, type Glue, type Loaded } from './loader.js';
 import { HlaState } from './state.js';
 import { OP_CODES, type OpName, type Tensor } from './tensor.js';
 import { checkForward, type ForwardOptions } from './validate.js';
@@ -18,11 +18,13 @@ export class Hla {
   /** The SIMD flavour in use: 'relaxed', 'simd128' or 'scalar'. */
   readonly backend: Backend;
   #glue: Glue;
+  #memory: WebAssembly.Memory;
   #engine: Engine;
 
   /** @internal Use `init()`. */
-  constructor(glue: Glue) {
+  constructor({ glue, memory }: Loaded) {
     this.#glue = glue;
+    this.#memory = memory;
     this.backend = glue.backend() as Backend;
     if (!BACKENDS.includes(this.backend)) throw new Error(`hla-wasm: unknown backend ${this.backend}`);
     this.#engine = new glue.Engine();
@@ -46,6 +48,11 @@ export class Hla {
   /** Third-order HLA (strictly causal (W Wᵀ W) V with chain decay). */
   hla3(q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): ForwardResult {
     return this.#forward('hla3', q, k, v, options);
+  }
+
+  /** Current size of the wasm linear memory in bytes (a diagnostic: it must not creep). */
+  get memoryBytes(): number {
+    return this.#memory.buffer.byteLength;
   }
 
   /** Bytes of streaming state per (sequence, query-key head with its HV/H value heads). */
@@ -80,7 +87,7 @@ export class Hla {
       if (!(e instanceof WebAssembly.RuntimeError)) throw e;
       let why = '';
       try {
-        why = this.#glue.last_panic();
+        why = this.#glue.last_panic().replace(/\s+/g, ' ');
       } catch {
         /* the panic message is best effort */
       }

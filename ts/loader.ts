@@ -21,7 +21,13 @@ const FLAVOURS: Record<Backend, { init: InitFn; glue: Glue; url: () => URL }> = 
   scalar: { init: initScalar as InitFn, glue: scalar, url: () => new URL('./hla_scalar.wasm', import.meta.url) },
 };
 
-const loaded = new Map<Backend, Promise<Glue>>();
+/** A flavour's glue and its instance's linear memory. */
+export interface Loaded {
+  glue: Glue;
+  memory: WebAssembly.Memory;
+}
+
+const loaded = new Map<Backend, Promise<Loaded>>();
 
 /** The best flavour this runtime can run (relaxed SIMD needs Node ≥ 22, Chromium ≥ 114, or a flag). */
 export async function detectBackend(): Promise<Backend> {
@@ -49,13 +55,13 @@ async function defaultSource(backend: Backend): Promise<WasmSource> {
  * Instantiates `backend` once per realm; `source` (if given) is used for that first load.
  * Later calls share the instance (each facade keeps its own scratch `Engine`).
  */
-export function loadGlue(backend: Backend, source?: WasmSource): Promise<Glue> {
+export function loadGlue(backend: Backend, source?: WasmSource): Promise<Loaded> {
   let p = loaded.get(backend);
   if (!p) {
     p = (async () => {
       const { init, glue } = FLAVOURS[backend];
-      await init({ module_or_path: source ?? (await defaultSource(backend)) });
-      return glue;
+      const exports = (await init({ module_or_path: source ?? (await defaultSource(backend)) })) as { memory: WebAssembly.Memory };
+      return { glue, memory: exports.memory };
     })();
     p.catch(() => loaded.delete(backend));
     loaded.set(backend, p);

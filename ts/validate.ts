@@ -1,7 +1,7 @@
 // Argument checks for every public call: done in JS, before any wasm memory is touched, so a
 // bad call throws a precise Error and leaves the instance exactly as it was.
 import { AUTO_CHUNK_MIN_T, DEFAULT_CHUNK_SIZE, DEFAULT_EPS } from './defaults.js';
-import { describe, rangeError, typeError } from './errors.js';
+import { describe, Detail, rangeError, typeError } from './errors.js';
 import { HlaState, isHlaState, stateData } from './state.js';
 import type { OpName, Tensor } from './tensor.js';
 
@@ -52,7 +52,7 @@ export function checkTensor(name: string, t: unknown): [number, number, number, 
   const { data, shape } = t as Tensor;
   if (!(data instanceof Float32Array)) throw typeError(`${name}.data`, 'a Float32Array', data);
   if (!Array.isArray(shape)) throw typeError(`${name}.shape`, 'an array of 4 integers', shape);
-  if (shape.length !== 4) throw rangeError(`${name}.shape`, 'rank 4 [B, T, heads, dim]', `rank ${shape.length} ${describe(shape)}`);
+  if (shape.length !== 4) throw rangeError(`${name}.shape`, 'rank 4 [B, T, heads, dim]', new Detail(`rank ${shape.length} ${describe(shape)}`));
   shape.forEach((n, i) => {
     const min = i === 1 ? 0 : 1;
     if (!Number.isInteger(n) || n < min) throw rangeError(`${name}.shape[${i}]`, `an integer ≥ ${min}`, n);
@@ -107,7 +107,7 @@ export function checkKnown(options: object, known: Set<string>, what: string) {
 
 function checkCuSeqlens(x: unknown, B: number, T: number): Int32Array {
   if (!(x instanceof Int32Array || Array.isArray(x))) throw typeError('cuSeqlens', 'an Int32Array of offsets', x);
-  if (B !== 1) throw rangeError('cuSeqlens', 'batch size B = 1 (sequences packed along T)', `B = ${B}`);
+  if (B !== 1) throw rangeError('cuSeqlens', 'batch size B = 1 (sequences packed along T)', new Detail(`B = ${B}`));
   const cu = Int32Array.from(x as ArrayLike<number>);
   if (cu.length < 2) throw rangeError('cuSeqlens.length', 'at least 2 offsets [0, …, T]', cu.length);
   Array.from(x as ArrayLike<number>).forEach((n, i) => {
@@ -124,7 +124,7 @@ function checkCuSeqlens(x: unknown, B: number, T: number): Int32Array {
 export function checkForward(op: OpName, q: unknown, k: unknown, v: unknown, options: unknown): Checked {
   const [B, T, H, dk] = checkTensor('q', q);
   const ks = checkTensor('k', k);
-  if (ks.some((n, i) => n !== [B, T, H, dk][i])) throw rangeError('k.shape', `[${[B, T, H, dk].join(', ')}] (the shape of q)`, `[${ks.join(', ')}]`);
+  if (ks.some((n, i) => n !== [B, T, H, dk][i])) throw rangeError('k.shape', `[${[B, T, H, dk].join(', ')}] (the shape of q)`, new Detail(`[${ks.join(', ')}]`));
   const [Bv, Tv, HV, dv] = checkTensor('v', v);
   if (Bv !== B) throw rangeError('v.shape[0]', `B = ${B} (the batch of q)`, Bv);
   if (Tv !== T) throw rangeError('v.shape[1]', `T = ${T} (the length of q)`, Tv);
@@ -151,7 +151,7 @@ export function checkForward(op: OpName, q: unknown, k: unknown, v: unknown, opt
     if (!isHlaState(s)) throw typeError('initialState', 'a finalState returned by hla-wasm', s);
     const want = new HlaState(op, nSeq, H, HV, dk, dv, common.ridge !== 0, new Float32Array(0));
     const same = s.op === want.op && s.sequences === nSeq && s.heads === H && s.valueHeads === HV && s.dk === dk && s.dv === dv && s.ridge === want.ridge;
-    if (!same) throw rangeError('initialState', `a ${want.describe()}`, `a ${s.describe()}`);
+    if (!same) throw rangeError('initialState', `a ${want.describe()}`, new Detail(`a ${s.describe()}`));
     initial = stateData(s);
   }
   return { B, T, H, HV, dk, dv, ...common, chunkSize: mode === 'chunk' ? chunk : 0, cuSeqlens, nSeq, initial, outputFinalState };
