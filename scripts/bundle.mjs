@@ -5,7 +5,7 @@ import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
 rmSync(`${root}dist`, { recursive: true, force: true });
@@ -39,3 +39,5 @@ for (const flavour of readdirSync(`${root}ts/wasm`)) {
 console.error(`[build] wasm sizes: ${sizes.join('; ')}`);
 
 execFileSync(`${root}node_modules/.bin/tsc`, ['-p', `${root}tsconfig.build.json`], { stdio: 'inherit' });
+// Types for `import … from 'hla-wasm/dist/index.mjs'`-style paths (the tests use it).
+writeFileSync(`${root}dist/index.d.mts`, "export * from './index.js';\n");

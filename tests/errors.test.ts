@@ -86,7 +86,7 @@ describe('bad input', () => {
   it('a Rust panic becomes a readable Error (never `unreachable`) and the instance keeps working', () => {
     const { q, k, v } = good();
     const before = Array.from(hla.la1(q, k, v).o.data);
-    expect(() => hla._panicForTests()).toThrow(/hla-wasm internal error in the \w+ kernel: .*deliberate panic/);
+    expect(() => (hla as unknown as { _panicForTests(): void })._panicForTests()).toThrow(/hla-wasm internal error in the \w+ kernel: .*deliberate panic/);
     expect(Array.from(hla.la1(q, k, v).o.data)).toEqual(before);
   });
 

@@ -1,6 +1,6 @@
-import { BACKENDS, type Backend, type Glue, type Loaded } from './loader.js';
+import { BACKENDS, type Glue, type Loaded } from './loader.js';
 import { HlaState } from './state.js';
-import { OP_CODES, type OpName, type Tensor } from './tensor.js';
+import { OP_CODES, type Backend, type OpName, type Tensor } from './types.js';
 import { checkForward, type ForwardOptions } from './validate.js';
 
 /** What every operator returns. */

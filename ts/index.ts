@@ -9,15 +9,15 @@
  * @packageDocumentation
  */
 import { Hla } from './hla.js';
-import { BACKENDS, detectBackend, loadGlue, supported, type Backend, type WasmSource } from './loader.js';
+import { BACKENDS, detectBackend, loadGlue, supported } from './loader.js';
+import type { Backend, WasmSource } from './types.js';
 import { typeError, rangeError } from './errors.js';
 import { checkKnown } from './validate.js';
 
 export { Hla, type ForwardResult } from './hla.js';
 export { HlaState } from './state.js';
-export type { Tensor, OpName } from './tensor.js';
+export type { Tensor, OpName, Backend, WasmSource } from './types.js';
 export type { ForwardOptions } from './validate.js';
-export type { Backend, WasmSource } from './loader.js';
 
 export interface InitOptions {
   /** Force a flavour instead of the best the runtime supports. */

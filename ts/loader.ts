@@ -5,13 +5,12 @@ import initRelaxed, * as relaxed from './wasm/relaxed/hla_relaxed.js';
 import initScalar, * as scalar from './wasm/scalar/hla_scalar.js';
 import initSimd128, * as simd128 from './wasm/simd128/hla_simd128.js';
 
-/** SIMD flavours, best first. */
-export type Backend = 'relaxed' | 'simd128' | 'scalar';
+import type { Backend, WasmSource } from './types.js';
+
+export type { Backend, WasmSource };
 export const BACKENDS: readonly Backend[] = ['relaxed', 'simd128', 'scalar'];
 
 export type Glue = typeof simd128;
-/** What `init({ wasm })` accepts: bytes, a URL (or string URL), a fetch Response, or a compiled module. */
-export type WasmSource = BufferSource | URL | string | Response | WebAssembly.Module;
 
 type InitFn = (input: { module_or_path: unknown }) => Promise<unknown>;
 const FLAVOURS: Record<Backend, { init: InitFn; glue: Glue; url: () => URL }> = {

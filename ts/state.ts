@@ -1,4 +1,4 @@
-import type { OpName } from './tensor.js';
+import type { OpName } from './types.js';
 
 const DATA = new WeakMap<HlaState, Float32Array>();
 

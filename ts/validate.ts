@@ -3,7 +3,7 @@
 import { AUTO_CHUNK_MIN_T, DEFAULT_CHUNK_SIZE, DEFAULT_EPS } from './defaults.js';
 import { describe, Detail, rangeError, typeError } from './errors.js';
 import { HlaState, isHlaState, stateData } from './state.js';
-import type { OpName, Tensor } from './tensor.js';
+import type { OpName, Tensor } from './types.js';
 
 /** Options shared by every operator (FLA names). */
 export interface ForwardOptions {

@@ -1,7 +1,7 @@
 // The straightforward Float32Array implementation a JS user would write from the SPEC's
 // streaming recurrences: plain loops, one token at a time. It is the benchmark's baseline
 // (tests check it against the brute force, so the comparison is with a correct program).
-import type { OpName } from '../../ts/tensor.js';
+import type { OpName } from '../../ts/types.js';
 
 export interface BaselineOptions { scale?: number; decay?: number; normalize?: boolean; eps?: number; ridge?: number }
 

@@ -8,3 +8,9 @@ export interface Tensor {
 export type OpName = 'la1' | 'hla2' | 'ahla' | 'hla3';
 
 export const OP_CODES: Record<OpName, number> = { la1: 0, hla2: 1, ahla: 2, hla3: 3 };
+
+/** SIMD flavours, best first. */
+export type Backend = 'relaxed' | 'simd128' | 'scalar';
+
+/** What `init({ wasm })` accepts: bytes, a URL (or string URL), a fetch Response, or a compiled module. */
+export type WasmSource = BufferSource | URL | string | Response | WebAssembly.Module;

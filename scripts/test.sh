@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# All tests: native kernel tests (cargo), then the wasm build's tests (vitest, every backend).
+# Works on a fresh machine: scripts/build.sh installs whatever the toolchain lacks.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+
+bash scripts/build.sh
+
+echo "[test] cargo test (hla-core, native)" >&2
+cargo test --release -p hla-core
+
+echo "[test] tsc --noEmit (facade, tests, bench)" >&2
+node_modules/.bin/tsc -p tsconfig.json
+
+echo "[test] vitest (wasm build, every backend)" >&2
+mkdir -p target
+node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json=target/vitest.json "$@"
+node -e '
+const r = require("./target/vitest.json");
+console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+'
