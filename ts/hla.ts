@@ -1,4 +1,5 @@
 import { BACKENDS, type Glue, type Loaded } from './loader.js';
+import { restoreSession, Session, type SessionOptions } from './session.js';
 import { HlaState } from './state.js';
 import { OP_CODES, type Backend, type OpName, type Tensor } from './types.js';
 import { checkForward, type ForwardOptions } from './validate.js';
@@ -48,6 +49,26 @@ export class Hla {
   /** Third-order HLA (strictly causal (W Wᵀ W) V with chain decay). */
   hla3(q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): ForwardResult {
     return this.#forward('hla3', q, k, v, options);
+  }
+
+  /**
+   * A streaming session for `op`: `step`/`stepInPlace` token by token, `prefill` many tokens,
+   * `snapshot` to bytes. Call `free()` when done (or `using s = hla.session(…)`).
+   */
+  session(op: OpName, options: SessionOptions): Session {
+    return new Session(this.#host(), op, options);
+  }
+
+  /**
+   * A session from `session.snapshot()` bytes (from any instance, runtime or package version
+   * with the same format version). `expect.op` rejects a snapshot of another operator.
+   */
+  restore(bytes: Uint8Array, expect?: { op?: OpName }): Session {
+    return restoreSession(this.#host(), bytes, expect);
+  }
+
+  #host() {
+    return { glue: this.#glue, memory: this.#memory, guard: <T>(f: () => T) => this.guard(f) };
   }
 
   /** Current size of the wasm linear memory in bytes (a diagnostic: it must not creep). */

@@ -16,6 +16,7 @@ import { checkKnown } from './validate.js';
 
 export { Hla, type ForwardResult } from './hla.js';
 export { HlaState } from './state.js';
+export { Session, type SessionOptions } from './session.js';
 export type { Tensor, OpName, Backend, WasmSource } from './types.js';
 export type { ForwardOptions } from './validate.js';
 

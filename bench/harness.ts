@@ -1,0 +1,37 @@
+// Timing: warm-up first (V8 tiers wasm and JS up lazily), then the median of several runs.
+
+export interface Timing {
+  /** Median seconds per run. */
+  median: number;
+  runs: number[];
+}
+
+export function time(fn: () => void, { warmup = 2, runs = 5, minSeconds = 0 } = {}): Timing {
+  for (let i = 0; i < warmup; i++) fn();
+  const out: number[] = [];
+  const start = performance.now();
+  while (out.length < runs || (performance.now() - start) / 1e3 < minSeconds) {
+    const t0 = performance.now();
+    fn();
+    out.push((performance.now() - t0) / 1e3);
+  }
+  const sorted = [...out].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)], runs: out };
+}
+
+export function fmt(x: number, digits = 0): string {
+  return x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** A Markdown table. */
+export function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const w = header.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join(' | ')} |`;
+  return [line(header), `|${w.map((n, i) => (i === 0 ? ':' : '-') + '-'.repeat(n) + (i === 0 ? '-' : ':')).join('|')}|`, ...cells.slice(1).map(line)].join('\n');
+}
+
+export function machineInfo() {
+  const os = process.versions?.node ? { node: process.versions.node, v8: process.versions.v8, platform: `${process.platform}-${process.arch}` } : {};
+  return { date: new Date().toISOString(), ...os, userAgent: typeof navigator !== 'undefined' ? navigator.userAgent : undefined };
+}

@@ -1,0 +1,55 @@
+//! The native anchor: the same kernels compiled for this CPU, same shapes as `npm run bench`.
+//! cargo run --release --example native_bench  (RUSTFLAGS="-C target-cpu=native" for AVX2/FMA)
+//! Prints JSON lines: {"op":…, "mode":…, "tok_s":…}.
+
+use hla_core::workspace::Workspace;
+use hla_core::{forward, state_len, Dims, Mode, Op, Options};
+use std::time::Instant;
+
+fn rand(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+            (s as f32 / 4294967296.0 - 0.5) * 0.5
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    let t: usize = std::env::var("HLA_BENCH_T").ok().and_then(|s| s.parse().ok()).unwrap_or(2048);
+    let runs: usize = std::env::var("HLA_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let d = Dims { b: 1, t, h: 8, hv: 8, dk: 64, dv: 64 };
+    let n = d.b * d.t * d.h * d.dk;
+    let (q, k, v) = (rand(n, 1), rand(n, 2), rand(n, 3));
+    let opts = Options { scale: 0.125, decay: &[0.999], normalize: false, eps: 1e-6, ridge: 0.0 };
+    let mut ws = Workspace::default();
+    let ops: Vec<Op> = match std::env::args().nth(1) {
+        Some(name) => vec![Op::from_name(&name).expect("op name")],
+        None => Op::ALL.to_vec(),
+    };
+    for op in ops {
+        for mode in [Mode::Recurrent, Mode::Chunk(32), Mode::Chunk(64), Mode::Chunk(128)] {
+            let mut o = vec![0f32; n];
+            let mut state = vec![0f32; state_len(op, d.b, d.h, d.hv, d.dk, d.dv, false)];
+            let mut once = || {
+                state.fill(0.0);
+                let t0 = Instant::now();
+                forward(op, mode, &d, &opts, &q, &k, &v, &mut o, &mut state, None, &mut ws).unwrap();
+                t0.elapsed().as_secs_f64()
+            };
+            once();
+            let secs = median((0..runs).map(|_| once()).collect());
+            let mode_s = match mode {
+                Mode::Recurrent => "recurrent".to_string(),
+                Mode::Chunk(c) => format!("chunk{c}"),
+            };
+            println!("{{\"op\":\"{}\",\"mode\":\"{mode_s}\",\"tok_s\":{:.0}}}", op.name(), (d.b * d.t) as f64 / secs);
+        }
+    }
+}
