@@ -51,26 +51,44 @@ results.prefill = prefill;
 console.log(`\n### hla2 prefill: B=${B}, H=${H}, dk=dv=${D}, T=${T} (tokens/s, median of ${RUNS} after warm-up)\n`);
 console.log(table(['implementation', 'tok/s', 'vs TS'], rows1));
 
-// 2. decode: 1 000 steps (functional API with finalState → initialState, and the TS step)
+// 2. decode: 1 000 steps per run, sessions (step with copies, stepInPlace with views), the
+//    functional API with T=1 (state copied in and out each call), and the TS baseline's step.
 const STEPS = 1000;
-const q1 = tensor([B, 1, H, D], 4), k1 = tensor([B, 1, H, D], 5), v1 = tensor([B, 1, H, D], 6);
-const dec = new BaselineDecoder('hla2', B, H, D, D, opts);
-const out = new Float32Array(B * H * D);
-const tsDecode = time(() => { for (let i = 0; i < STEPS; i++) dec.step(q1.data, k1.data, v1.data, out); }, { runs: RUNS, warmup: 1 });
-const rows2: (string | number)[][] = [['straightforward TS step', fmt((tsDecode.median / STEPS) * 1e6, 1), '1.0×']];
-const decode: Record<string, number> = { ts: (tsDecode.median / STEPS) * 1e6 };
-for (const hla of backends) {
-  let st = hla.hla2(q1, k1, v1, { ...opts, outputFinalState: true }).finalState;
-  const t = time(() => {
-    for (let i = 0; i < STEPS; i++) st = hla.hla2(q1, k1, v1, { ...opts, initialState: st, outputFinalState: true }).finalState;
-  }, { runs: RUNS });
-  const us = (t.median / STEPS) * 1e6;
-  decode[`${hla.backend}/functional`] = us;
-  rows2.push([`wasm ${hla.backend}, functional call with T=1`, fmt(us, 1), `${fmt(decode.ts / us, 1)}×`]);
+const q1 = rand(B * H * D, 4), k1 = rand(B * H * D, 5), v1 = rand(B * H * D, 6);
+const decode: Record<string, number> = {};
+const rows2: (string | number)[][] = [];
+for (const op of ['hla2', 'hla3'] as OpName[]) {
+  const dec = new BaselineDecoder(op, B, H, D, D, opts);
+  const out = new Float32Array(B * H * D);
+  const ts = (time(() => { for (let i = 0; i < STEPS; i++) dec.step(q1, k1, v1, out); }, { runs: RUNS, warmup: 1 }).median / STEPS) * 1e6;
+  decode[`${op}/ts`] = ts;
+  rows2.push([op, 'straightforward TS step', fmt(ts, 1), '1.0×']);
+  for (const hla of backends) {
+    const s = hla.session(op, { batch: B, heads: H, dk: D, dv: D, ...opts });
+    const step = (time(() => { for (let i = 0; i < STEPS; i++) s.step(q1, k1, v1); }, { runs: RUNS }).median / STEPS) * 1e6;
+    s.inputs.q.set(q1);
+    s.inputs.k.set(k1);
+    s.inputs.v.set(v1);
+    const inPlace = (time(() => { for (let i = 0; i < STEPS; i++) s.stepInPlace(); }, { runs: RUNS }).median / STEPS) * 1e6;
+    s.free();
+    decode[`${op}/${hla.backend}/step`] = step;
+    decode[`${op}/${hla.backend}/stepInPlace`] = inPlace;
+    rows2.push([op, `wasm ${hla.backend}, session.step`, fmt(step, 1), `${fmt(ts / step, 1)}×`]);
+    rows2.push([op, `wasm ${hla.backend}, session.stepInPlace`, fmt(inPlace, 1), `${fmt(ts / inPlace, 1)}×`]);
+  }
+}
+{
+  const t1 = (x: Float32Array): Tensor => ({ data: x, shape: [B, 1, H, D] });
+  let st = best.hla2(t1(q1), t1(k1), t1(v1), { ...opts, outputFinalState: true }).finalState;
+  const fn = (time(() => {
+    for (let i = 0; i < STEPS; i++) st = best.hla2(t1(q1), t1(k1), t1(v1), { ...opts, initialState: st, outputFinalState: true }).finalState;
+  }, { runs: RUNS }).median / STEPS) * 1e6;
+  decode[`hla2/${best.backend}/functional`] = fn;
+  rows2.push(['hla2', `wasm ${best.backend}, functional call with T=1`, fmt(fn, 1), `${fmt(decode['hla2/ts'] / fn, 1)}×`]);
 }
 results.decode = decode;
-console.log(`\n### hla2 decode: ${STEPS} steps at B=${B}, H=${H}, dk=dv=${D} (µs per step, median of ${RUNS})\n`);
-console.log(table(['implementation', 'µs/step', 'speed-up vs TS'], rows2));
+console.log(`\n### Decode latency: ${STEPS} steps at B=${B}, H=${H}, dk=dv=${D} (µs per step, median of ${RUNS})\n`);
+console.log(table(['op', 'implementation', 'µs/step', 'vs TS'], rows2));
 
 // 3. every operator: recurrent vs chunk, state size
 const rows3: (string | number)[][] = [];
