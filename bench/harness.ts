@@ -1,4 +1,6 @@
-// Timing: warm-up first (V8 tiers wasm and JS up lazily), then the median of several runs.
+// Timing: warm-up first, then the median of several runs. V8 compiles wasm with Liftoff first and
+// tiers hot functions up to TurboFan in the background: at these sizes that takes ~10 runs
+// (~1 s), so warm-up is by time, not by count.
 
 export interface Timing {
   /** Median seconds per run. */
@@ -6,8 +8,9 @@ export interface Timing {
   runs: number[];
 }
 
-export function time(fn: () => void, { warmup = 2, runs = 5, minSeconds = 0 } = {}): Timing {
-  for (let i = 0; i < warmup; i++) fn();
+export function time(fn: () => void, { warmup = 2, warmupSeconds = 1.5, runs = 7, minSeconds = 0 } = {}): Timing {
+  const w0 = performance.now();
+  for (let i = 0; i < warmup || (performance.now() - w0) / 1e3 < warmupSeconds; i++) fn();
   const out: number[] = [];
   const start = performance.now();
   while (out.length < runs || (performance.now() - start) / 1e3 < minSeconds) {

@@ -8,7 +8,7 @@ import { BaselineDecoder, baselineForward } from '../tests/reference/streaming.j
 import { fmt, machineInfo, table, time } from './harness.js';
 
 const B = 1, H = 8, D = 64, T = Number(process.env.HLA_BENCH_T ?? 2048);
-const RUNS = Number(process.env.HLA_BENCH_RUNS ?? 5);
+const RUNS = Number(process.env.HLA_BENCH_RUNS ?? 7);
 
 function rand(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
@@ -35,7 +35,7 @@ const best = backends[0];
 const results: Record<string, unknown> = { machine: machineInfo(), config: { B, H, dk: D, dv: D, T, runs: RUNS } };
 
 // 1. hla2 prefill
-const tsPrefill = time(() => baselineForward('hla2', q, k, v, opts), { runs: RUNS, warmup: 1 });
+const tsPrefill = time(() => baselineForward('hla2', q, k, v, opts), { runs: RUNS, warmup: 1, warmupSeconds: 2 });
 const tsTokS = (B * T) / tsPrefill.median;
 const rows1: (string | number)[][] = [['straightforward TS (Float32Array loops)', fmt(tsTokS), '1.0×']];
 const prefill: Record<string, number> = { ts: tsTokS };
@@ -94,7 +94,7 @@ console.log(table(['op', 'implementation', 'µs/step', 'vs TS'], rows2));
 const rows3: (string | number)[][] = [];
 const ops: Record<string, unknown> = {};
 for (const op of ['la1', 'hla2', 'ahla', 'hla3'] as OpName[]) {
-  const ts = time(() => baselineForward(op, q, k, v, opts), { runs: 3, warmup: 1 });
+  const ts = time(() => baselineForward(op, q, k, v, opts), { runs: 3, warmup: 1, warmupSeconds: 0 });
   const rec = time(() => best[op](q, k, v, { ...opts, mode: 'recurrent' }), { runs: RUNS });
   const row: (string | number)[] = [op, fmt((B * T) / ts.median), fmt((B * T) / rec.median)];
   const chunk: Record<number, number> = {};
