@@ -19,7 +19,7 @@ has_wasm_std() { # $1 = rustc
 }
 
 pick_rustc() {
-  if command -v rustup >/dev/null 2>&1; then
+  if [ "${HLA_TOOLCHAIN:-}" != debian ] && command -v rustup >/dev/null 2>&1; then
     local rr; rr=$(rustup which rustc 2>/dev/null || true)
     if [ -n "$rr" ] && has_wasm_std "$rr"; then echo "$rr"; return; fi
     say "trying: rustup target add $TARGET"
