@@ -121,18 +121,41 @@ pub fn rank1_update_matvec<S: Simd>(
 }
 
 /// `X ← γX + a⊗b` (X is len(a) × len(b), row-major) and `out = qᵀ X` after the update.
-pub fn rank1_update_read<S: Simd>(
-    x: &mut [f32],
-    gamma: f32,
-    a: &[f32],
-    b: &[f32],
-    q: &[f32],
-    out: &mut [f32],
-) {
-    let n = b.len();
-    out[..n].fill(0.0);
-    for (i, row) in x.chunks_exact_mut(n).enumerate() {
-        decay_axpy_read::<S>(row, gamma, a[i], b, q[i], out);
+/// Column blocks of `BLOCK` vectors with the rows inside: `out`'s block stays in registers
+/// for the whole sweep instead of being loaded and stored once per row.
+pub fn rank1_update_read<S: Simd>(x: &mut [f32], gamma: f32, a: &[f32], b: &[f32], q: &[f32], out: &mut [f32]) {
+    const BLOCK: usize = 8;
+    let (n, m) = (b.len(), a.len());
+    assert!(x.len() >= m * n && q.len() >= m && out.len() >= n);
+    let l = S::LANES;
+    let g = S::splat(gamma);
+    let mut j0 = 0;
+    unsafe {
+        let (xp, bp, op) = (x.as_mut_ptr(), b.as_ptr(), out.as_mut_ptr());
+        while j0 + BLOCK * l <= n {
+            let bv: [S::V; BLOCK] = core::array::from_fn(|u| S::load(bp.add(j0 + u * l)));
+            let mut acc = [S::splat(0.0); BLOCK];
+            for i in 0..m {
+                let (ai, qi) = (S::splat(*a.get_unchecked(i)), S::splat(*q.get_unchecked(i)));
+                let row = xp.add(i * n + j0);
+                for u in 0..BLOCK {
+                    let y = S::mul_add(ai, bv[u], S::mul(g, S::load(row.add(u * l))));
+                    S::store(row.add(u * l), y);
+                    acc[u] = S::mul_add(qi, y, acc[u]);
+                }
+            }
+            for (u, acc) in acc.iter().enumerate() {
+                S::store(op.add(j0 + u * l), *acc);
+            }
+            j0 += BLOCK * l;
+        }
+    }
+    // Remaining columns (fewer than BLOCK vectors): row by row.
+    if j0 < n {
+        out[j0..n].fill(0.0);
+        for (i, row) in x.chunks_exact_mut(n).enumerate() {
+            decay_axpy_read::<S>(&mut row[j0..], gamma, a[i], &b[j0..], q[i], &mut out[j0..n]);
+        }
     }
 }
 

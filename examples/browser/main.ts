@@ -1,0 +1,255 @@
+// hla-wasm browser example: which backend we got, a streaming demo on seeded inputs, and a
+// decode benchmark with a live chart. Plain DOM; bundled by build.mjs, served by serve.mjs.
+import { init, type Backend, type Hla } from '../../dist/index.mjs';
+import { DEMO, demoInputs, mulberry32 } from './seeded.ts';
+
+const BACKENDS: Backend[] = ['relaxed', 'simd128', 'scalar'];
+/** Benchmark shape: one decoding sequence, hla2 with 8 heads of 64. */
+const BENCH = { heads: 8, dk: 64, dv: 64, decay: 0.99, warmup: 32, millis: 1000, slice: 50 };
+/** Thread counts measured. THREADS: add e.g. 2, 4, navigator.hardwareConcurrency here once the
+ *  package has a threaded backend (it needs `crossOriginIsolated`, which serve.mjs provides). */
+const THREADS = [1];
+
+export interface BenchRow { backend: Backend; threads: number; tokPerSec: number | null; tokens: number; note?: string }
+export interface HlaResult {
+  backend: Backend;
+  /** session.step outputs, token after token: T·HV·dv numbers. */
+  outputs: number[];
+  /** hla.hla2 (chunk mode) on the same tokens: [1, T, HV, dv] flattened. */
+  functional: number[];
+  maxAbsDiff: number;
+  position: number;
+  stateBytes: number;
+  tokens: number;
+  crossOriginIsolated: boolean;
+  threads: number;
+  bench: BenchRow[];
+}
+declare global {
+  interface Window { __hlaResult?: HlaResult; __hlaError?: string }
+}
+
+const $ = <T extends Element = HTMLElement>(sel: string) => document.querySelector(sel) as T;
+const el = <K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...kids: (Node | string)[]) => {
+  const e = Object.assign(document.createElement(tag), props);
+  e.append(...kids);
+  return e;
+};
+const fmt = (x: number) => (x >= 0 ? ' ' : '') + x.toFixed(4);
+const nextFrame = () => new Promise<void>((r) => setTimeout(r, 0));
+
+function setStatus(state: 'idle' | 'running' | 'done' | 'error', text: string) {
+  const s = $('#status');
+  s.dataset.state = state;
+  s.textContent = text;
+}
+
+/** Streams DEMO.tokens seeded tokens through a session, then runs hla.hla2 on the same tokens. */
+async function demo(hla: Hla) {
+  const inp = demoInputs(DEMO);
+  const { heads, dk, dv, decay, tokens } = DEMO;
+  const body = $('#tokens tbody');
+  body.replaceChildren();
+  const shown = new Set([0, 1, 2, 3, tokens - 3, tokens - 2, tokens - 1]);
+  const outputs: number[] = [];
+  const s = hla.session('hla2', { heads, dk, dv, decay });
+  let position = 0, stateBytes = 0;
+  try {
+    for (let t = 0; t < tokens; t++) {
+      const o = s.step(inp.q[t], inp.k[t], inp.v[t]);
+      outputs.push(...o);
+      position = s.position;
+      stateBytes = s.stateBytes;
+      if (shown.has(t)) {
+        const norm = Math.hypot(...o);
+        body.append(el('tr', {},
+          el('td', {}, `#${t + 1}`),
+          ...[0, 1, 2, 3].map((i) => el('td', { className: 'num' }, fmt(o[i]))),
+          el('td', { className: 'num' }, norm.toFixed(4)),
+          el('td', { className: 'num' }, String(position)),
+          el('td', { className: 'num' }, stateBytes.toLocaleString('en-US'))));
+        if (t === 3) body.append(el('tr', { className: 'gap' }, el('td', { colSpan: 8 }, `⋯ tokens 5–${tokens - 3} ⋯`)));
+      }
+      if (t % 4 === 3) await nextFrame(); // let the table fill in visibly
+    }
+  } finally {
+    s.free();
+  }
+  const { o } = hla.hla2(inp.tensors.q, inp.tensors.k, inp.tensors.v, { decay, mode: 'chunk', chunkSize: 8 });
+  const functional = Array.from(o.data);
+  const maxAbsDiff = functional.reduce((m, x, i) => Math.max(m, Math.abs(x - outputs[i])), 0);
+  $('#summary').replaceChildren(
+    ...[
+      ['tokens streamed', String(position)],
+      ['state bytes (constant)', stateBytes.toLocaleString('en-US')],
+      ['outputs', `${outputs.length} floats`],
+      ['hla2 (chunk) vs stream', `max |Δ| ${maxAbsDiff.toExponential(1)}`],
+    ].map(([k, v]) => el('div', {}, el('span', {}, k), el('b', {}, v))),
+  );
+  return { outputs, functional, maxAbsDiff, position, stateBytes, tokens };
+}
+
+// ---- live chart -------------------------------------------------------------------------
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function niceMax(x: number) {
+  if (!(x > 0)) return 1000;
+  const p = 10 ** Math.floor(Math.log10(x));
+  return ([1, 2, 2.5, 5, 10].find((m) => m * p >= x) ?? 10) * p;
+}
+
+/** Horizontal bars, one per (backend, threads), plus a dashed row reserved for more threads. */
+function drawChart(rows: BenchRow[], active?: BenchRow) {
+  const chart = $<SVGSVGElement>('#chart');
+  const W = 860, left = 150, right = 110, top = 26, rowH = 34, barH = 20;
+  const n = rows.length + 1; // + the threads placeholder row
+  const H = top + n * rowH + 8;
+  chart.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  const max = niceMax(Math.max(0, ...rows.map((r) => r.tokPerSec ?? 0)) * 1.05);
+  const x = (v: number) => left + (v / max) * (W - left - right);
+  const kids: SVGElement[] = [];
+  const axis = svg('g', { class: 'axis' });
+  for (let i = 0; i <= 4; i++) {
+    const v = (max * i) / 4;
+    axis.append(svg('line', { class: 'grid', x1: x(v), x2: x(v), y1: top - 6, y2: H - 6 }));
+    axis.append(svg('text', { x: x(v), y: top - 10, 'text-anchor': 'middle' }, v >= 1000 ? `${(v / 1000).toLocaleString('en-US')}k` : String(v)));
+  }
+  axis.append(svg('text', { x: W - right + 8, y: top - 10 }, 'tok/s'));
+  kids.push(axis);
+  rows.forEach((r, i) => {
+    const y = top + i * rowH + (rowH - barH) / 2;
+    const color = `var(--${r.backend})`;
+    kids.push(svg('text', { x: 8, y: y + barH / 2 + 4 }, `${r.backend} · ${r.threads} thread${r.threads > 1 ? 's' : ''}`));
+    if (r.tokPerSec === null) {
+      kids.push(svg('text', { class: 'note', x: left + 6, y: y + barH / 2 + 4 }, r.note ?? (r === active ? 'measuring…' : 'waiting')));
+      return;
+    }
+    kids.push(svg('rect', { x: left, y, width: Math.max(1, x(r.tokPerSec) - left), height: barH, rx: 3, fill: color, opacity: r === active ? 0.7 : 1 }));
+    kids.push(svg('text', { x: x(r.tokPerSec) + 6, y: y + barH / 2 + 4 }, `${Math.round(r.tokPerSec).toLocaleString('en-US')}${r === active ? ' …' : ''}`));
+  });
+  // THREADS: placeholder row until multi-threaded kernels exist.
+  const y = top + rows.length * rowH + (rowH - barH) / 2;
+  kids.push(svg('text', { x: 8, y: y + barH / 2 + 4, fill: 'var(--muted)' }, 'threads > 1'));
+  kids.push(svg('rect', { class: 'placeholder', x: left, y, width: W - left - right, height: barH, rx: 3 }));
+  kids.push(svg('text', { class: 'note', x: left + 10, y: y + barH / 2 + 4 },
+    `not implemented yet (cross-origin isolated: ${crossOriginIsolated ? 'yes, ready for SharedArrayBuffer' : 'no'})`));
+  chart.replaceChildren(...kids);
+}
+
+/** Decode tok/s for one backend, updating the chart every `slice` ms. */
+async function benchOne(row: BenchRow, rows: BenchRow[]) {
+  let hla: Hla;
+  try {
+    hla = await init({ backend: row.backend });
+  } catch {
+    row.note = 'not supported by this browser';
+    drawChart(rows);
+    return;
+  }
+  const { heads, dk, dv, decay } = BENCH;
+  const s = hla.session('hla2', { heads, dk, dv, decay });
+  try {
+    const r = mulberry32(7);
+    const { q, k, v } = s.inputs;
+    for (const x of [q, k, v]) for (let i = 0; i < x.length; i++) x[i] = 0.1 * r();
+    for (let i = 0; i < BENCH.warmup; i++) s.stepInPlace();
+    const t0 = performance.now();
+    let now = t0;
+    while (now - t0 < BENCH.millis) {
+      const end = Math.min(now + BENCH.slice, t0 + BENCH.millis);
+      let n = 0;
+      do {
+        for (let i = 0; i < 8; i++) s.stepInPlace();
+        n += 8;
+        now = performance.now();
+      } while (now < end);
+      row.tokens += n;
+      row.tokPerSec = row.tokens / ((now - t0) / 1000);
+      drawChart(rows, row);
+      await nextFrame();
+    }
+  } finally {
+    s.free();
+  }
+}
+
+async function bench(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = BACKENDS.flatMap((backend) => THREADS.map((threads) => ({ backend, threads, tokPerSec: null, tokens: 0 })));
+  drawChart(rows);
+  for (const row of rows) {
+    drawChart(rows, row);
+    await benchOne(row, rows);
+  }
+  drawChart(rows);
+  return rows;
+}
+
+// ---- wiring -------------------------------------------------------------------------------
+
+function chosenBackend(): Backend | undefined {
+  const v = $<HTMLSelectElement>('#backend-select').value;
+  return v === 'auto' ? undefined : (v as Backend);
+}
+
+async function run() {
+  const button = $<HTMLButtonElement>('#run');
+  button.disabled = true;
+  $('#error').hidden = true;
+  delete window.__hlaResult;
+  delete window.__hlaError;
+  try {
+    setStatus('running', 'loading…');
+    const hla = await init({ backend: chosenBackend() });
+    $('#backend').textContent = hla.backend;
+    setStatus('running', 'streaming…');
+    const d = await demo(hla);
+    setStatus('running', 'benchmarking…');
+    const rows = await bench();
+    window.__hlaResult = { backend: hla.backend, ...d, crossOriginIsolated, threads: 1, bench: rows };
+    setStatus('done', 'done ✓');
+  } catch (e) {
+    const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    window.__hlaError = msg;
+    const err = $('#error');
+    err.textContent = msg;
+    err.hidden = false;
+    setStatus('error', 'failed');
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function setup() {
+  const { heads, dk, dv, decay, tokens, seed } = DEMO;
+  $('#demo-desc').textContent =
+    `${tokens} seeded tokens (mulberry32, seed ${seed}) through hla.session('hla2', { heads: ${heads}, dk: ${dk}, dv: ${dv}, decay: ${decay} }): ` +
+    `first outputs of each step, position and state size; then hla.hla2 in chunk mode on the same tokens.`;
+  $('#bench-desc').textContent =
+    `Decode tok/s of hla2 (heads ${BENCH.heads}, dk = dv = ${BENCH.dk}, batch 1), ~${BENCH.millis / 1000} s per backend, each loaded with init({ backend }).`;
+  $('#coi').textContent = crossOriginIsolated ? 'yes' : 'no';
+  const want = new URLSearchParams(location.search).get('backend');
+  if (want && [...BACKENDS, 'auto'].includes(want)) $<HTMLSelectElement>('#backend-select').value = want;
+  // Show the backend init() would pick before anything runs.
+  init({ backend: chosenBackend() }).then(
+    (hla) => ($('#backend').textContent = hla.backend),
+    () => ($('#backend').textContent = 'unavailable'),
+  );
+  $('#backend-select').addEventListener('change', () => {
+    init({ backend: chosenBackend() }).then(
+      (hla) => ($('#backend').textContent = hla.backend),
+      () => ($('#backend').textContent = 'not supported'),
+    );
+  });
+  $('#run').addEventListener('click', run);
+  drawChart(BACKENDS.flatMap((backend) => THREADS.map((threads) => ({ backend, threads, tokPerSec: null, tokens: 0, note: 'press Run' }))));
+  setStatus('idle', 'ready');
+}
+
+setup();
