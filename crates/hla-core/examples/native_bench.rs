@@ -22,6 +22,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    if let Some(n) = std::env::var("HLA_BENCH_GEMM").ok().and_then(|s| s.parse().ok()) {
+        println!("{{\"gemm\":{n},\"gflops\":{:.2}}}", gemm_rate(n));
+        return;
+    }
     let t: usize = std::env::var("HLA_BENCH_T").ok().and_then(|s| s.parse().ok()).unwrap_or(2048);
     let runs: usize = std::env::var("HLA_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
     let d = Dims { b: 1, t, h: 8, hv: 8, dk: 64, dv: 64 };
@@ -52,4 +56,19 @@ fn main() {
             println!("{{\"op\":\"{}\",\"mode\":\"{mode_s}\",\"tok_s\":{:.0}}}", op.name(), (d.b * d.t) as f64 / secs);
         }
     }
+}
+
+/// GFLOP/s of the chunk form's GEMM at square size n (HLA_BENCH_GEMM=n).
+#[allow(dead_code)]
+pub fn gemm_rate(n: usize) -> f64 {
+    use hla_core::gemm::{gemm, MatRef};
+    use hla_core::simd::Isa;
+    let (a, b) = (rand(n * n, 7), rand(n * n, 8));
+    let mut c = vec![0f32; n * n];
+    let reps = (1 << 26) / (n * n * n).max(1) + 1;
+    let t0 = Instant::now();
+    for _ in 0..reps {
+        gemm::<Isa>(n, n, n, MatRef::rows(&a, n), &b, n, &mut c, n);
+    }
+    2.0 * (n * n * n * reps) as f64 / t0.elapsed().as_secs_f64() / 1e9
 }
