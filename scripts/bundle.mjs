@@ -11,6 +11,21 @@ const root = new URL('..', import.meta.url).pathname;
 rmSync(`${root}dist`, { recursive: true, force: true });
 mkdirSync(`${root}dist`, { recursive: true });
 
+// wasm-bindgen's glue falls back to `new URL('hla_X_bg.wasm', import.meta.url)` when given no
+// source. We always pass one (ts/loader.ts), and bundlers would try to emit that file, which
+// the package does not ship: drop the fallback.
+const glueFallback = {
+  name: 'glue-fallback',
+  setup(b) {
+    b.onLoad({ filter: /ts\/wasm\/\w+\/hla_\w+\.js$/ }, async (a) => {
+      const src = readFileSync(a.path, 'utf8');
+      const out = src.replace(/module_or_path = new URL\('hla_\w+_bg\.wasm', import\.meta\.url\);/, "throw new Error('hla-wasm: no wasm source');");
+      if (out === src) throw new Error(`glue fallback not found in ${a.path} (wasm-bindgen changed?)`);
+      return { contents: out, loader: 'js' };
+    });
+  },
+};
+
 const common = {
   entryPoints: [`${root}ts/index.ts`],
   bundle: true,
@@ -18,13 +33,17 @@ const common = {
   target: 'es2022',
   external: ['node:*'],
   logLevel: 'warning',
+  plugins: [glueFallback],
 };
-await build({ ...common, format: 'esm', outfile: `${root}dist/index.mjs` });
+const node = { __HLA_NODE__: 'true' };
+await build({ ...common, format: 'esm', outfile: `${root}dist/index.mjs`, define: node });
+// Browsers and bundlers targeting them: no node: imports at all.
+await build({ ...common, format: 'esm', outfile: `${root}dist/index.browser.mjs`, define: { __HLA_NODE__: 'false' }, minifySyntax: true });
 await build({
   ...common,
   format: 'cjs',
   outfile: `${root}dist/index.cjs`,
-  define: { 'import.meta.url': '__hla_import_meta_url' },
+  define: { 'import.meta.url': '__hla_import_meta_url', __HLA_NODE__: 'true' },
   banner: { js: "const __hla_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
 });
 

@@ -14,7 +14,7 @@ export type Glue = typeof simd128;
 
 type InitFn = (input: { module_or_path: unknown }) => Promise<unknown>;
 const FLAVOURS: Record<Backend, { init: InitFn; glue: Glue; url: () => URL }> = {
-  // Literal `new URL('./file.wasm', import.meta.url)` so that bundlers emit the files.
+  // One literal URL per file (not a template) so that bundlers can find and emit each .wasm.
   relaxed: { init: initRelaxed as InitFn, glue: relaxed, url: () => new URL('./hla_relaxed.wasm', import.meta.url) },
   simd128: { init: initSimd128 as InitFn, glue: simd128, url: () => new URL('./hla_simd128.wasm', import.meta.url) },
   scalar: { init: initScalar as InitFn, glue: scalar, url: () => new URL('./hla_scalar.wasm', import.meta.url) },
@@ -39,11 +39,13 @@ export async function supported(backend: Backend): Promise<boolean> {
   return backend === 'scalar' || (backend === 'simd128' ? simd() : relaxedSimd());
 }
 
-const isNode = typeof process !== 'undefined' && process.versions != null && process.versions.node != null;
+// Replaced at bundle time: false in the browser build, so its node:fs branch is dropped.
+declare const __HLA_NODE__: boolean;
+const isNode = __HLA_NODE__ && typeof process !== 'undefined' && process.versions != null && process.versions.node != null;
 
 async function defaultSource(backend: Backend): Promise<WasmSource> {
   const url = FLAVOURS[backend].url();
-  if (isNode && url.protocol === 'file:') {
+  if (__HLA_NODE__ && isNode && url.protocol === 'file:') {
     const { readFile } = await import('node:fs/promises');
     return readFile(url);
   }

@@ -5,7 +5,7 @@ import { DEMO, demoInputs, mulberry32 } from './seeded.ts';
 
 const BACKENDS: Backend[] = ['relaxed', 'simd128', 'scalar'];
 /** Benchmark shape: one decoding sequence, hla2 with 8 heads of 64. */
-const BENCH = { heads: 8, dk: 64, dv: 64, decay: 0.99, warmup: 32, millis: 1000, slice: 50 };
+const BENCH = { heads: 8, dk: 64, dv: 64, decay: 0.99, warmupMillis: 150, millis: 1000, slice: 50 };
 /** Thread counts measured. THREADS: add e.g. 2, 4, navigator.hardwareConcurrency here once the
  *  package has a threaded backend (it needs `crossOriginIsolated`, which serve.mjs provides). */
 const THREADS = [1];
@@ -121,7 +121,7 @@ function drawChart(rows: BenchRow[], active?: BenchRow) {
     axis.append(svg('line', { class: 'grid', x1: x(v), x2: x(v), y1: top - 6, y2: H - 6 }));
     axis.append(svg('text', { x: x(v), y: top - 10, 'text-anchor': 'middle' }, v >= 1000 ? `${(v / 1000).toLocaleString('en-US')}k` : String(v)));
   }
-  axis.append(svg('text', { x: W - right + 8, y: top - 10 }, 'tok/s'));
+  axis.append(svg('text', { x: left - 12, y: top - 10, 'text-anchor': 'end' }, 'tok/s'));
   kids.push(axis);
   rows.forEach((r, i) => {
     const y = top + i * rowH + (rowH - barH) / 2;
@@ -159,7 +159,8 @@ async function benchOne(row: BenchRow, rows: BenchRow[]) {
     const r = mulberry32(7);
     const { q, k, v } = s.inputs;
     for (const x of [q, k, v]) for (let i = 0; i < x.length; i++) x[i] = 0.1 * r();
-    for (let i = 0; i < BENCH.warmup; i++) s.stepInPlace();
+    // Warm up long enough for V8 to tier the kernels up (Liftoff → TurboFan) before timing.
+    for (const w0 = performance.now(); performance.now() - w0 < BENCH.warmupMillis;) for (let i = 0; i < 8; i++) s.stepInPlace();
     const t0 = performance.now();
     let now = t0;
     while (now - t0 < BENCH.millis) {
@@ -205,22 +206,24 @@ async function run() {
   delete window.__hlaResult;
   delete window.__hlaError;
   try {
-    setStatus('running', 'loading…');
+    const t0 = performance.now();
+    setStatus('running', 'loading the wasm module…');
     const hla = await init({ backend: chosenBackend() });
     $('#backend').textContent = hla.backend;
-    setStatus('running', 'streaming…');
+    setStatus('running', `streaming ${DEMO.tokens} tokens through a ${hla.backend} session…`);
     const d = await demo(hla);
-    setStatus('running', 'benchmarking…');
+    setStatus('running', 'benchmarking every backend…');
     const rows = await bench();
     window.__hlaResult = { backend: hla.backend, ...d, crossOriginIsolated, threads: 1, bench: rows };
-    setStatus('done', 'done ✓');
+    const measured = rows.filter((r) => r.tokPerSec !== null).length;
+    setStatus('done', `Done ✓ ${d.position} tokens streamed on ${hla.backend}, ${measured} of ${rows.length} backends benchmarked, in ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
   } catch (e) {
     const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     window.__hlaError = msg;
     const err = $('#error');
     err.textContent = msg;
     err.hidden = false;
-    setStatus('error', 'failed');
+    setStatus('error', 'Failed (see below).');
   } finally {
     button.disabled = false;
   }
@@ -249,7 +252,7 @@ function setup() {
   });
   $('#run').addEventListener('click', run);
   drawChart(BACKENDS.flatMap((backend) => THREADS.map((threads) => ({ backend, threads, tokPerSec: null, tokens: 0, note: 'press Run' }))));
-  setStatus('idle', 'ready');
+  setStatus('idle', 'Ready: press Run to stream the demo tokens and benchmark the backends.');
 }
 
 setup();

@@ -55,7 +55,9 @@ function toRequest(req: IncomingMessage, origin: string): Request {
 async function send(res: ServerResponse, response: Response): Promise<void> {
   // Our responses are small JSON, so buffering the body keeps this simple.
   const body = Buffer.from(await response.arrayBuffer());
-  res.writeHead(response.status, { ...Object.fromEntries(response.headers), 'content-length': String(body.byteLength) });
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => (headers[name] = value));
+  res.writeHead(response.status, { ...headers, 'content-length': String(body.byteLength) });
   res.end(body);
 }
 
