@@ -13,7 +13,10 @@ cargo test --release -p hla-core
 echo "[test] tsc --noEmit (facade, tests, bench)" >&2
 node_modules/.bin/tsc -p tsconfig.json
 
-echo "[test] vitest (wasm build, every backend)" >&2
+# The browser test drives Debian's Chromium (installed through apt when missing).
+bash scripts/ensure-chromium.sh >&2
+
+echo "[test] vitest (wasm build, every backend, Chromium, edge HTTP)" >&2
 mkdir -p target
 node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json=target/vitest.json "$@"
 node -e '
