@@ -47,16 +47,27 @@ function positiveInt(name: string, x: unknown): number {
 
 /** A streaming decoder for one operator: `step` token by token, `prefill` many at once. */
 export class Session {
+  /** The operator this session runs. */
   readonly op: OpName;
+  /** Batch rows B stepped together. */
   readonly batch: number;
+  /** Query-key heads H. */
   readonly heads: number;
+  /** Value heads HV (a multiple of H). */
   readonly valueHeads: number;
+  /** Query/key size. */
   readonly dk: number;
+  /** Value size. */
   readonly dv: number;
+  /** Resolved `scale` (default dk^-0.5). */
   readonly scale: number;
+  /** Resolved decay: one γ, or one per query-key head. */
   readonly decay: Float32Array;
+  /** Whether outputs are normalised. */
   readonly normalize: boolean;
+  /** Denominator floor when normalising. */
   readonly eps: number;
+  /** hla2's ridge λ (0 = none). */
   readonly ridge: number;
   #host: SessionHost;
   #inner: Inner | null;
