@@ -60,3 +60,4 @@ console.error(`[build] wasm sizes: ${sizes.join('; ')}`);
 execFileSync(`${root}node_modules/.bin/tsc`, ['-p', `${root}tsconfig.build.json`], { stdio: 'inherit' });
 // Types for `import … from 'hla-wasm/dist/index.mjs'`-style paths (the tests use it).
 writeFileSync(`${root}dist/index.d.mts`, "export * from './index.js';\n");
+writeFileSync(`${root}dist/index.browser.d.mts`, "export * from './index.js';\n");

@@ -38,9 +38,6 @@ export async function build({ quiet = false } = {}) {
     target: 'es2022',
     outfile: join(out, 'main.js'),
     sourcemap: true,
-    // The package's Node-only branch (`await import('node:fs/promises')`, never taken in a
-    // browser) must stay an unresolved dynamic import rather than fail the browser build.
-    external: ['node:*'],
     logLevel: quiet ? 'warning' : 'info',
   });
   for (const f of WASM) copyFileSync(join(root, 'dist', f), join(out, f));

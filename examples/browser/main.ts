@@ -1,6 +1,6 @@
 // hla-wasm browser example: which backend we got, a streaming demo on seeded inputs, and a
 // decode benchmark with a live chart. Plain DOM; bundled by build.mjs, served by serve.mjs.
-import { init, type Backend, type Hla } from '../../dist/index.mjs';
+import { init, type Backend, type Hla, type Session } from '../../dist/index.browser.mjs';
 import { DEMO, demoInputs, mulberry32 } from './seeded.ts';
 
 const BACKENDS: Backend[] = ['relaxed', 'simd128', 'scalar'];
@@ -99,10 +99,11 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
   return e;
 }
 
-function niceMax(x: number) {
-  if (!(x > 0)) return 1000;
-  const p = 10 ** Math.floor(Math.log10(x));
-  return ([1, 2, 2.5, 5, 10].find((m) => m * p >= x) ?? 10) * p;
+/** A round tick step (1, 2 or 5 × 10^n) giving at most 5 intervals up to x. */
+function tickStep(x: number) {
+  if (!(x > 0)) return 250;
+  const raw = x / 5, p = 10 ** Math.floor(Math.log10(raw));
+  return ([1, 2, 5, 10].find((m) => m * p >= raw) ?? 10) * p;
 }
 
 /** Horizontal bars, one per (backend, threads), plus a dashed row reserved for more threads. */
@@ -112,12 +113,12 @@ function drawChart(rows: BenchRow[], active?: BenchRow) {
   const n = rows.length + 1; // + the threads placeholder row
   const H = top + n * rowH + 8;
   chart.setAttribute('viewBox', `0 0 ${W} ${H}`);
-  const max = niceMax(Math.max(0, ...rows.map((r) => r.tokPerSec ?? 0)) * 1.05);
+  const top1 = Math.max(0, ...rows.map((r) => r.tokPerSec ?? 0)) * 1.02;
+  const step = tickStep(top1), max = Math.max(1, Math.ceil(top1 / step)) * step;
   const x = (v: number) => left + (v / max) * (W - left - right);
   const kids: SVGElement[] = [];
   const axis = svg('g', { class: 'axis' });
-  for (let i = 0; i <= 4; i++) {
-    const v = (max * i) / 4;
+  for (let v = 0; v <= max + step / 2; v += step) {
     axis.append(svg('line', { class: 'grid', x1: x(v), x2: x(v), y1: top - 6, y2: H - 6 }));
     axis.append(svg('text', { x: x(v), y: top - 10, 'text-anchor': 'middle' }, v >= 1000 ? `${(v / 1000).toLocaleString('en-US')}k` : String(v)));
   }
@@ -128,7 +129,7 @@ function drawChart(rows: BenchRow[], active?: BenchRow) {
     const color = `var(--${r.backend})`;
     kids.push(svg('text', { x: 8, y: y + barH / 2 + 4 }, `${r.backend} · ${r.threads} thread${r.threads > 1 ? 's' : ''}`));
     if (r.tokPerSec === null) {
-      kids.push(svg('text', { class: 'note', x: left + 6, y: y + barH / 2 + 4 }, r.note ?? (r === active ? 'measuring…' : 'waiting')));
+      kids.push(svg('text', { class: 'note', x: left + 6, y: y + barH / 2 + 4 }, r.note ?? 'waiting'));
       return;
     }
     kids.push(svg('rect', { x: left, y, width: Math.max(1, x(r.tokPerSec) - left), height: barH, rx: 3, fill: color, opacity: r === active ? 0.7 : 1 }));
@@ -143,50 +144,51 @@ function drawChart(rows: BenchRow[], active?: BenchRow) {
   chart.replaceChildren(...kids);
 }
 
-/** Decode tok/s for one backend, updating the chart every `slice` ms. */
-async function benchOne(row: BenchRow, rows: BenchRow[]) {
-  let hla: Hla;
-  try {
-    hla = await init({ backend: row.backend });
-  } catch {
-    row.note = 'not supported by this browser';
-    drawChart(rows);
-    return;
-  }
-  const { heads, dk, dv, decay } = BENCH;
-  const s = hla.session('hla2', { heads, dk, dv, decay });
-  try {
-    const r = mulberry32(7);
-    const { q, k, v } = s.inputs;
-    for (const x of [q, k, v]) for (let i = 0; i < x.length; i++) x[i] = 0.1 * r();
-    // Warm up long enough for V8 to tier the kernels up (Liftoff → TurboFan) before timing.
-    for (const w0 = performance.now(); performance.now() - w0 < BENCH.warmupMillis;) for (let i = 0; i < 8; i++) s.stepInPlace();
-    const t0 = performance.now();
-    let now = t0;
-    while (now - t0 < BENCH.millis) {
-      const end = Math.min(now + BENCH.slice, t0 + BENCH.millis);
-      let n = 0;
-      do {
-        for (let i = 0; i < 8; i++) s.stepInPlace();
-        n += 8;
-        now = performance.now();
-      } while (now < end);
-      row.tokens += n;
-      row.tokPerSec = row.tokens / ((now - t0) / 1000);
-      drawChart(rows, row);
-      await nextFrame();
-    }
-  } finally {
-    s.free();
-  }
-}
-
+/** Loads every backend, then measures decode tok/s round-robin in `slice`-ms turns (fair on a
+ *  busy machine: drift hits all backends alike), redrawing the chart after every turn. */
 async function bench(): Promise<BenchRow[]> {
   const rows: BenchRow[] = BACKENDS.flatMap((backend) => THREADS.map((threads) => ({ backend, threads, tokPerSec: null, tokens: 0 })));
   drawChart(rows);
-  for (const row of rows) {
-    drawChart(rows, row);
-    await benchOne(row, rows);
+  const { heads, dk, dv, decay } = BENCH;
+  const live: { row: BenchRow; s: Session; millis: number }[] = [];
+  try {
+    for (const row of rows) {
+      let hla: Hla;
+      try {
+        hla = await init({ backend: row.backend });
+      } catch {
+        row.note = 'not supported by this browser';
+        continue;
+      }
+      // THREADS: a threaded backend would take row.threads here.
+      const s = hla.session('hla2', { heads, dk, dv, decay });
+      live.push({ row, s, millis: 0 });
+      const r = mulberry32(7);
+      const { q, k, v } = s.inputs;
+      for (const x of [q, k, v]) for (let i = 0; i < x.length; i++) x[i] = 0.1 * r();
+      // Warm up long enough for V8 to tier the kernel up (Liftoff → TurboFan) before timing.
+      for (const w0 = performance.now(); performance.now() - w0 < BENCH.warmupMillis;) for (let i = 0; i < 8; i++) s.stepInPlace();
+    }
+    drawChart(rows);
+    while (live.some((b) => b.millis < BENCH.millis)) {
+      for (const b of live) {
+        if (b.millis >= BENCH.millis) continue;
+        const t0 = performance.now();
+        let now = t0, n = 0;
+        do {
+          for (let i = 0; i < 8; i++) b.s.stepInPlace();
+          n += 8;
+          now = performance.now();
+        } while (now - t0 < BENCH.slice);
+        b.millis += now - t0;
+        b.row.tokens += n;
+        b.row.tokPerSec = b.row.tokens / (b.millis / 1000);
+        drawChart(rows, b.row);
+        await nextFrame();
+      }
+    }
+  } finally {
+    for (const b of live) b.s.free();
   }
   drawChart(rows);
   return rows;
@@ -235,7 +237,7 @@ function setup() {
     `${tokens} seeded tokens (mulberry32, seed ${seed}) through hla.session('hla2', { heads: ${heads}, dk: ${dk}, dv: ${dv}, decay: ${decay} }): ` +
     `first outputs of each step, position and state size; then hla.hla2 in chunk mode on the same tokens.`;
   $('#bench-desc').textContent =
-    `Decode tok/s of hla2 (heads ${BENCH.heads}, dk = dv = ${BENCH.dk}, batch 1), ~${BENCH.millis / 1000} s per backend, each loaded with init({ backend }).`;
+    `Decode tok/s of hla2 (heads ${BENCH.heads}, dk = dv = ${BENCH.dk}, batch 1), ~${BENCH.millis / 1000} s per backend in interleaved ${BENCH.slice} ms turns, each backend loaded with init({ backend }).`;
   $('#coi').textContent = crossOriginIsolated ? 'yes' : 'no';
   const want = new URLSearchParams(location.search).get('backend');
   if (want && [...BACKENDS, 'auto'].includes(want)) $<HTMLSelectElement>('#backend-select').value = want;
