@@ -13,13 +13,36 @@ export function time(fn: () => void, { warmup = 2, warmupSeconds = 1.5, runs = 7
   for (let i = 0; i < warmup || (performance.now() - w0) / 1e3 < warmupSeconds; i++) fn();
   const out: number[] = [];
   const start = performance.now();
-  while (out.length < runs || (performance.now() - start) / 1e3 < minSeconds) {
+  while ((runs > 0 && out.length < runs) || (performance.now() - start) / 1e3 < minSeconds) {
     const t0 = performance.now();
     fn();
     out.push((performance.now() - t0) / 1e3);
   }
   const sorted = [...out].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)], runs: out };
+  return { median: sorted[Math.floor(sorted.length / 2)] ?? NaN, runs: out };
+}
+
+/**
+ * Times several contenders fairly on a noisy machine: each is warmed up (by time), then every
+ * round runs each contender once, in an order rotated per round, so slow phases of the machine
+ * hit all of them alike. Returns the median seconds per contender.
+ */
+export function race(entries: Record<string, () => void>, { rounds = 7, warmupSeconds = 1.5 } = {}): Record<string, Timing> {
+  const names = Object.keys(entries);
+  for (const n of names) time(entries[n], { warmup: 1, warmupSeconds, runs: 0 });
+  const runs: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < names.length; i++) {
+      const n = names[(i + r) % names.length];
+      const t0 = performance.now();
+      entries[n]();
+      runs[n].push((performance.now() - t0) / 1e3);
+    }
+  }
+  return Object.fromEntries(names.map((n) => {
+    const sorted = [...runs[n]].sort((a, b) => a - b);
+    return [n, { median: sorted[Math.floor(sorted.length / 2)], runs: runs[n] }];
+  }));
 }
 
 export function fmt(x: number, digits = 0): string {

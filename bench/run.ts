@@ -1,14 +1,16 @@
-// `npm run bench`: the headline tables. Every ratio is taken within this one run.
-//   1. hla2 prefill (B=1, H=8, dk=dv=64, T=2048): wasm per backend vs the straightforward TS.
-//   2. Decode: 1 000 steps, wasm vs the TS baseline's step.
-//   3. Per operator: prefill recurrent vs chunk, and state bytes per head.
+// `npm run bench`: the headline tables. Every ratio is taken within one run, from contenders
+// timed round-robin (bench/harness.ts `race`), medians after a time-based warm-up.
+//   1. hla2 prefill (B=1, H=8, dk=dv=64, T=2048): wasm per backend and form vs the straightforward TS.
+//   2. Decode latency (1 000 steps): sessions (step, stepInPlace) and the functional API vs TS.
+//   3. Every operator: prefill recurrent vs chunk sizes, and state bytes per head.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { init, type Backend, type Hla, type OpName, type Tensor } from '../dist/index.mjs';
 import { BaselineDecoder, baselineForward } from '../tests/reference/streaming.js';
-import { fmt, machineInfo, table, time } from './harness.js';
+import { fmt, machineInfo, race, table } from './harness.js';
 
 const B = 1, H = 8, D = 64, T = Number(process.env.HLA_BENCH_T ?? 2048);
-const RUNS = Number(process.env.HLA_BENCH_RUNS ?? 7);
+const ROUNDS = Number(process.env.HLA_BENCH_RUNS ?? 7);
 
 function rand(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
@@ -22,6 +24,7 @@ function rand(n: number, seed: number): Float32Array {
 const tensor = (shape: number[], seed: number): Tensor => ({ data: rand(shape.reduce((a, b) => a * b), seed), shape });
 const q = tensor([B, T, H, D], 1), k = tensor([B, T, H, D], 2), v = tensor([B, T, H, D], 3);
 const opts = { decay: 0.999 };
+const x = (r: number) => `${fmt(r, 1)}×`;
 
 const backends: Hla[] = [];
 for (const backend of ['relaxed', 'simd128', 'scalar'] as Backend[]) {
@@ -32,87 +35,86 @@ for (const backend of ['relaxed', 'simd128', 'scalar'] as Backend[]) {
   }
 }
 const best = backends[0];
-const results: Record<string, unknown> = { machine: machineInfo(), config: { B, H, dk: D, dv: D, T, runs: RUNS } };
+const results: Record<string, unknown> = { machine: { ...machineInfo(), cpu: cpus()[0]?.model, cores: cpus().length }, config: { B, H, dk: D, dv: D, T, rounds: ROUNDS, decay: opts.decay } };
 
 // 1. hla2 prefill
-const tsPrefill = time(() => baselineForward('hla2', q, k, v, opts), { runs: RUNS, warmup: 1, warmupSeconds: 2 });
-const tsTokS = (B * T) / tsPrefill.median;
-const rows1: (string | number)[][] = [['straightforward TS (Float32Array loops)', fmt(tsTokS), '1.0×']];
-const prefill: Record<string, number> = { ts: tsTokS };
-for (const hla of backends) {
-  for (const mode of ['recurrent', 'chunk'] as const) {
-    const t = time(() => hla.hla2(q, k, v, { ...opts, mode }), { runs: RUNS });
-    const tokS = (B * T) / t.median;
-    prefill[`${hla.backend}/${mode}`] = tokS;
-    rows1.push([`wasm ${hla.backend}, ${mode}`, fmt(tokS), `${fmt(tokS / tsTokS, 1)}×`]);
-  }
-}
-results.prefill = prefill;
-console.log(`\n### hla2 prefill: B=${B}, H=${H}, dk=dv=${D}, T=${T} (tokens/s, median of ${RUNS} after warm-up)\n`);
-console.log(table(['implementation', 'tok/s', 'vs TS'], rows1));
-
-// 2. decode: 1 000 steps per run, sessions (step with copies, stepInPlace with views), the
-//    functional API with T=1 (state copied in and out each call), and the TS baseline's step.
-const STEPS = 1000;
-const q1 = rand(B * H * D, 4), k1 = rand(B * H * D, 5), v1 = rand(B * H * D, 6);
-const decode: Record<string, number> = {};
-const rows2: (string | number)[][] = [];
-for (const op of ['hla2', 'hla3'] as OpName[]) {
-  const dec = new BaselineDecoder(op, B, H, D, D, opts);
-  const out = new Float32Array(B * H * D);
-  const ts = (time(() => { for (let i = 0; i < STEPS; i++) dec.step(q1, k1, v1, out); }, { runs: RUNS, warmup: 1 }).median / STEPS) * 1e6;
-  decode[`${op}/ts`] = ts;
-  rows2.push([op, 'straightforward TS step', fmt(ts, 1), '1.0×']);
-  for (const hla of backends) {
-    const s = hla.session(op, { batch: B, heads: H, dk: D, dv: D, ...opts });
-    const step = (time(() => { for (let i = 0; i < STEPS; i++) s.step(q1, k1, v1); }, { runs: RUNS }).median / STEPS) * 1e6;
-    s.inputs.q.set(q1);
-    s.inputs.k.set(k1);
-    s.inputs.v.set(v1);
-    const inPlace = (time(() => { for (let i = 0; i < STEPS; i++) s.stepInPlace(); }, { runs: RUNS }).median / STEPS) * 1e6;
-    s.free();
-    decode[`${op}/${hla.backend}/step`] = step;
-    decode[`${op}/${hla.backend}/stepInPlace`] = inPlace;
-    rows2.push([op, `wasm ${hla.backend}, session.step`, fmt(step, 1), `${fmt(ts / step, 1)}×`]);
-    rows2.push([op, `wasm ${hla.backend}, session.stepInPlace`, fmt(inPlace, 1), `${fmt(ts / inPlace, 1)}×`]);
-  }
-}
 {
-  const t1 = (x: Float32Array): Tensor => ({ data: x, shape: [B, 1, H, D] });
-  let st = best.hla2(t1(q1), t1(k1), t1(v1), { ...opts, outputFinalState: true }).finalState;
-  const fn = (time(() => {
-    for (let i = 0; i < STEPS; i++) st = best.hla2(t1(q1), t1(k1), t1(v1), { ...opts, initialState: st, outputFinalState: true }).finalState;
-  }, { runs: RUNS }).median / STEPS) * 1e6;
-  decode[`hla2/${best.backend}/functional`] = fn;
-  rows2.push(['hla2', `wasm ${best.backend}, functional call with T=1`, fmt(fn, 1), `${fmt(decode['hla2/ts'] / fn, 1)}×`]);
+  const entries: Record<string, () => void> = { ts: () => baselineForward('hla2', q, k, v, opts) };
+  for (const hla of backends) for (const mode of ['recurrent', 'chunk'] as const) entries[`${hla.backend}/${mode}`] = () => hla.hla2(q, k, v, { ...opts, mode });
+  const r = race(entries, { rounds: ROUNDS });
+  const tokS = (n: string) => (B * T) / r[n].median;
+  results.prefill = Object.fromEntries(Object.keys(r).map((n) => [n, tokS(n)]));
+  const rows = Object.keys(r).map((n) => [n === 'ts' ? 'straightforward TS (Float32Array loops)' : `wasm ${n.replace('/', ', ')}`, fmt(tokS(n)), x(tokS(n) / tokS('ts'))]);
+  console.log(`\n### hla2 prefill: B=${B}, H=${H}, dk=dv=${D}, T=${T} (tokens/s, median of ${ROUNDS} interleaved rounds)\n`);
+  console.log(table(['implementation', 'tok/s', 'vs TS'], rows));
 }
-results.decode = decode;
-console.log(`\n### Decode latency: ${STEPS} steps at B=${B}, H=${H}, dk=dv=${D} (µs per step, median of ${RUNS})\n`);
-console.log(table(['op', 'implementation', 'µs/step', 'vs TS'], rows2));
+
+// 2. decode latency
+{
+  const STEPS = 1000;
+  const q1 = rand(B * H * D, 4), k1 = rand(B * H * D, 5), v1 = rand(B * H * D, 6);
+  const decode: Record<string, number> = {};
+  const rows: (string | number)[][] = [];
+  for (const op of ['hla2', 'hla3'] as OpName[]) {
+    const dec = new BaselineDecoder(op, B, H, D, D, opts);
+    const out = new Float32Array(B * H * D);
+    const entries: Record<string, () => void> = { ts: () => { for (let i = 0; i < STEPS; i++) dec.step(q1, k1, v1, out); } };
+    const sessions = backends.map((hla) => hla.session(op, { batch: B, heads: H, dk: D, dv: D, ...opts }));
+    sessions.forEach((s, i) => {
+      const name = backends[i].backend;
+      entries[`${name}/session.step`] = () => { for (let j = 0; j < STEPS; j++) s.step(q1, k1, v1); };
+      entries[`${name}/session.stepInPlace`] = () => {
+        const { q: qi, k: ki, v: vi } = s.inputs;
+        qi.set(q1);
+        ki.set(k1);
+        vi.set(v1);
+        for (let j = 0; j < STEPS; j++) s.stepInPlace();
+      };
+    });
+    if (op === 'hla2') {
+      const t1 = (a: Float32Array): Tensor => ({ data: a, shape: [B, 1, H, D] });
+      let st = best.hla2(t1(q1), t1(k1), t1(v1), { ...opts, outputFinalState: true }).finalState;
+      entries[`${best.backend}/functional call, T=1`] = () => {
+        for (let i = 0; i < STEPS; i++) st = best.hla2(t1(q1), t1(k1), t1(v1), { ...opts, initialState: st, outputFinalState: true }).finalState;
+      };
+    }
+    const r = race(entries, { rounds: ROUNDS });
+    sessions.forEach((s) => s.free());
+    const us = (n: string) => (r[n].median / STEPS) * 1e6;
+    for (const n of Object.keys(r)) {
+      decode[`${op}/${n}`] = us(n);
+      rows.push([op, n === 'ts' ? 'straightforward TS step' : `wasm ${n.replace('/', ', ')}`, fmt(us(n), 1), x(us('ts') / us(n))]);
+    }
+  }
+  results.decode = decode;
+  console.log(`\n### Decode latency: ${STEPS} steps at B=${B}, H=${H}, dk=dv=${D} (µs per step, median of ${ROUNDS} interleaved rounds)\n`);
+  console.log(table(['op', 'implementation', 'µs/step', 'speed-up vs TS'], rows));
+}
 
 // 3. every operator: recurrent vs chunk, state size
-const rows3: (string | number)[][] = [];
-const ops: Record<string, unknown> = {};
-for (const op of ['la1', 'hla2', 'ahla', 'hla3'] as OpName[]) {
-  const ts = time(() => baselineForward(op, q, k, v, opts), { runs: 3, warmup: 1, warmupSeconds: 0 });
-  const rec = time(() => best[op](q, k, v, { ...opts, mode: 'recurrent' }), { runs: RUNS });
-  const row: (string | number)[] = [op, fmt((B * T) / ts.median), fmt((B * T) / rec.median)];
-  const chunk: Record<number, number> = {};
-  for (const c of [32, 64, 128]) {
-    const t = time(() => best[op](q, k, v, { ...opts, mode: 'chunk', chunkSize: c }), { runs: RUNS });
-    chunk[c] = (B * T) / t.median;
-    row.push(fmt(chunk[c]));
+{
+  const rows: (string | number)[][] = [];
+  const ops: Record<string, unknown> = {};
+  for (const op of ['la1', 'hla2', 'ahla', 'hla3'] as OpName[]) {
+    const entries: Record<string, () => void> = {
+      ts: () => baselineForward(op, q, k, v, opts),
+      recurrent: () => best[op](q, k, v, { ...opts, mode: 'recurrent' }),
+    };
+    for (const c of [16, 32, 64, 128]) entries[`chunk ${c}`] = () => best[op](q, k, v, { ...opts, mode: 'chunk', chunkSize: c });
+    const r = race(entries, { rounds: Math.max(3, ROUNDS - 2) });
+    const tokS = (n: string) => (B * T) / r[n].median;
+    const chunks = Object.keys(r).filter((n) => n.startsWith('chunk'));
+    const bestChunk = Math.max(...chunks.map(tokS));
+    const bytes = best.stateBytes(op, { dk: D, dv: D });
+    rows.push([op, fmt(tokS('ts')), fmt(tokS('recurrent')), ...chunks.map((n) => fmt(tokS(n))), x(tokS('recurrent') / tokS('ts')), `${fmt(bestChunk / tokS('recurrent'), 2)}×`, fmt(bytes)]);
+    ops[op] = { ...Object.fromEntries(Object.keys(r).map((n) => [n, tokS(n)])), stateBytesPerHead: bytes };
   }
-  const bestChunk = Math.max(...Object.values(chunk));
-  const recTokS = (B * T) / rec.median;
-  row.push(`${fmt(bestChunk / recTokS, 2)}×`, fmt(best.stateBytes(op, { dk: D, dv: D })));
-  rows3.push(row);
-  ops[op] = { ts: (B * T) / ts.median, recurrent: recTokS, chunk, stateBytesPerHead: best.stateBytes(op, { dk: D, dv: D }) };
+  results.operators = ops;
+  console.log(`\n### Every operator, prefill tok/s on ${best.backend} (B=${B}, H=${H}, dk=dv=${D}, T=${T}, one thread)\n`);
+  console.log(table(['op', 'TS', 'recurrent', 'chunk 16', 'chunk 32', 'chunk 64', 'chunk 128', 'recurrent vs TS', 'best chunk / recurrent', 'state bytes/head'], rows));
 }
-results.operators = ops;
-console.log(`\n### Every operator, prefill tok/s on ${best.backend} (B=${B}, H=${H}, dk=dv=${D}, T=${T}, one thread)\n`);
-console.log(table(['op', 'TS', 'recurrent', 'chunk 32', 'chunk 64', 'chunk 128', 'best chunk / recurrent', 'state bytes/head'], rows3));
 
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(results, null, 2));
-console.log(`\n(machine: node ${process.versions.node}, ${process.platform}-${process.arch}; JSON in bench/results/latest.json)`);
+// `npm run bench` runs from the repository root.
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/latest.json', JSON.stringify(results, null, 2));
+console.log(`\n(node ${process.versions.node}, V8 ${process.versions.v8}, ${process.platform}-${process.arch}; JSON in bench/results/latest.json)`);

@@ -1,11 +1,10 @@
 // Streaming sessions: the state lives in wasm memory next to input/output buffers that JS
 // reads and writes through views, so `stepInPlace` copies and allocates nothing.
-import { AUTO_CHUNK_MIN_T, DEFAULT_CHUNK_SIZE } from './defaults.js';
 import { Detail, rangeError, typeError } from './errors.js';
 import type { Glue } from './loader.js';
 import { decodeSnapshot, encodeSnapshot, type SnapshotHeader } from './snapshot.js';
 import { OP_CODES, type OpName, type Tensor } from './types.js';
-import { checkCommon, checkKnown, checkTensor } from './validate.js';
+import { checkCommon, checkKnown, checkTensor, resolveMode } from './validate.js';
 
 /** Shape and options of a session (the functional options, minus per-call ones). */
 export interface SessionOptions {
@@ -179,11 +178,9 @@ export class Session {
     const T = q.shape[1];
     if (k.shape[1] !== T || v.shape[1] !== T) throw rangeError('k/v.shape[1]', `T = ${T} (the length of q)`, new Detail(`${k.shape[1]} and ${v.shape[1]}`));
     checkKnown(options, new Set(['mode', 'chunkSize']), 'prefill options');
-    if (options.mode !== undefined && options.mode !== 'chunk' && options.mode !== 'recurrent') throw rangeError('mode', "'chunk' or 'recurrent'", options.mode);
-    const chunk = options.chunkSize === undefined ? DEFAULT_CHUNK_SIZE : positiveInt('chunkSize', options.chunkSize);
-    const mode = options.mode ?? (options.chunkSize !== undefined || T >= AUTO_CHUNK_MIN_T[this.op] ? 'chunk' : 'recurrent');
+    const chunkSize = resolveMode(this.op, T, options.mode, options.chunkSize);
     const o = new Float32Array(this.batch * T * this.valueHeads * this.dv);
-    this.#host.guard(() => inner.prefill(T, mode === 'chunk' ? chunk : 0, q.data, k.data, v.data, o));
+    this.#host.guard(() => inner.prefill(T, chunkSize, q.data, k.data, v.data, o));
     return { data: o, shape: [this.batch, T, this.valueHeads, this.dv] };
   }
 

@@ -121,6 +121,18 @@ function checkCuSeqlens(x: unknown, B: number, T: number): Int32Array {
   return cu;
 }
 
+/**
+ * The kernel's chunk length for `mode`/`chunkSize` (0 = recurrent). Without `mode`, a given
+ * `chunkSize` means chunk; otherwise the measured per-operator default by length applies.
+ */
+export function resolveMode(op: OpName, T: number, mode: unknown, chunkSize: unknown): number {
+  if (mode !== undefined && mode !== 'chunk' && mode !== 'recurrent') throw rangeError('mode', "'chunk' or 'recurrent'", mode);
+  const chunk = chunkSize === undefined ? DEFAULT_CHUNK_SIZE[op]
+    : checkNumber('chunkSize', chunkSize, (c) => Number.isInteger(c) && c >= 1 && c <= 2 ** 31 - 1, 'a positive integer');
+  const chosen = mode ?? (chunkSize !== undefined || T >= AUTO_CHUNK_MIN_T[op] ? 'chunk' : 'recurrent');
+  return chosen === 'chunk' ? chunk : 0;
+}
+
 export function checkForward(op: OpName, q: unknown, k: unknown, v: unknown, options: unknown): Checked {
   const [B, T, H, dk] = checkTensor('q', q);
   const ks = checkTensor('k', k);
@@ -136,10 +148,7 @@ export function checkForward(op: OpName, q: unknown, k: unknown, v: unknown, opt
   checkKnown(o, KNOWN, 'options');
   const common = checkCommon(op, o, H, dk);
 
-  if (o.mode !== undefined && o.mode !== 'chunk' && o.mode !== 'recurrent') throw rangeError('mode', "'chunk' or 'recurrent'", o.mode);
-  const chunk = o.chunkSize === undefined ? DEFAULT_CHUNK_SIZE
-    : checkNumber('chunkSize', o.chunkSize, (c) => Number.isInteger(c) && c >= 1 && c <= 2 ** 31 - 1, 'a positive integer');
-  const mode = o.mode ?? (o.chunkSize !== undefined || T >= AUTO_CHUNK_MIN_T[op] ? 'chunk' : 'recurrent');
+  const chunkSize = resolveMode(op, T, o.mode, o.chunkSize);
 
   const cuSeqlens = o.cuSeqlens === undefined ? new Int32Array(0) : checkCuSeqlens(o.cuSeqlens, B, T);
   const nSeq = cuSeqlens.length ? cuSeqlens.length - 1 : B;
@@ -154,5 +163,5 @@ export function checkForward(op: OpName, q: unknown, k: unknown, v: unknown, opt
     if (!same) throw rangeError('initialState', `a ${want.describe()}`, new Detail(`a ${s.describe()}`));
     initial = stateData(s);
   }
-  return { B, T, H, HV, dk, dv, ...common, chunkSize: mode === 'chunk' ? chunk : 0, cuSeqlens, nSeq, initial, outputFinalState };
+  return { B, T, H, HV, dk, dv, ...common, chunkSize, cuSeqlens, nSeq, initial, outputFinalState };
 }
