@@ -20,7 +20,7 @@ await build({
   format: 'esm',
   target: 'node20',
   outfile,
-  external: ['node:*'],
+  external: ['node:*', 'hla-wasm'],
   // The package itself stays external (loaded from dist/ at run time, so its .wasm files resolve).
   plugins: [{
     name: 'dist-external',

@@ -95,6 +95,7 @@ main() {
   ensure_wasm_bindgen
   [ "${1:-}" = "--no-npm" ] || ensure_node_modules
   # Tell the build which compiler to use (scripts/build.sh sources this line).
-  echo "$rustc" >"$here/target/.wasm-rustc" 2>/dev/null || { mkdir -p "$here/target"; echo "$rustc" >"$here/target/.wasm-rustc"; }
+  mkdir -p "$here/target"
+  echo "$rustc" >"$here/target/.wasm-rustc"
 }
 main "$@"

@@ -123,6 +123,21 @@ describe.runIf(haveChromium || inCI)('browser example (headless Chromium)', () =
     expect(Number(first)).toBeCloseTo(ref[0], 3);
   });
 
+  it('the README quick start page runs (examples/browser/quickstart.html)', async () => {
+    const qs = await browser!.newPage();
+    try {
+      await qs.goto(new URL("quickstart.html", server!.url).href, { waitUntil: 'load' });
+      await qs.waitForFunction(() => (window as { __quickstart?: unknown }).__quickstart, undefined, { timeout: 30_000 });
+      const r = await qs.evaluate(() => (window as unknown as { __quickstart: { backend: string; position: number; o0: number; stateBytes: number } }).__quickstart);
+      expect(['relaxed', 'simd128', 'scalar']).toContain(r.backend);
+      expect(r.position).toBe(8);
+      expect(Number.isFinite(r.o0) && r.o0 !== 0).toBe(true);
+      expect(r.stateBytes).toBe(4 * 2 * (16 * 16 + 16 + 16 * 16));
+    } finally {
+      await qs.close();
+    }
+  });
+
   it('benchmarked every backend the browser supports, one thread each', () => {
     const names = result.bench.map((r) => `${r.backend}/${r.threads}`);
     expect(names).toEqual(['relaxed/1', 'simd128/1', 'scalar/1']);
