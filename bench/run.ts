@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { init, type Backend, type Hla, type OpName, type Tensor } from '../dist/index.mjs';
 import { BaselineDecoder, baselineForward } from '../tests/reference/streaming.js';
+import { barChart, type Bar } from './chart.js';
 import { fmt, machineInfo, race, table } from './harness.js';
 
 const B = 1, H = 8, D = 64, T = Number(process.env.HLA_BENCH_T ?? 2048);
@@ -117,4 +118,22 @@ const results: Record<string, unknown> = { machine: { ...machineInfo(), cpu: cpu
 // `npm run bench` runs from the repository root.
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/latest.json', JSON.stringify(results, null, 2));
+{
+  const prefill = results.prefill as Record<string, number>;
+  const ops = results.operators as Record<string, Record<string, number>>;
+  const bars: Bar[] = [
+    ...Object.entries(prefill).map(([n, v]) => ({ label: n === 'ts' ? 'hla2 · straightforward TS' : `hla2 · ${n.replace('/', ' · ')}`, value: v, group: n.split('/')[0] })),
+    ...Object.entries(ops).flatMap(([op, r]) => [
+      { label: `${op} · TS`, value: r.ts, group: 'ts' },
+      { label: `${op} · ${best.backend} · recurrent`, value: r.recurrent, group: best.backend },
+    ]),
+  ];
+  const cpu = (results.machine as { cpu?: string }).cpu ?? '';
+  writeFileSync('bench/results/chart.svg', barChart(
+    `Prefill throughput, one thread (B=${B}, H=${H}, dk=dv=${D}, T=${T})`,
+    'tokens/s, median of interleaved rounds (higher is better)',
+    bars,
+    `npm run bench · node ${process.versions.node} · ${cpu} · ${new Date().toISOString().slice(0, 10)}`,
+  ));
+}
 console.log(`\n(node ${process.versions.node}, V8 ${process.versions.v8}, ${process.platform}-${process.arch}; JSON in bench/results/latest.json)`);

@@ -138,6 +138,37 @@ describe.runIf(haveChromium || inCI)('browser example (headless Chromium)', () =
     }
   });
 
+  it('a session snapshot taken in Node restores in the browser and continues identically', async () => {
+    const { init } = await import('../dist/index.mjs');
+    const hla = await init({ backend: 'simd128' });
+    const tok = (t: number, n: number, salt: number) => Array.from({ length: n }, (_, i) => Math.sin(0.37 * t + 0.11 * i + salt));
+    const s = hla.session('hla3', { heads: 2, dk: 8, dv: 4, decay: 0.9 });
+    for (let t = 0; t < 5; t++) s.step(Float32Array.from(tok(t, 16, 0)), Float32Array.from(tok(t, 16, 1)), Float32Array.from(tok(t, 8, 2)));
+    const bytes = Array.from(s.snapshot());
+    const want = Array.from(s.step(Float32Array.from(tok(5, 16, 0)), Float32Array.from(tok(5, 16, 1)), Float32Array.from(tok(5, 8, 2))));
+    s.free();
+    const p = await browser!.newPage();
+    try {
+      await p.goto(new URL('quickstart.html', server!.url).href, { waitUntil: 'load' });
+      // A string, not a function: vitest would rewrite a dynamic import() inside this file.
+      const args = JSON.stringify({ bytes, q: tok(5, 16, 0), k: tok(5, 16, 1), v: tok(5, 8, 2) });
+      const got = (await p.evaluate(`(async () => {
+        const { bytes, q, k, v } = ${args};
+        const { init } = await import(new URL('./dist/hla-wasm.mjs', location.href).href);
+        const h = await init({ backend: 'simd128' });
+        const r = h.restore(Uint8Array.from(bytes), { op: 'hla3' });
+        const out = Array.from(r.step(Float32Array.from(q), Float32Array.from(k), Float32Array.from(v)));
+        const position = r.position;
+        r.free();
+        return { out, position };
+      })()`)) as { out: number[]; position: number };
+      expect(got.position).toBe(6);
+      expect(got.out).toEqual(want);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('benchmarked every backend the browser supports, one thread each', () => {
     const names = result.bench.map((r) => `${r.backend}/${r.threads}`);
     expect(names).toEqual(['relaxed/1', 'simd128/1', 'scalar/1']);
