@@ -39,6 +39,9 @@ const node = { __HLA_NODE__: 'true' };
 await build({ ...common, format: 'esm', outfile: `${root}dist/index.mjs`, define: node });
 // Browsers and bundlers targeting them: no node: imports at all.
 await build({ ...common, format: 'esm', outfile: `${root}dist/index.browser.mjs`, define: { __HLA_NODE__: 'false' }, minifySyntax: true });
+// Pool workers (ts/worker.ts): one per build flavour of the facade.
+await build({ ...common, entryPoints: [`${root}ts/worker.ts`], format: 'esm', outfile: `${root}dist/worker.mjs`, define: node });
+await build({ ...common, entryPoints: [`${root}ts/worker.ts`], format: 'esm', outfile: `${root}dist/worker.browser.mjs`, define: { __HLA_NODE__: 'false' }, minifySyntax: true });
 await build({
   ...common,
   format: 'cjs',

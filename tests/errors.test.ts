@@ -92,6 +92,7 @@ describe('bad input', () => {
 
   it('init rejects unknown options and backends', async () => {
     await expect(init({ backend: 'avx512' as never })).rejects.toThrow(/backend: expected one of relaxed, simd128, scalar, got "avx512"/);
-    await expect(init({ threads: 2 } as never)).rejects.toThrow(/init options\.threads: unknown option/);
+    await expect(init({ threads: 0 })).rejects.toThrow(/threads: expected an integer from 1 to 64, got 0/);
+    await expect(init({ thread: 2 } as never)).rejects.toThrow(/init options\.thread: unknown option/);
   });
 });

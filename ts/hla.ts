@@ -1,4 +1,5 @@
 import { BACKENDS, type Glue, type Loaded } from './loader.js';
+import type { Pool } from './pool.js';
 import { restoreSession, Session, type SessionOptions } from './session.js';
 import { HlaState } from './state.js';
 import { OP_CODES, type Backend, type OpName, type Tensor } from './types.js';
@@ -21,14 +22,42 @@ export class Hla {
   #glue: Glue;
   #memory: WebAssembly.Memory;
   #engine: Engine;
+  #pool: Pool | null;
 
   /** @internal Use `init()`. */
-  constructor({ glue, memory }: Loaded) {
+  constructor({ glue, memory }: Loaded, pool: Pool | null = null) {
     this.#glue = glue;
     this.#memory = memory;
+    this.#pool = pool;
     this.backend = glue.backend() as Backend;
     if (!BACKENDS.includes(this.backend)) throw new Error(`hla-wasm: unknown backend ${this.backend}`);
     this.#engine = new glue.Engine();
+  }
+
+  /** Worker threads behind {@link Hla.run} (1 = none: everything runs on the calling thread). */
+  get threads(): number {
+    return this.#pool?.size ?? 1;
+  }
+
+  /**
+   * Any operator, split over the worker pool of `init({ threads })` by query-key heads (with
+   * their value heads); the same results as the synchronous call, which it falls back to when
+   * there is no pool or a single head.
+   */
+  async run(op: OpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): Promise<ForwardResult> {
+    if (!(op in OP_CODES)) throw new RangeError(`op: expected one of ${Object.keys(OP_CODES).join(', ')}, got ${String(op)}`);
+    const c = checkForward(op, q, k, v, options);
+    if (!this.#pool || c.H < 2) return this.#forward(op, q, k, v, options);
+    const { o, state } = await this.#pool.forward(op, c, q.data, k.data, v.data);
+    const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
+    if (c.outputFinalState && state) result.finalState = new HlaState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0, state);
+    return result;
+  }
+
+  /** Ends the worker pool (if any). The synchronous operators and sessions keep working. */
+  close(): void {
+    this.#pool?.close();
+    this.#pool = null;
   }
 
   /** First-order linear attention: o_t = Σ_{j≤t} γ^{t−j} (q_t·k_j) v_j. */

@@ -13,6 +13,7 @@ import { BACKENDS, detectBackend, loadGlue, supported } from './loader.js';
 import type { Backend, WasmSource } from './types.js';
 import { typeError, rangeError } from './errors.js';
 import { checkKnown } from './validate.js';
+import { Pool } from './pool.js';
 
 export { Hla, type ForwardResult } from './hla.js';
 export { HlaState } from './state.js';
@@ -25,12 +26,19 @@ export interface InitOptions {
   backend?: Backend;
   /** Where the .wasm comes from (default: the file next to this module, read or fetched). */
   wasm?: WasmSource;
+  /**
+   * Worker threads for {@link Hla.run} (Node `worker_threads`, browser module Workers), each with
+   * its own instance of the backend. Default 1: no workers. End them with `hla.close()`.
+   */
+  threads?: number;
 }
 
 /** Loads the best (or the requested) wasm flavour and returns an instance. */
 export async function init(options: InitOptions = {}): Promise<Hla> {
   if (typeof options !== 'object' || options === null) throw typeError('init options', 'an object', options);
-  checkKnown(options, new Set(['backend', 'wasm']), 'init options');
+  checkKnown(options, new Set(['backend', 'wasm', 'threads']), 'init options');
+  const threads = options.threads ?? 1;
+  if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 64) throw rangeError('threads', 'an integer from 1 to 64', threads);
   let backend = options.backend;
   if (backend !== undefined) {
     if (!BACKENDS.includes(backend)) throw rangeError('backend', `one of ${BACKENDS.join(', ')}`, backend);
@@ -40,5 +48,6 @@ export async function init(options: InitOptions = {}): Promise<Hla> {
   } else {
     backend = await detectBackend();
   }
-  return new Hla(await loadGlue(backend, options.wasm));
+  const loaded = await loadGlue(backend, options.wasm);
+  return new Hla(loaded, threads > 1 ? await Pool.start(threads, backend) : null);
 }
