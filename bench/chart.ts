@@ -33,3 +33,28 @@ ${rows.join('\n')}
 </svg>
 `;
 }
+
+/** The README chart from a `bench/results/latest.json` object. */
+export function resultsChart(results: {
+  config: { B: number; H: number; dk: number; T: number };
+  machine: { node?: string; cpu?: string; date: string };
+  prefill: Record<string, number>;
+  operators: Record<string, Record<string, number>>;
+  best: string;
+}): string {
+  const group = (n: string) => (n === 'ts' ? 'straightforward TS' : n.startsWith('native') ? 'native' : n.split('/')[0]);
+  const bars: Bar[] = [
+    ...Object.entries(results.prefill).map(([n, v]) => ({ label: n === 'ts' ? 'hla2 · straightforward TS' : `hla2 · ${n.replace('/', ' · ')}`, value: v, group: group(n) })),
+    ...Object.entries(results.operators).filter(([op]) => op !== 'hla2').flatMap(([op, r]) => [
+      { label: `${op} · straightforward TS`, value: r.ts, group: group('ts') },
+      { label: `${op} · ${results.best} · recurrent`, value: r.recurrent, group: results.best },
+    ]),
+  ];
+  const { B, H, dk, T } = results.config;
+  return barChart(
+    `Prefill throughput (B=${B}, H=${H}, dk=dv=${dk}, T=${T}; one thread unless said)`,
+    'tokens/s, median of interleaved rounds (higher is better); colour = implementation',
+    bars,
+    `npm run bench · node ${results.machine.node ?? ''} · ${results.machine.cpu ?? ''} · ${results.machine.date.slice(0, 10)}`,
+  );
+}

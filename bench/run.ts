@@ -5,9 +5,11 @@
 //   3. Every operator: prefill recurrent vs chunk sizes, and state bytes per head.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { init, type Backend, type Hla, type OpName, type Tensor } from '../dist/index.mjs';
 import { BaselineDecoder, baselineForward } from '../tests/reference/streaming.js';
-import { barChart, type Bar } from './chart.js';
+import { resultsChart } from './chart.js';
 import { fmt, machineInfo, race, table } from './harness.js';
 
 const B = 1, H = 8, D = 64, T = Number(process.env.HLA_BENCH_T ?? 2048);
@@ -36,18 +38,43 @@ for (const backend of ['relaxed', 'simd128', 'scalar'] as Backend[]) {
   }
 }
 const best = backends[0];
-const results: Record<string, unknown> = { machine: { ...machineInfo(), cpu: cpus()[0]?.model, cores: cpus().length }, config: { B, H, dk: D, dv: D, T, rounds: ROUNDS, decay: opts.decay } };
+const pooled = await init({ backend: best.backend, threads: 2 });
+
+/** The native anchor: the same hla-core kernels built for this CPU (scripts/bench.sh builds it). */
+function native(op: OpName): Record<string, number> {
+  const bin = 'target/native/release/examples/native_bench';
+  if (!existsSync(bin)) return {};
+  const out = execFileSync(bin, [op], { encoding: 'utf8', env: { ...process.env, HLA_BENCH_T: String(T), HLA_BENCH_RUNS: String(ROUNDS) } });
+  return Object.fromEntries(out.trim().split('\n').map((l) => JSON.parse(l)).map((r: { mode: string; tok_s: number }) => [r.mode, r.tok_s]));
+}
+const results: Record<string, unknown> = { best: best.backend, machine: { ...machineInfo(), cpu: cpus()[0]?.model, cores: cpus().length }, config: { B, H, dk: D, dv: D, T, rounds: ROUNDS, decay: opts.decay } };
 
 // 1. hla2 prefill
 {
   const entries: Record<string, () => void> = { ts: () => baselineForward('hla2', q, k, v, opts) };
   for (const hla of backends) for (const mode of ['recurrent', 'chunk'] as const) entries[`${hla.backend}/${mode}`] = () => hla.hla2(q, k, v, { ...opts, mode });
   const r = race(entries, { rounds: ROUNDS });
+  // 2 worker threads (async): timed right after, median of as many rounds.
+  for (const mode of ['recurrent', 'chunk'] as const) {
+    const runs: number[] = [];
+    for (let i = 0; i < 6; i++) await pooled.run('hla2', q, k, v, { ...opts, mode });
+    for (let i = 0; i < ROUNDS; i++) {
+      const t0 = performance.now();
+      await pooled.run('hla2', q, k, v, { ...opts, mode });
+      runs.push((performance.now() - t0) / 1e3);
+    }
+    r[`${best.backend}/${mode}, 2 threads`] = { median: [...runs].sort((a, b) => a - b)[Math.floor(runs.length / 2)], runs };
+  }
   const tokS = (n: string) => (B * T) / r[n].median;
+  for (const [mode, v] of Object.entries(native('hla2'))) r[`native ${mode}`] = { median: (B * T) / v, runs: [] };
   results.prefill = Object.fromEntries(Object.keys(r).map((n) => [n, tokS(n)]));
-  const rows = Object.keys(r).map((n) => [n === 'ts' ? 'straightforward TS (Float32Array loops)' : `wasm ${n.replace('/', ', ')}`, fmt(tokS(n)), x(tokS(n) / tokS('ts'))]);
+  const label = (n: string) => (n === 'ts' ? 'straightforward TS (Float32Array loops)' : n.startsWith('native') ? `${n} (x86-64, target-cpu=native)` : `wasm ${n.replace('/', ', ')}`);
+  const rows = Object.keys(r).map((n) => [label(n), fmt(tokS(n)), x(tokS(n) / tokS('ts'))]);
   console.log(`\n### hla2 prefill: B=${B}, H=${H}, dk=dv=${D}, T=${T} (tokens/s, median of ${ROUNDS} interleaved rounds)\n`);
   console.log(table(['implementation', 'tok/s', 'vs TS'], rows));
+  if (r['native recurrent']) {
+    console.log(`\nwasm ${best.backend} recurrent / native recurrent: ${fmt(tokS(`${best.backend}/recurrent`) / tokS('native recurrent'), 2)}; wasm ${best.backend} chunk / native chunk64: ${fmt(tokS(`${best.backend}/chunk`) / tokS('native chunk64'), 2)} (native runs after the wasm rounds, same machine)`);
+  }
 }
 
 // 2. decode latency
@@ -116,24 +143,9 @@ const results: Record<string, unknown> = { machine: { ...machineInfo(), cpu: cpu
 }
 
 // `npm run bench` runs from the repository root.
+pooled.close();
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/latest.json', JSON.stringify(results, null, 2));
-{
-  const prefill = results.prefill as Record<string, number>;
-  const ops = results.operators as Record<string, Record<string, number>>;
-  const bars: Bar[] = [
-    ...Object.entries(prefill).map(([n, v]) => ({ label: n === 'ts' ? 'hla2 · straightforward TS' : `hla2 · ${n.replace('/', ' · ')}`, value: v, group: n.split('/')[0] })),
-    ...Object.entries(ops).flatMap(([op, r]) => [
-      { label: `${op} · TS`, value: r.ts, group: 'ts' },
-      { label: `${op} · ${best.backend} · recurrent`, value: r.recurrent, group: best.backend },
-    ]),
-  ];
-  const cpu = (results.machine as { cpu?: string }).cpu ?? '';
-  writeFileSync('bench/results/chart.svg', barChart(
-    `Prefill throughput, one thread (B=${B}, H=${H}, dk=dv=${D}, T=${T})`,
-    'tokens/s, median of interleaved rounds (higher is better)',
-    bars,
-    `npm run bench · node ${process.versions.node} · ${cpu} · ${new Date().toISOString().slice(0, 10)}`,
-  ));
-}
+writeFileSync('bench/results/chart.svg', resultsChart(results as Parameters<typeof resultsChart>[0]));
+
 console.log(`\n(node ${process.versions.node}, V8 ${process.versions.v8}, ${process.platform}-${process.arch}; JSON in bench/results/latest.json)`);

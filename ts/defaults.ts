@@ -9,7 +9,7 @@ export const DEFAULT_CHUNK_SIZE: Record<string, number> = { la1: 16, hla2: 32, a
 
 /**
  * Without `mode`, sequences at least this long use the chunk form. On one core the chunk form
- * does 2–3× the recurrence's multiply-adds, and measured faster only for la1 (1.26× at
- * chunk 16); the others stay recurrent, whose fused sweeps measured 1.0–1.2× faster.
+ * does 2–3× the recurrence's multiply-adds; across runs it measured 0.84–1.26× the fused
+ * recurrence, never reliably faster, so every operator defaults to the recurrence.
  */
-export const AUTO_CHUNK_MIN_T: Record<string, number> = { la1: 64, hla2: Infinity, ahla: Infinity, hla3: Infinity };
+export const AUTO_CHUNK_MIN_T: Record<string, number> = { la1: Infinity, hla2: Infinity, ahla: Infinity, hla3: Infinity };
