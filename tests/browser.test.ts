@@ -8,25 +8,15 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, demoInputs } from '../examples/browser/seeded.ts';
+import type { HlaResult } from '../examples/browser/main.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = new URL('..', import.meta.url).pathname;
 const haveChromium = existsSync(CHROMIUM);
 const inCI = !!process.env.CI;
 
-/** What the page puts on `window.__hlaResult` (see examples/browser/main.ts). */
-interface PageResult {
-  backend: 'relaxed' | 'simd128' | 'scalar';
-  outputs: number[];
-  functional: number[];
-  maxAbsDiff: number;
-  position: number;
-  stateBytes: number;
-  tokens: number;
-  crossOriginIsolated: boolean;
-  threads: number;
-  bench: { backend: string; threads: number; tokPerSec: number | null; tokens: number; note?: string }[];
-}
+/** What the page puts on `window.__hlaResult`. */
+type PageResult = HlaResult;
 
 if (!haveChromium && !inCI) {
   console.warn(`[browser.test] SKIPPED: ${CHROMIUM} not found. Install it with \`bash scripts/ensure-chromium.sh\` (apt-get install chromium).`);

@@ -1,16 +1,8 @@
 import { init, type Backend, type Hla, type Tensor } from '../dist/index.mjs';
+import { mulberry32 } from '../examples/browser/seeded.ts';
 
-/** Deterministic uniform [-1, 1) (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  };
-}
+/** Deterministic uniform [-1, 1): the same generator as the browser example's. */
+export const rng = mulberry32;
 
 /** A random tensor; `positive` maps to [0, 1) (well-conditioned denominators for normalize). */
 export function tensor(shape: number[], seed: number, positive = false): Tensor {
