@@ -22,29 +22,59 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    if let Some(n) = std::env::var("HLA_BENCH_GEMM").ok().and_then(|s| s.parse().ok()) {
+    if let Some(n) = std::env::var("HLA_BENCH_GEMM")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
         println!("{{\"gemm\":{n},\"gflops\":{:.2}}}", gemm_rate(n));
         return;
     }
-    let t: usize = std::env::var("HLA_BENCH_T").ok().and_then(|s| s.parse().ok()).unwrap_or(2048);
-    let runs: usize = std::env::var("HLA_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
-    let d = Dims { b: 1, t, h: 8, hv: 8, dk: 64, dv: 64 };
+    let t: usize = std::env::var("HLA_BENCH_T")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2048);
+    let runs: usize = std::env::var("HLA_BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let d = Dims {
+        b: 1,
+        t,
+        h: 8,
+        hv: 8,
+        dk: 64,
+        dv: 64,
+    };
     let n = d.b * d.t * d.h * d.dk;
     let (q, k, v) = (rand(n, 1), rand(n, 2), rand(n, 3));
-    let opts = Options { scale: 0.125, decay: &[0.999], normalize: false, eps: 1e-6, ridge: 0.0 };
+    let opts = Options {
+        scale: 0.125,
+        decay: &[0.999],
+        normalize: false,
+        eps: 1e-6,
+        ridge: 0.0,
+    };
     let mut ws = Workspace::default();
     let ops: Vec<Op> = match std::env::args().nth(1) {
         Some(name) => vec![Op::from_name(&name).expect("op name")],
         None => Op::ALL.to_vec(),
     };
     for op in ops {
-        for mode in [Mode::Recurrent, Mode::Chunk(32), Mode::Chunk(64), Mode::Chunk(128)] {
+        for mode in [
+            Mode::Recurrent,
+            Mode::Chunk(32),
+            Mode::Chunk(64),
+            Mode::Chunk(128),
+        ] {
             let mut o = vec![0f32; n];
             let mut state = vec![0f32; state_len(op, d.b, d.h, d.hv, d.dk, d.dv, false)];
             let mut once = || {
                 state.fill(0.0);
                 let t0 = Instant::now();
-                forward(op, mode, &d, &opts, &q, &k, &v, &mut o, &mut state, None, &mut ws).unwrap();
+                forward(
+                    op, mode, &d, &opts, &q, &k, &v, &mut o, &mut state, None, &mut ws,
+                )
+                .unwrap();
                 t0.elapsed().as_secs_f64()
             };
             once();
@@ -53,7 +83,11 @@ fn main() {
                 Mode::Recurrent => "recurrent".to_string(),
                 Mode::Chunk(c) => format!("chunk{c}"),
             };
-            println!("{{\"op\":\"{}\",\"mode\":\"{mode_s}\",\"tok_s\":{:.0}}}", op.name(), (d.b * d.t) as f64 / secs);
+            println!(
+                "{{\"op\":\"{}\",\"mode\":\"{mode_s}\",\"tok_s\":{:.0}}}",
+                op.name(),
+                (d.b * d.t) as f64 / secs
+            );
         }
     }
 }

@@ -123,7 +123,14 @@ pub fn rank1_update_matvec<S: Simd>(
 /// `X ← γX + a⊗b` (X is len(a) × len(b), row-major) and `out = qᵀ X` after the update.
 /// Column blocks of `BLOCK` vectors with the rows inside: `out`'s block stays in registers
 /// for the whole sweep instead of being loaded and stored once per row.
-pub fn rank1_update_read<S: Simd>(x: &mut [f32], gamma: f32, a: &[f32], b: &[f32], q: &[f32], out: &mut [f32]) {
+pub fn rank1_update_read<S: Simd>(
+    x: &mut [f32],
+    gamma: f32,
+    a: &[f32],
+    b: &[f32],
+    q: &[f32],
+    out: &mut [f32],
+) {
     const BLOCK: usize = 8;
     let (n, m) = (b.len(), a.len());
     assert!(x.len() >= m * n && q.len() >= m && out.len() >= n);

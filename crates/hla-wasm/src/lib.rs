@@ -47,19 +47,47 @@ pub(crate) fn op_from(code: u32) -> Result<Op, JsError> {
 
 pub(crate) fn dims_from(d: &[u32]) -> Result<Dims, JsError> {
     if d.len() != 6 {
-        return Err(JsError::new(&format!("dims: expected 6 values [b, t, h, hv, dk, dv], got {}", d.len())));
+        return Err(JsError::new(&format!(
+            "dims: expected 6 values [b, t, h, hv, dk, dv], got {}",
+            d.len()
+        )));
     }
     let u = |i: usize| d[i] as usize;
-    Ok(Dims { b: u(0), t: u(1), h: u(2), hv: u(3), dk: u(4), dv: u(5) })
+    Ok(Dims {
+        b: u(0),
+        t: u(1),
+        h: u(2),
+        hv: u(3),
+        dk: u(4),
+        dv: u(5),
+    })
 }
 
 /// Floats of state for `n_seq` sequences.
 #[wasm_bindgen]
-pub fn state_len(op: u32, n_seq: u32, h: u32, hv: u32, dk: u32, dv: u32, ridge: bool) -> Result<u32, JsError> {
+pub fn state_len(
+    op: u32,
+    n_seq: u32,
+    h: u32,
+    hv: u32,
+    dk: u32,
+    dv: u32,
+    ridge: bool,
+) -> Result<u32, JsError> {
     if h == 0 || hv % h != 0 {
-        return Err(JsError::new(&format!("heads: expected value heads a multiple of {h}, got {hv}")));
+        return Err(JsError::new(&format!(
+            "heads: expected value heads a multiple of {h}, got {hv}"
+        )));
     }
-    Ok(core_state_len(op_from(op)?, n_seq as usize, h as usize, hv as usize, dk as usize, dv as usize, ridge) as u32)
+    Ok(core_state_len(
+        op_from(op)?,
+        n_seq as usize,
+        h as usize,
+        hv as usize,
+        dk as usize,
+        dv as usize,
+        ridge,
+    ) as u32)
 }
 
 /// The functional API's context: scratch memory reused across calls. One per `init()`
@@ -105,9 +133,23 @@ impl Engine {
     ) -> Result<(), JsError> {
         let op = op_from(op)?;
         let d = dims_from(dims)?;
-        let mode = if chunk_size == 0 { Mode::Recurrent } else { Mode::Chunk(chunk_size as usize) };
-        let opts = Options { scale, decay, normalize, eps, ridge };
-        let cu = if cu_seqlens.is_empty() { None } else { Some(cu_seqlens) };
+        let mode = if chunk_size == 0 {
+            Mode::Recurrent
+        } else {
+            Mode::Chunk(chunk_size as usize)
+        };
+        let opts = Options {
+            scale,
+            decay,
+            normalize,
+            eps,
+            ridge,
+        };
+        let cu = if cu_seqlens.is_empty() {
+            None
+        } else {
+            Some(cu_seqlens)
+        };
         forward(op, mode, &d, &opts, q, k, v, o, state, cu, &mut self.ws).map_err(to_js)
     }
 }

@@ -30,13 +30,51 @@ pub struct Session {
 impl Session {
     #[wasm_bindgen(constructor)]
     #[allow(clippy::too_many_arguments)]
-    pub fn new(op: u32, b: u32, h: u32, hv: u32, dk: u32, dv: u32, scale: f32, decay: &[f32], normalize: bool, eps: f32, ridge: f32) -> Result<Session, JsError> {
+    pub fn new(
+        op: u32,
+        b: u32,
+        h: u32,
+        hv: u32,
+        dk: u32,
+        dv: u32,
+        scale: f32,
+        decay: &[f32],
+        normalize: bool,
+        eps: f32,
+        ridge: f32,
+    ) -> Result<Session, JsError> {
         let op = op_from(op)?;
-        let dims = Dims { b: b as usize, t: 1, h: h as usize, hv: hv as usize, dk: dk as usize, dv: dv as usize };
-        let opts = Options { scale, decay, normalize, eps, ridge };
+        let dims = Dims {
+            b: b as usize,
+            t: 1,
+            h: h as usize,
+            hv: hv as usize,
+            dk: dk as usize,
+            dv: dv as usize,
+        };
+        let opts = Options {
+            scale,
+            decay,
+            normalize,
+            eps,
+            ridge,
+        };
         let (nq, nv) = (dims.b * dims.h * dims.dk, dims.b * dims.hv * dims.dv);
-        let ns = if dims.h >= 1 && dims.hv % dims.h == 0 { state_len(op, dims.b, dims.h, dims.hv, dims.dk, dims.dv, ridge != 0.0) } else { 0 };
-        validate(op, Mode::Recurrent, &dims, &opts, [nq, nq, nv, nv], ns, None).map_err(to_js)?;
+        let ns = if dims.h >= 1 && dims.hv % dims.h == 0 {
+            state_len(op, dims.b, dims.h, dims.hv, dims.dk, dims.dv, ridge != 0.0)
+        } else {
+            0
+        };
+        validate(
+            op,
+            Mode::Recurrent,
+            &dims,
+            &opts,
+            [nq, nq, nv, nv],
+            ns,
+            None,
+        )
+        .map_err(to_js)?;
         let mut s = Session {
             op,
             dims,
@@ -61,18 +99,71 @@ impl Session {
 
     /// One token for every batch row: reads `q`, `k`, `v` buffers, writes `o`.
     pub fn step(&mut self) -> Result<(), JsError> {
-        let opts = Options { scale: self.scale, decay: &self.decay, normalize: self.normalize, eps: self.eps, ridge: self.ridge };
-        forward(self.op, Mode::Recurrent, &self.dims, &opts, &self.q, &self.k, &self.v, &mut self.o, &mut self.state, None, &mut self.ws).map_err(to_js)?;
+        let opts = Options {
+            scale: self.scale,
+            decay: &self.decay,
+            normalize: self.normalize,
+            eps: self.eps,
+            ridge: self.ridge,
+        };
+        forward(
+            self.op,
+            Mode::Recurrent,
+            &self.dims,
+            &opts,
+            &self.q,
+            &self.k,
+            &self.v,
+            &mut self.o,
+            &mut self.state,
+            None,
+            &mut self.ws,
+        )
+        .map_err(to_js)?;
         self.position += 1.0;
         Ok(())
     }
 
     /// `t` tokens per batch row (`[b, t, h, dk]` …), chunk-parallel when `chunk_size` > 0.
-    pub fn prefill(&mut self, t: u32, chunk_size: u32, q: &[f32], k: &[f32], v: &[f32], o: &mut [f32]) -> Result<(), JsError> {
-        let d = Dims { t: t as usize, ..self.dims };
-        let mode = if chunk_size == 0 { Mode::Recurrent } else { Mode::Chunk(chunk_size as usize) };
-        let opts = Options { scale: self.scale, decay: &self.decay, normalize: self.normalize, eps: self.eps, ridge: self.ridge };
-        forward(self.op, mode, &d, &opts, q, k, v, o, &mut self.state, None, &mut self.ws).map_err(to_js)?;
+    pub fn prefill(
+        &mut self,
+        t: u32,
+        chunk_size: u32,
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        o: &mut [f32],
+    ) -> Result<(), JsError> {
+        let d = Dims {
+            t: t as usize,
+            ..self.dims
+        };
+        let mode = if chunk_size == 0 {
+            Mode::Recurrent
+        } else {
+            Mode::Chunk(chunk_size as usize)
+        };
+        let opts = Options {
+            scale: self.scale,
+            decay: &self.decay,
+            normalize: self.normalize,
+            eps: self.eps,
+            ridge: self.ridge,
+        };
+        forward(
+            self.op,
+            mode,
+            &d,
+            &opts,
+            q,
+            k,
+            v,
+            o,
+            &mut self.state,
+            None,
+            &mut self.ws,
+        )
+        .map_err(to_js)?;
         self.position += t as f64;
         Ok(())
     }

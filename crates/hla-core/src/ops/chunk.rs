@@ -53,7 +53,7 @@ pub(crate) struct Chunk<'w> {
     kv2: &'w mut [f32],
     den: &'w mut [f32],
     r1: &'w mut [f32],
-    pub vec: &'w mut [f32],
+    vec: &'w mut [f32],
     vec2: &'w mut [f32],
 }
 
@@ -247,6 +247,11 @@ impl<'w> Chunk<'w> {
 
     /// `den[t] = Σ_u mixer[t,u] w[u] + γ^{t+1} q_t·carry` with w = 1 or R1.
     pub fn denominators(&mut self, m: Mixer, weighted: bool, carry: &[f32]) {
+        self.denominators2(m, weighted, carry, &[], 0.0);
+    }
+
+    /// Like [`Self::denominators`] with the carry `a + λ b` (hla2's ridge: n0 + λ m0).
+    pub fn denominators2(&mut self, m: Mixer, weighted: bool, a: &[f32], b: &[f32], ridge: f32) {
         let (c, dk) = (self.c, self.dk);
         let mat: &[f32] = match m {
             Mixer::Decayed => self.ad,
@@ -259,11 +264,11 @@ impl<'w> Chunk<'w> {
             } else {
                 row.iter().sum()
             };
-            let read: f32 = self.q[t * dk..(t + 1) * dk]
-                .iter()
-                .zip(carry)
-                .map(|(a, b)| a * b)
-                .sum();
+            let qt = &self.q[t * dk..(t + 1) * dk];
+            let mut read: f32 = qt.iter().zip(a).map(|(x, y)| x * y).sum();
+            if !b.is_empty() {
+                read += ridge * qt.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+            }
             self.den[t] = local + self.gp[t + 1] * read;
         }
     }

@@ -73,12 +73,7 @@ pub(crate) fn chunk<S: Simd>(
             ch.add_ridge_mix::<S>(p.ridge);
         }
         // den_t = Σ_u Mix[t,u] + γ^{t+1} q_t·(n0 + λ m0)
-        for i in 0..dk {
-            ch.vec[i] = n0[i] + if p.has_ridge { p.ridge * m0[i] } else { 0.0 };
-        }
-        let carry = core::mem::take(&mut ch.vec);
-        ch.denominators(Mixer::Second, false, carry);
-        ch.vec = carry;
+        ch.denominators2(Mixer::Second, false, n0, m0, p.ridge);
         for (j, head) in heads.chunks_exact_mut(per_head).enumerate() {
             let (mm, cc) = head.split_at_mut(dk * io.dv);
             ch.load_v(io, t0, j);

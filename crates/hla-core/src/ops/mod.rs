@@ -186,17 +186,14 @@ pub(crate) fn write_output(dst: &mut [f32], num: &[f32], den: f32, p: &Params) {
     }
 }
 
-fn check(
-    cond: bool,
-    arg: &'static str,
-    expected: impl Into<String>,
-    actual: impl std::fmt::Display,
-) -> Result<(), HlaError> {
-    if cond {
-        Ok(())
-    } else {
-        Err(HlaError::new(arg, expected, actual))
-    }
+/// `return Err(…)` unless `cond`; the message arguments are evaluated only on failure, so the
+/// per-token path (a session step validates every call) formats and allocates nothing.
+macro_rules! ensure {
+    ($cond:expr, $arg:expr, $expected:expr, $actual:expr $(,)?) => {
+        if !$cond {
+            return Err(HlaError::new($arg, $expected, $actual));
+        }
+    };
 }
 
 /// Checks every argument of [`forward`]; returns the number of sequences (states).
@@ -209,95 +206,95 @@ pub fn validate(
     state_len_given: usize,
     cu_seqlens: Option<&[i32]>,
 ) -> Result<usize, HlaError> {
-    check(
+    ensure!(
         d.b >= 1 && d.h >= 1 && d.hv >= 1 && d.dk >= 1 && d.dv >= 1,
         "dims",
         "b, h, hv, dk, dv ≥ 1",
         format!("{d:?}"),
-    )?;
-    check(
+    );
+    ensure!(
         d.hv % d.h == 0,
         "v",
         format!("value heads a multiple of {} (query heads)", d.h),
         d.hv,
-    )?;
+    );
     let (nq, nv) = (d.b * d.t * d.h * d.dk, d.b * d.t * d.hv * d.dv);
-    check(lens[0] == nq, "q", format!("{nq} floats"), lens[0])?;
-    check(lens[1] == nq, "k", format!("{nq} floats"), lens[1])?;
-    check(lens[2] == nv, "v", format!("{nv} floats"), lens[2])?;
-    check(lens[3] == nv, "o", format!("{nv} floats"), lens[3])?;
-    check(
+    ensure!(lens[0] == nq, "q", format!("{nq} floats"), lens[0]);
+    ensure!(lens[1] == nq, "k", format!("{nq} floats"), lens[1]);
+    ensure!(lens[2] == nv, "v", format!("{nv} floats"), lens[2]);
+    ensure!(lens[3] == nv, "o", format!("{nv} floats"), lens[3]);
+    ensure!(
         opts.scale.is_finite(),
         "scale",
         "a finite number",
         opts.scale,
-    )?;
-    check(
+    );
+    ensure!(
         opts.decay.len() == 1 || opts.decay.len() == d.h,
         "decay",
         format!("1 or {} values", d.h),
         opts.decay.len(),
-    )?;
+    );
     for &g in opts.decay {
-        check(g > 0.0 && g <= 1.0, "decay", "a value in (0, 1]", g)?;
+        ensure!(g > 0.0 && g <= 1.0, "decay", "a value in (0, 1]", g);
     }
-    check(
+    ensure!(
         opts.eps > 0.0 && opts.eps.is_finite(),
         "eps",
         "a finite number > 0",
         opts.eps,
-    )?;
-    check(
+    );
+    ensure!(
         opts.ridge.is_finite(),
         "ridge",
         "a finite number",
         opts.ridge,
-    )?;
-    check(
+    );
+    ensure!(
         opts.ridge == 0.0 || op == Op::Hla2,
         "ridge",
         format!("0 ({} has no ridge)", op.name()),
         opts.ridge,
-    )?;
+    );
     if let Mode::Chunk(c) = mode {
-        check(c >= 1, "chunkSize", "an integer ≥ 1", c)?;
+        ensure!(c >= 1, "chunkSize", "an integer ≥ 1", c);
     }
     let n_seq = match cu_seqlens {
         None => d.b,
         Some(cu) => {
-            check(
+            ensure!(
                 d.b == 1,
                 "cuSeqlens",
                 "batch size 1 (sequences packed along T)",
                 format!("batch {}", d.b),
-            )?;
-            check(cu.len() >= 2, "cuSeqlens", "at least 2 offsets", cu.len())?;
-            check(cu[0] == 0, "cuSeqlens[0]", "0", cu[0])?;
+            );
+            ensure!(cu.len() >= 2, "cuSeqlens", "at least 2 offsets", cu.len());
+            ensure!(cu[0] == 0, "cuSeqlens[0]", "0", cu[0]);
             for i in 1..cu.len() {
-                check(
+                ensure!(
                     cu[i] > cu[i - 1],
                     "cuSeqlens",
                     "strictly increasing offsets",
                     format!("{} then {} at index {i}", cu[i - 1], cu[i]),
-                )?;
+                );
             }
             let last = cu[cu.len() - 1];
-            check(
+            ensure!(
                 last as i64 == d.t as i64,
                 "cuSeqlens",
                 format!("last offset = T = {}", d.t),
                 last,
-            )?;
+            );
             cu.len() - 1
         }
     };
     let want = state_len(op, n_seq, d.h, d.hv, d.dk, d.dv, opts.ridge != 0.0);
-    check(
+    ensure!(
         state_len_given == want,
         "state",
         format!("{want} floats"),
         state_len_given,
-    )?;
+    );
     Ok(n_seq)
 }
 
