@@ -70,8 +70,8 @@ describe.runIf(haveChromium || inCI)('browser example (headless Chromium)', () =
     expect((await page.textContent('#backend'))?.trim()).toBe(result.backend);
     // The server's COOP/COEP headers make the page cross-origin isolated (ready for threads).
     expect(result.crossOriginIsolated).toBe(true);
-    expect(result.threads).toBe(1);
-    expect((await page.textContent('#threads'))?.replace(/\s+/g, ' ').trim()).toBe('threads: 1');
+    expect(result.threads).toBe(2);
+    expect((await page.textContent('#threads'))?.replace(/\s+/g, ' ').trim()).toBe('threads: 1, 2');
   });
 
   it('streams the seeded tokens and matches the same run in Node', async () => {
@@ -159,9 +159,10 @@ describe.runIf(haveChromium || inCI)('browser example (headless Chromium)', () =
     }
   });
 
-  it('benchmarked every backend the browser supports, one thread each', () => {
-    const names = result.bench.map((r) => `${r.backend}/${r.threads}`);
-    expect(names).toEqual(['relaxed/1', 'simd128/1', 'scalar/1']);
+  it('benchmarked decode on every backend the browser supports, and prefill with 1 and 2 worker threads', () => {
+    const names = result.bench.map((r) => `${r.kind}/${r.backend}/${r.threads}`);
+    expect(names).toEqual(['decode/relaxed/1', 'decode/simd128/1', 'decode/scalar/1', `prefill/${result.backend}/1`, `prefill/${result.backend}/2`]);
+    for (const r of result.bench.filter((x) => x.kind === 'prefill')) expect(r.tokPerSec).toBeGreaterThan(0);
     for (const r of result.bench) {
       if (r.tokPerSec === null) expect(r.note).toMatch(/not supported/);
       else expect(r.tokPerSec).toBeGreaterThan(0);

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 export const WASM = ['hla_relaxed.wasm', 'hla_simd128.wasm', 'hla_scalar.wasm'];
-const needed = ['index.mjs', 'index.browser.mjs', ...WASM].map((f) => join(root, 'dist', f));
+const needed = ['index.mjs', 'index.browser.mjs', 'worker.browser.mjs', ...WASM].map((f) => join(root, 'dist', f));
 
 /** Waits (up to `timeoutMs`) for the package build in dist/, which may be being rebuilt. */
 export async function waitForPackage(timeoutMs = 120_000) {
@@ -43,6 +43,8 @@ export async function build({ quiet = false } = {}) {
   for (const f of WASM) copyFileSync(join(root, 'dist', f), join(out, f));
   // The package's browser build as is, for quickstart.html (no bundler).
   copyFileSync(join(root, 'dist', 'index.browser.mjs'), join(out, 'hla-wasm.mjs'));
+  // The pool's module Worker, found next to the bundle with new URL('./worker.browser.mjs', import.meta.url).
+  copyFileSync(join(root, 'dist', 'worker.browser.mjs'), join(out, 'worker.browser.mjs'));
   if (!quiet) console.log(`[browser example] built ${out} (main.js + ${WASM.join(', ')})`);
   return out;
 }

@@ -6,11 +6,13 @@ import { DEMO, demoInputs, mulberry32 } from './seeded.ts';
 const BACKENDS: Backend[] = ['relaxed', 'simd128', 'scalar'];
 /** Benchmark shape: one decoding sequence, hla2 with 8 heads of 64. */
 const BENCH = { heads: 8, dk: 64, dv: 64, decay: 0.99, warmupMillis: 150, millis: 1000, slice: 50 };
-/** Thread counts measured. THREADS: add e.g. 2, 4, navigator.hardwareConcurrency here once the
- *  package has a threaded backend (it needs `crossOriginIsolated`, which serve.mjs provides). */
-const THREADS = [1];
+/** Worker counts for the prefill rows (`init({ threads })` + `hla.run`, split by heads). Decode
+ *  is one token after another, so each session is one thread. */
+const THREADS = [1, 2];
+/** Prefill rows: hla2 over this many tokens per call through `hla.run`. */
+const PREFILL_T = 256;
 
-export interface BenchRow { backend: Backend; threads: number; tokPerSec: number | null; tokens: number; note?: string }
+export interface BenchRow { kind: 'decode' | 'prefill'; backend: Backend; threads: number; tokPerSec: number | null; tokens: number; note?: string }
 export interface HlaResult {
   backend: Backend;
   /** session.step outputs, token after token: T·HV·dv numbers. */
@@ -106,11 +108,11 @@ function tickStep(x: number) {
   return ([1, 2, 5, 10].find((m) => m * p >= raw) ?? 10) * p;
 }
 
-/** Horizontal bars, one per (backend, threads), plus a dashed row reserved for more threads. */
+/** Horizontal bars, one per (kind, backend, threads). */
 function drawChart(rows: BenchRow[], active?: BenchRow) {
   const chart = $<SVGSVGElement>('#chart');
-  const W = 860, left = 150, right = 110, top = 26, rowH = 34, barH = 20;
-  const n = rows.length + 1; // + the threads placeholder row
+  const W = 860, left = 210, right = 110, top = 26, rowH = 34, barH = 20;
+  const n = rows.length;
   const H = top + n * rowH + 8;
   chart.setAttribute('viewBox', `0 0 ${W} ${H}`);
   const top1 = Math.max(0, ...rows.map((r) => r.tokPerSec ?? 0)) * 1.02;
@@ -127,7 +129,7 @@ function drawChart(rows: BenchRow[], active?: BenchRow) {
   rows.forEach((r, i) => {
     const y = top + i * rowH + (rowH - barH) / 2;
     const color = `var(--${r.backend})`;
-    kids.push(svg('text', { x: 8, y: y + barH / 2 + 4 }, `${r.backend} · ${r.threads} thread${r.threads > 1 ? 's' : ''}`));
+    kids.push(svg('text', { x: 8, y: y + barH / 2 + 4 }, `${r.kind} · ${r.backend} · ${r.threads} thread${r.threads > 1 ? 's' : ''}`));
     if (r.tokPerSec === null) {
       kids.push(svg('text', { class: 'note', x: left + 6, y: y + barH / 2 + 4 }, r.note ?? 'waiting'));
       return;
@@ -135,24 +137,21 @@ function drawChart(rows: BenchRow[], active?: BenchRow) {
     kids.push(svg('rect', { x: left, y, width: Math.max(1, x(r.tokPerSec) - left), height: barH, rx: 3, fill: color, opacity: r === active ? 0.7 : 1 }));
     kids.push(svg('text', { x: x(r.tokPerSec) + 6, y: y + barH / 2 + 4 }, `${Math.round(r.tokPerSec).toLocaleString('en-US')}${r === active ? ' …' : ''}`));
   });
-  // THREADS: placeholder row until multi-threaded kernels exist.
-  const y = top + rows.length * rowH + (rowH - barH) / 2;
-  kids.push(svg('text', { x: 8, y: y + barH / 2 + 4, fill: 'var(--muted)' }, 'threads > 1'));
-  kids.push(svg('rect', { class: 'placeholder', x: left, y, width: W - left - right, height: barH, rx: 3 }));
-  kids.push(svg('text', { class: 'note', x: left + 10, y: y + barH / 2 + 4 },
-    `not implemented yet (cross-origin isolated: ${crossOriginIsolated ? 'yes, ready for SharedArrayBuffer' : 'no'})`));
   chart.replaceChildren(...kids);
 }
 
 /** Loads every backend, then measures decode tok/s round-robin in `slice`-ms turns (fair on a
  *  busy machine: drift hits all backends alike), redrawing the chart after every turn. */
-async function bench(): Promise<BenchRow[]> {
-  const rows: BenchRow[] = BACKENDS.flatMap((backend) => THREADS.map((threads) => ({ backend, threads, tokPerSec: null, tokens: 0 })));
+async function bench(best: Backend): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [
+    ...BACKENDS.map((backend) => ({ kind: 'decode' as const, backend, threads: 1, tokPerSec: null, tokens: 0 })),
+    ...THREADS.map((threads) => ({ kind: 'prefill' as const, backend: best, threads, tokPerSec: null, tokens: 0 })),
+  ];
   drawChart(rows);
   const { heads, dk, dv, decay } = BENCH;
   const live: { row: BenchRow; s: Session; millis: number }[] = [];
   try {
-    for (const row of rows) {
+    for (const row of rows.filter((r) => r.kind === 'decode')) {
       let hla: Hla;
       try {
         hla = await init({ backend: row.backend });
@@ -160,7 +159,6 @@ async function bench(): Promise<BenchRow[]> {
         row.note = 'not supported by this browser';
         continue;
       }
-      // THREADS: a threaded backend would take row.threads here.
       const s = hla.session('hla2', { heads, dk, dv, decay });
       live.push({ row, s, millis: 0 });
       const r = mulberry32(7);
@@ -190,8 +188,35 @@ async function bench(): Promise<BenchRow[]> {
   } finally {
     for (const b of live) b.s.free();
   }
+  await prefill(rows.filter((r) => r.kind === 'prefill'), rows);
   drawChart(rows);
   return rows;
+}
+
+/** Prefill through `hla.run` with 1 and 2 workers (split by heads), interleaved call by call. */
+async function prefill(mine: BenchRow[], all: BenchRow[]) {
+  const { heads, dk, decay } = BENCH;
+  const r = mulberry32(11);
+  const t = () => ({ data: Float32Array.from({ length: PREFILL_T * heads * dk }, () => 0.1 * r()), shape: [1, PREFILL_T, heads, dk] });
+  const [q, k, v] = [t(), t(), t()];
+  const pools = await Promise.all(mine.map((row) => init({ backend: row.backend, threads: row.threads })));
+  try {
+    const millis = mine.map(() => 0);
+    for (const hla of pools) for (const w0 = performance.now(); performance.now() - w0 < 2 * BENCH.warmupMillis;) await hla.run('hla2', q, k, v, { decay });
+    while (millis.some((m) => m < BENCH.millis)) {
+      for (let i = 0; i < mine.length; i++) {
+        const t0 = performance.now();
+        await pools[i].run('hla2', q, k, v, { decay });
+        millis[i] += performance.now() - t0;
+        mine[i].tokens += PREFILL_T;
+        mine[i].tokPerSec = mine[i].tokens / (millis[i] / 1000);
+        drawChart(all, mine[i]);
+      }
+      await nextFrame();
+    }
+  } finally {
+    for (const hla of pools) hla.close();
+  }
 }
 
 // ---- wiring -------------------------------------------------------------------------------
@@ -215,8 +240,8 @@ async function run() {
     setStatus('running', `streaming ${DEMO.tokens} tokens through a ${hla.backend} session…`);
     const d = await demo(hla);
     setStatus('running', 'benchmarking every backend…');
-    const rows = await bench();
-    window.__hlaResult = { backend: hla.backend, ...d, crossOriginIsolated, threads: 1, bench: rows };
+    const rows = await bench(hla.backend);
+    window.__hlaResult = { backend: hla.backend, ...d, crossOriginIsolated, threads: Math.max(...THREADS), bench: rows };
     const measured = rows.filter((r) => r.tokPerSec !== null).length;
     setStatus('done', `Done ✓ ${d.position} tokens streamed on ${hla.backend}, ${measured} of ${rows.length} backends benchmarked, in ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
   } catch (e) {
@@ -237,7 +262,7 @@ function setup() {
     `${tokens} seeded tokens (mulberry32, seed ${seed}) through hla.session('hla2', { heads: ${heads}, dk: ${dk}, dv: ${dv}, decay: ${decay} }): ` +
     `first outputs of each step, position and state size; then hla.hla2 in chunk mode on the same tokens.`;
   $('#bench-desc').textContent =
-    `Decode tok/s of hla2 (heads ${BENCH.heads}, dk = dv = ${BENCH.dk}, batch 1), ~${BENCH.millis / 1000} s per backend in interleaved ${BENCH.slice} ms turns, each backend loaded with init({ backend }).`;
+    `Decode tok/s of hla2 (heads ${BENCH.heads}, dk = dv = ${BENCH.dk}, batch 1), ~${BENCH.millis / 1000} s per backend in interleaved ${BENCH.slice} ms turns, each backend loaded with init({ backend }); then prefill tok/s of ${PREFILL_T}-token calls through hla.run with 1 and 2 worker threads (init({ threads }), split by heads).`;
   $('#coi').textContent = crossOriginIsolated ? 'yes' : 'no';
   const want = new URLSearchParams(location.search).get('backend');
   if (want && [...BACKENDS, 'auto'].includes(want)) $<HTMLSelectElement>('#backend-select').value = want;
@@ -253,7 +278,10 @@ function setup() {
     );
   });
   $('#run').addEventListener('click', run);
-  drawChart(BACKENDS.flatMap((backend) => THREADS.map((threads) => ({ backend, threads, tokPerSec: null, tokens: 0, note: 'press Run' }))));
+  drawChart([
+    ...BACKENDS.map((backend) => ({ kind: 'decode' as const, backend, threads: 1, tokPerSec: null, tokens: 0, note: 'press Run' })),
+    ...THREADS.map((threads) => ({ kind: 'prefill' as const, backend: 'relaxed' as Backend, threads, tokPerSec: null, tokens: 0, note: 'press Run' })),
+  ]);
   setStatus('idle', 'Ready: press Run to stream the demo tokens and benchmark the backends.');
 }
 
