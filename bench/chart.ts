@@ -42,7 +42,7 @@ export function resultsChart(results: {
   operators: Record<string, Record<string, number>>;
   best: string;
 }): string {
-  const group = (n: string) => (n === 'ts' ? 'straightforward TS' : n.startsWith('native') ? 'native' : n.split('/')[0]);
+  const group = (n: string) => (n === 'ts' ? 'straightforward TS' : n.startsWith('native') ? 'native' : n.startsWith('tfjs') ? 'tfjs' : n.split('/')[0]);
   const bars: Bar[] = [
     ...Object.entries(results.prefill).map(([n, v]) => ({ label: n === 'ts' ? 'hla2 · straightforward TS' : `hla2 · ${n.replace('/', ' · ')}`, value: v, group: group(n) })),
     ...Object.entries(results.operators).filter(([op]) => op !== 'hla2').flatMap(([op, r]) => [

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { init, type Backend, type Hla, type OpName, type Tensor } from '../dist/index.mjs';
 import { BaselineDecoder, baselineForward } from '../tests/reference/streaming.js';
 import { resultsChart } from './chart.js';
+import { initTfjs, tfjsHla2 } from './tfjs.js';
 import { fmt, machineInfo, race, table } from './harness.js';
 
 const B = 1, H = 8, D = 64, T = Number(process.env.HLA_BENCH_T ?? 2048);
@@ -49,9 +50,14 @@ function native(op: OpName): Record<string, number> {
 }
 const results: Record<string, unknown> = { best: best.backend, machine: { ...machineInfo(), cpu: cpus()[0]?.model, cores: cpus().length }, config: { B, H, dk: D, dv: D, T, rounds: ROUNDS, decay: opts.decay } };
 
+// The peer: chunked hla2 written with tfjs ops on tfjs-backend-wasm (XNNPACK), one thread,
+// loaded offline from node_modules (bench/tfjs.ts; chunk 64 is its fastest).
+const tfjs = await initTfjs().catch((e: Error) => (console.log(`(tfjs-wasm unavailable: ${e.message})`), null));
+
 // 1. hla2 prefill
 {
   const entries: Record<string, () => void> = { ts: () => baselineForward('hla2', q, k, v, opts) };
+  if (tfjs) entries['tfjs-wasm chunk 64'] = () => tfjsHla2(q.data, k.data, v.data, T, H, D, D, { decay: opts.decay, chunkSize: 64 });
   for (const hla of backends) for (const mode of ['recurrent', 'chunk'] as const) entries[`${hla.backend}/${mode}`] = () => hla.hla2(q, k, v, { ...opts, mode });
   const r = race(entries, { rounds: ROUNDS });
   // 2 worker threads (async): timed right after, median of as many rounds.
@@ -68,10 +74,15 @@ const results: Record<string, unknown> = { best: best.backend, machine: { ...mac
   const tokS = (n: string) => (B * T) / r[n].median;
   for (const [mode, v] of Object.entries(native('hla2'))) r[`native ${mode}`] = { median: (B * T) / v, runs: [] };
   results.prefill = Object.fromEntries(Object.keys(r).map((n) => [n, tokS(n)]));
-  const label = (n: string) => (n === 'ts' ? 'straightforward TS (Float32Array loops)' : n.startsWith('native') ? `${n} (x86-64, target-cpu=native)` : `wasm ${n.replace('/', ', ')}`);
+  const label = (n: string) => (n === 'ts' ? 'straightforward TS (Float32Array loops)' : n.startsWith('native') ? `${n} (x86-64, target-cpu=native)`
+    : n.startsWith('tfjs') ? `${n} (tfjs-core + tfjs-backend-wasm, ${tfjs?.threads ?? 1} thread)` : `wasm ${n.replace('/', ', ')}`);
   const rows = Object.keys(r).map((n) => [label(n), fmt(tokS(n)), x(tokS(n) / tokS('ts'))]);
   console.log(`\n### hla2 prefill: B=${B}, H=${H}, dk=dv=${D}, T=${T} (tokens/s, median of ${ROUNDS} interleaved rounds)\n`);
   console.log(table(['implementation', 'tok/s', 'vs TS'], rows));
+  if (r['tfjs-wasm chunk 64']) {
+    const bestWasm = Math.max(tokS(`${best.backend}/recurrent`), tokS(`${best.backend}/chunk`));
+    console.log(`\nbest wasm (1 thread) / tfjs-wasm: ${fmt(bestWasm / tokS('tfjs-wasm chunk 64'), 2)}`);
+  }
   if (r['native recurrent']) {
     console.log(`\nwasm ${best.backend} recurrent / native recurrent: ${fmt(tokS(`${best.backend}/recurrent`) / tokS('native recurrent'), 2)}; wasm ${best.backend} chunk / native chunk64: ${fmt(tokS(`${best.backend}/chunk`) / tokS('native chunk64'), 2)} (native runs after the wasm rounds, same machine)`);
   }
