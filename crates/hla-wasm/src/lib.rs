@@ -133,11 +133,7 @@ impl Engine {
     ) -> Result<(), JsError> {
         let op = op_from(op)?;
         let d = dims_from(dims)?;
-        let mode = if chunk_size == 0 {
-            Mode::Recurrent
-        } else {
-            Mode::Chunk(chunk_size as usize)
-        };
+        let mode = Mode::from_chunk_size(chunk_size as usize);
         let opts = Options {
             scale,
             decay,

@@ -138,11 +138,7 @@ impl Session {
             t: t as usize,
             ..self.dims
         };
-        let mode = if chunk_size == 0 {
-            Mode::Recurrent
-        } else {
-            Mode::Chunk(chunk_size as usize)
-        };
+        let mode = Mode::from_chunk_size(chunk_size as usize);
         let opts = Options {
             scale: self.scale,
             decay: &self.decay,

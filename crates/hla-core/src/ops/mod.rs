@@ -74,6 +74,17 @@ pub enum Mode {
     Chunk(usize),
 }
 
+impl Mode {
+    /// The bindings' encoding: 0 = recurrent, c ≥ 1 = chunks of c tokens.
+    pub fn from_chunk_size(c: usize) -> Mode {
+        if c == 0 {
+            Mode::Recurrent
+        } else {
+            Mode::Chunk(c)
+        }
+    }
+}
+
 /// What one kernel call runs with (one query-key head).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Params {
