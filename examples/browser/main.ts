@@ -1,5 +1,6 @@
 // hla-wasm browser example: which backend we got, a streaming demo on seeded inputs, and a
-// decode benchmark with a live chart. Plain DOM; bundled by build.mjs, served by serve.mjs.
+// benchmark with a live chart (decode per backend, prefill with 1 and 2 worker threads). Plain DOM;
+// bundled by build.mjs, served by serve.mjs.
 import { init, type Backend, type Hla, type Session } from '../../dist/index.browser.mjs';
 import { DEMO, demoInputs, mulberry32 } from './seeded.ts';
 
