@@ -39,15 +39,15 @@ export function resultsChart(results: {
   config: { B: number; H: number; dk: number; T: number };
   machine: { node?: string; cpu?: string; date: string };
   prefill: Record<string, number>;
-  operators: Record<string, Record<string, number>>;
+  operators: Record<string, Record<string, number | Record<string, number>>>;
   best: string;
 }): string {
   const group = (n: string) => (n === 'ts' ? 'straightforward TS' : n.startsWith('native') ? 'native' : n.startsWith('tfjs') ? 'tfjs' : n.split('/')[0]);
   const bars: Bar[] = [
     ...Object.entries(results.prefill).map(([n, v]) => ({ label: n === 'ts' ? 'hla2 · straightforward TS' : `hla2 · ${n.replace('/', ' · ')}`, value: v, group: group(n) })),
     ...Object.entries(results.operators).filter(([op]) => op !== 'hla2').flatMap(([op, r]) => [
-      { label: `${op} · straightforward TS`, value: r.ts, group: group('ts') },
-      { label: `${op} · ${results.best} · recurrent`, value: r.recurrent, group: results.best },
+      { label: `${op} · straightforward TS`, value: r.ts as number, group: group('ts') },
+      { label: `${op} · ${results.best} · recurrent`, value: r.recurrent as number, group: results.best },
     ]),
   ];
   const { B, H, dk, T } = results.config;

@@ -131,6 +131,11 @@ const tfjs = await initTfjs().catch((e: Error) => (console.log(`(tfjs-wasm unava
 }
 
 // 3. every operator: recurrent vs chunk, state size
+/** Flops per token per head of the recurrence (a multiply-add = 2; decay and normalisation not
+ *  counted): every state matrix is updated (rank 1) and read once. Chunk forms are reported on
+ *  the same count, so their GFLOP/s compare as throughput, not as work done. */
+const FLOPS: Record<OpName, number> = { la1: 4 * D * D, hla2: 4 * (D * D + D * D), ahla: 8 * D * D, hla3: 4 * D * D + 8 * D * D };
+const gflops = (op: OpName, tokS: number) => (tokS * H * FLOPS[op]) / 1e9;
 {
   const rows: (string | number)[][] = [];
   const ops: Record<string, unknown> = {};
@@ -146,7 +151,12 @@ const tfjs = await initTfjs().catch((e: Error) => (console.log(`(tfjs-wasm unava
     const bestChunk = Math.max(...chunks.map(tokS));
     const bytes = best.stateBytes(op, { dk: D, dv: D });
     rows.push([op, fmt(tokS('ts')), fmt(tokS('recurrent')), ...chunks.map((n) => fmt(tokS(n))), x(tokS('recurrent') / tokS('ts')), `${fmt(bestChunk / tokS('recurrent'), 2)}×`, fmt(bytes)]);
-    ops[op] = { ...Object.fromEntries(Object.keys(r).map((n) => [n, tokS(n)])), stateBytesPerHead: bytes };
+    ops[op] = {
+      ...Object.fromEntries(Object.keys(r).map((n) => [n, tokS(n)])),
+      gflops: Object.fromEntries(Object.keys(r).map((n) => [n, gflops(op, tokS(n))])),
+      flopsPerTokenPerHead: FLOPS[op],
+      stateBytesPerHead: bytes,
+    };
   }
   results.operators = ops;
   console.log(`\n### Every operator, prefill tok/s on ${best.backend} (B=${B}, H=${H}, dk=dv=${D}, T=${T}, one thread)\n`);
