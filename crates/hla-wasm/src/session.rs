@@ -3,7 +3,7 @@
 //! nothing. Snapshots are (de)serialised by the facade from `state_ptr`/`state_len`.
 
 use crate::{op_from, to_js};
-use hla_core::ops::{forward, state_len, validate};
+use hla_core::ops::{forward, state_len, validate, OwnedOptions};
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, Mode, Options};
 use wasm_bindgen::prelude::*;
@@ -12,11 +12,7 @@ use wasm_bindgen::prelude::*;
 pub struct Session {
     op: hla_core::Op,
     dims: Dims,
-    scale: f32,
-    decay: Vec<f32>,
-    normalize: bool,
-    eps: f32,
-    ridge: f32,
+    opts: OwnedOptions,
     q: Vec<f32>,
     k: Vec<f32>,
     v: Vec<f32>,
@@ -78,11 +74,7 @@ impl Session {
         let mut s = Session {
             op,
             dims,
-            scale,
-            decay: decay.to_vec(),
-            normalize,
-            eps,
-            ridge,
+            opts: opts.to_owned(),
             q: vec![0.0; nq],
             k: vec![0.0; nq],
             v: vec![0.0; nv],
@@ -99,18 +91,11 @@ impl Session {
 
     /// One token for every batch row: reads `q`, `k`, `v` buffers, writes `o`.
     pub fn step(&mut self) -> Result<(), JsError> {
-        let opts = Options {
-            scale: self.scale,
-            decay: &self.decay,
-            normalize: self.normalize,
-            eps: self.eps,
-            ridge: self.ridge,
-        };
         forward(
             self.op,
             Mode::Recurrent,
             &self.dims,
-            &opts,
+            &self.opts.as_options(),
             &self.q,
             &self.k,
             &self.v,
@@ -139,18 +124,11 @@ impl Session {
             ..self.dims
         };
         let mode = Mode::from_chunk_size(chunk_size as usize);
-        let opts = Options {
-            scale: self.scale,
-            decay: &self.decay,
-            normalize: self.normalize,
-            eps: self.eps,
-            ridge: self.ridge,
-        };
         forward(
             self.op,
             mode,
             &d,
-            &opts,
+            &self.opts.as_options(),
             q,
             k,
             v,

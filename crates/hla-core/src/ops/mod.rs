@@ -67,6 +67,41 @@ pub struct Options<'a> {
     pub ridge: f32,
 }
 
+impl Options<'_> {
+    /// An owned copy, for objects that keep their options across calls (sessions).
+    pub fn to_owned(&self) -> OwnedOptions {
+        OwnedOptions {
+            scale: self.scale,
+            decay: self.decay.to_vec(),
+            normalize: self.normalize,
+            eps: self.eps,
+            ridge: self.ridge,
+        }
+    }
+}
+
+/// [`Options`] that own their decay values.
+#[derive(Clone, Debug)]
+pub struct OwnedOptions {
+    pub scale: f32,
+    pub decay: Vec<f32>,
+    pub normalize: bool,
+    pub eps: f32,
+    pub ridge: f32,
+}
+
+impl OwnedOptions {
+    pub fn as_options(&self) -> Options<'_> {
+        Options {
+            scale: self.scale,
+            decay: &self.decay,
+            normalize: self.normalize,
+            eps: self.eps,
+            ridge: self.ridge,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Recurrent,
