@@ -6,6 +6,7 @@ pub mod error;
 pub mod gemm;
 pub mod ops;
 pub mod simd;
+pub mod sweep;
 pub mod vector;
 pub mod workspace;
 

@@ -153,7 +153,8 @@ fn every_operator_mode_and_option_matches_brute_force() {
             } else {
                 d
             };
-            for decay in [1.0, 0.9] {
+            // 1e-4 and 1e-7: token-blocked sweeps scale q by γ^{1−NT}; tiny γ falls back.
+            for decay in [1.0, 0.9, 1e-4, 1e-7] {
                 for normalize in [false, true] {
                     check_case(&case(op, d, decay, normalize, 0.0), 11);
                 }

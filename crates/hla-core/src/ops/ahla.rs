@@ -5,7 +5,9 @@
 use super::chunk::{Chunk, Mixer, Vals};
 use super::{write_output, HeadIo, Params};
 use crate::simd::Simd;
-use crate::vector::{decay_axpy_dot, rank1_update_read};
+use super::recurrent::{panel, run, Recurrence, NT};
+use crate::sweep::{split, update_read};
+use crate::vector::decay_axpy_dot;
 use crate::workspace::Workspace;
 
 fn split_state(st: &mut [f32], dk: usize) -> (&mut [f32], &mut [f32], &mut [f32]) {
@@ -21,20 +23,50 @@ pub(crate) fn recurrent<S: Simd>(
     o: &mut [f32],
     ws: &mut Workspace,
 ) {
-    let (dk, dv, gamma) = (io.dk, io.dv, p.gamma);
+    let (dk, dv) = (io.dk, io.dv);
     let (m, n, heads) = split_state(st, dk);
-    let [q, r, num] = ws.parts([dk, dv, dv]);
-    for t in 0..io.len {
-        io.load_q(t, p.scale, q);
-        let k = io.k_row(t);
-        let qm = decay_axpy_dot::<S>(m, gamma, 1.0, k, q);
-        let den = decay_axpy_dot::<S>(n, gamma, qm, k, q);
-        for (j, head) in heads.chunks_exact_mut(2 * dk * dv).enumerate() {
+    let [q, panel, r, num] = ws.parts([NT * dk, 2 * NT * dk, NT * dv, NT * dv]);
+    run::<S, _>(&mut Block { m, n, heads, q, panel, r, num }, io, p, o);
+}
+
+/// The state of one group and the scratch of one token block.
+struct Block<'a> {
+    m: &'a mut [f32],
+    n: &'a mut [f32],
+    heads: &'a mut [f32],
+    q: &'a mut [f32],
+    panel: &'a mut [f32],
+    r: &'a mut [f32],
+    num: &'a mut [f32],
+}
+
+impl Recurrence for Block<'_> {
+    /// Per value head: one sweep of P (reads r_t = q_tᵀP_t), then one of E with the r_t.
+    fn block<S: Simd, const B: usize>(&mut self, io: &HeadIo, p: &Params, t0: usize, o: &mut [f32]) {
+        let (dk, dv, gamma) = (io.dk, io.dv, p.gamma);
+        let q = split::<B>(self.q, dk);
+        let mut r = split::<B>(self.r, dv);
+        let mut num = split::<B>(self.num, dv);
+        let mut pk = panel::<B>(self.panel, dk);
+        let mut den = [0f32; B];
+        for t in 0..B {
+            io.load_q(t0 + t, p.scale, q[t]);
+            let k = io.k_row(t0 + t);
+            pk.set_a(gamma, t, k);
+            pk.set_q(gamma, t, q[t]);
+            let qm = decay_axpy_dot::<S>(self.m, gamma, 1.0, k, q[t]);
+            den[t] = decay_axpy_dot::<S>(self.n, gamma, qm, k, q[t]);
+        }
+        let rho = gamma.powi(B as i32);
+        for (j, head) in self.heads.chunks_exact_mut(2 * dk * dv).enumerate() {
             let (pm, em) = head.split_at_mut(dk * dv);
-            rank1_update_read::<S>(pm, gamma, k, io.v_row(t, j), q, r);
-            rank1_update_read::<S>(em, gamma, k, r, q, num);
-            let off = io.v_offset(t, j);
-            write_output(&mut o[off..off + dv], num, den, p);
+            let v: [&[f32]; B] = core::array::from_fn(|t| io.v_row(t0 + t, j));
+            update_read::<S, B>(pm, rho, &pk, v, &mut r);
+            update_read::<S, B>(em, rho, &pk, r.each_ref().map(|x| &**x), &mut num);
+            for t in 0..B {
+                let off = io.v_offset(t0 + t, j);
+                write_output(&mut o[off..off + dv], num[t], den[t], p);
+            }
         }
     }
 }

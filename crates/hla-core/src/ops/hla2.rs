@@ -5,7 +5,9 @@
 use super::chunk::{Chunk, Mixer, Vals};
 use super::{write_output, HeadIo, Params};
 use crate::simd::Simd;
-use crate::vector::{decay_axpy_dot, decay_axpy_read, rank1_update_matvec, rank1_update_read};
+use super::recurrent::{panel, run, Recurrence, NT};
+use crate::sweep::{split, update_read};
+use crate::vector::decay_axpy_dot;
 use crate::workspace::Workspace;
 
 /// Splits a group's state into (S, n, m, value-head blocks); m is empty without ridge.
@@ -27,29 +29,87 @@ pub(crate) fn recurrent<S: Simd>(
     o: &mut [f32],
     ws: &mut Workspace,
 ) {
-    let (dk, dv, gamma) = (io.dk, io.dv, p.gamma);
+    let (dk, dv) = (io.dk, io.dv);
     let (s, n, m, heads) = split_state(st, dk, p.has_ridge);
-    let per_head = dk * dv * (1 + p.has_ridge as usize);
-    let [q, sq, num] = ws.parts([dk, dk, dv]);
-    for t in 0..io.len {
-        io.load_q(t, p.scale, q);
-        let k = io.k_row(t);
-        rank1_update_matvec::<S>(s, gamma, k, k, q, sq);
-        let mut den = decay_axpy_dot::<S>(n, gamma, 1.0, sq, q);
-        if p.has_ridge {
-            den += p.ridge * decay_axpy_dot::<S>(m, gamma, 1.0, q, q);
-        }
-        for (j, head) in heads.chunks_exact_mut(per_head).enumerate() {
-            let (mm, cc) = head.split_at_mut(dk * dv);
-            let v = io.v_row(t, j);
-            rank1_update_read::<S>(mm, gamma, sq, v, q, num);
+    let [q, sq, panel_k, panel_s, panel_q, num, cnum] = ws.parts([
+        NT * dk,
+        NT * dk,
+        2 * NT * dk,
+        2 * NT * dk,
+        2 * NT * dk,
+        NT * dv,
+        NT * dv,
+    ]);
+    let mut b = Block { s, n, m, heads, q, sq, panel_k, panel_s, panel_q, num, cnum };
+    run::<S, _>(&mut b, io, p, o);
+}
+
+/// The state of one group and the scratch of one token block.
+struct Block<'a> {
+    s: &'a mut [f32],
+    n: &'a mut [f32],
+    m: &'a mut [f32],
+    heads: &'a mut [f32],
+    q: &'a mut [f32],
+    sq: &'a mut [f32],
+    panel_k: &'a mut [f32],
+    panel_s: &'a mut [f32],
+    panel_q: &'a mut [f32],
+    num: &'a mut [f32],
+    cnum: &'a mut [f32],
+}
+
+impl Recurrence for Block<'_> {
+    /// One sweep of S (update, read S_t q_t; S is symmetric), the vectors token by token, then
+    /// one sweep of each value head's M (and C).
+    fn block<S: Simd, const B: usize>(&mut self, io: &HeadIo, p: &Params, t0: usize, o: &mut [f32]) {
+        let (dk, dv, gamma) = (io.dk, io.dv, p.gamma);
+        let q = split::<B>(self.q, dk);
+        let mut sq = split::<B>(self.sq, dk);
+        let mut num = split::<B>(self.num, dv);
+        let mut cnum = split::<B>(self.cnum, dv);
+        let mut pk = panel::<B>(self.panel_k, dk);
+        let mut ps = panel::<B>(self.panel_s, dk);
+        let mut pq = panel::<B>(self.panel_q, dk);
+        let k: [&[f32]; B] = core::array::from_fn(|t| io.k_row(t0 + t));
+        for t in 0..B {
+            io.load_q(t0 + t, p.scale, q[t]);
+            pk.set_a(gamma, t, k[t]);
+            pk.set_q(gamma, t, q[t]);
+            ps.set_q(gamma, t, q[t]);
             if p.has_ridge {
-                for (i, row) in cc.chunks_exact_mut(dv).enumerate() {
-                    decay_axpy_read::<S>(row, gamma, q[i], v, p.ridge * q[i], num);
+                pq.set_a(gamma, t, q[t]);
+                pq.set_q(gamma, t, q[t]);
+            }
+        }
+        let rho = gamma.powi(B as i32);
+        update_read::<S, B>(self.s, rho, &pk, k, &mut sq);
+        let mut den = [0f32; B];
+        for t in 0..B {
+            ps.set_a(gamma, t, sq[t]);
+            den[t] = decay_axpy_dot::<S>(self.n, gamma, 1.0, sq[t], q[t]);
+            if p.has_ridge {
+                den[t] += p.ridge * decay_axpy_dot::<S>(self.m, gamma, 1.0, q[t], q[t]);
+            }
+        }
+        let per_head = dk * dv * (1 + p.has_ridge as usize);
+        for (j, head) in self.heads.chunks_exact_mut(per_head).enumerate() {
+            let (mm, cc) = head.split_at_mut(dk * dv);
+            let v: [&[f32]; B] = core::array::from_fn(|t| io.v_row(t0 + t, j));
+            update_read::<S, B>(mm, rho, &ps, v, &mut num);
+            if p.has_ridge {
+                // Ridge: C ← γC + q⊗v, o += λ qᵀC.
+                update_read::<S, B>(cc, rho, &pq, v, &mut cnum);
+                for t in 0..B {
+                    for (x, c) in num[t].iter_mut().zip(cnum[t].iter()) {
+                        *x += p.ridge * c;
+                    }
                 }
             }
-            let off = io.v_offset(t, j);
-            write_output(&mut o[off..off + dv], num, den, p);
+            for t in 0..B {
+                let off = io.v_offset(t0 + t, j);
+                write_output(&mut o[off..off + dv], num[t], den[t], p);
+            }
         }
     }
 }

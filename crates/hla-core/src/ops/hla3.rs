@@ -7,7 +7,9 @@
 use super::chunk::{Chunk, Mixer, Vals};
 use super::{write_output, HeadIo, Params};
 use crate::simd::Simd;
-use crate::vector::{decay_axpy_dot, rank1_update_matvec, rank1_update_read};
+use super::recurrent::{panel, run, Recurrence, NT};
+use crate::sweep::{split, update_read};
+use crate::vector::decay_axpy_dot;
 use crate::workspace::Workspace;
 
 fn split_state(st: &mut [f32], dk: usize) -> (&mut [f32], &mut [f32], &mut [f32], &mut [f32]) {
@@ -24,21 +26,63 @@ pub(crate) fn recurrent<S: Simd>(
     o: &mut [f32],
     ws: &mut Workspace,
 ) {
-    let (dk, dv, gamma) = (io.dk, io.dv, p.gamma);
+    let (dk, dv) = (io.dk, io.dv);
     let (s, m, eta, heads) = split_state(st, dk);
-    let [q, sq, r, num] = ws.parts([dk, dk, dv, dv]);
-    for t in 0..io.len {
-        io.load_q(t, p.scale, q);
-        let k = io.k_row(t);
-        rank1_update_matvec::<S>(s, gamma, k, k, q, sq);
-        let qm = decay_axpy_dot::<S>(m, gamma, 1.0, k, q);
-        let den = decay_axpy_dot::<S>(eta, gamma, qm, sq, q);
-        for (j, head) in heads.chunks_exact_mut(2 * dk * dv).enumerate() {
+    let [q, sq, panel_k, panel_s, r, num] =
+        ws.parts([NT * dk, NT * dk, 2 * NT * dk, 2 * NT * dk, NT * dv, NT * dv]);
+    let mut b = Block { s, m, eta, heads, q, sq, panel_k, panel_s, r, num };
+    run::<S, _>(&mut b, io, p, o);
+}
+
+/// The state of one group and the scratch of one token block.
+struct Block<'a> {
+    s: &'a mut [f32],
+    m: &'a mut [f32],
+    eta: &'a mut [f32],
+    heads: &'a mut [f32],
+    q: &'a mut [f32],
+    sq: &'a mut [f32],
+    panel_k: &'a mut [f32],
+    panel_s: &'a mut [f32],
+    r: &'a mut [f32],
+    num: &'a mut [f32],
+}
+
+impl Recurrence for Block<'_> {
+    /// One sweep of S (reads S_t q_t; S is symmetric); per value head one sweep of P (reads
+    /// r_t = q_tᵀP_t), then one of F with the updates (S_t q_t)⊗r_t.
+    fn block<S: Simd, const B: usize>(&mut self, io: &HeadIo, p: &Params, t0: usize, o: &mut [f32]) {
+        let (dk, dv, gamma) = (io.dk, io.dv, p.gamma);
+        let q = split::<B>(self.q, dk);
+        let mut sq = split::<B>(self.sq, dk);
+        let mut r = split::<B>(self.r, dv);
+        let mut num = split::<B>(self.num, dv);
+        let mut pk = panel::<B>(self.panel_k, dk);
+        let mut ps = panel::<B>(self.panel_s, dk);
+        let k: [&[f32]; B] = core::array::from_fn(|t| io.k_row(t0 + t));
+        for t in 0..B {
+            io.load_q(t0 + t, p.scale, q[t]);
+            pk.set_a(gamma, t, k[t]);
+            pk.set_q(gamma, t, q[t]);
+            ps.set_q(gamma, t, q[t]);
+        }
+        let rho = gamma.powi(B as i32);
+        update_read::<S, B>(self.s, rho, &pk, k, &mut sq);
+        let mut den = [0f32; B];
+        for t in 0..B {
+            ps.set_a(gamma, t, sq[t]);
+            let qm = decay_axpy_dot::<S>(self.m, gamma, 1.0, k[t], q[t]);
+            den[t] = decay_axpy_dot::<S>(self.eta, gamma, qm, sq[t], q[t]);
+        }
+        for (j, head) in self.heads.chunks_exact_mut(2 * dk * dv).enumerate() {
             let (pm, fm) = head.split_at_mut(dk * dv);
-            rank1_update_read::<S>(pm, gamma, k, io.v_row(t, j), q, r);
-            rank1_update_read::<S>(fm, gamma, sq, r, q, num);
-            let off = io.v_offset(t, j);
-            write_output(&mut o[off..off + dv], num, den, p);
+            let v: [&[f32]; B] = core::array::from_fn(|t| io.v_row(t0 + t, j));
+            update_read::<S, B>(pm, rho, &pk, v, &mut r);
+            update_read::<S, B>(fm, rho, &ps, r.each_ref().map(|x| &**x), &mut num);
+            for t in 0..B {
+                let off = io.v_offset(t0 + t, j);
+                write_output(&mut o[off..off + dv], num[t], den[t], p);
+            }
         }
     }
 }

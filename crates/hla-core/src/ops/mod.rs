@@ -7,6 +7,7 @@ mod chunk;
 pub mod hla2;
 pub mod hla3;
 pub mod la1;
+mod recurrent;
 
 use crate::error::HlaError;
 use crate::simd::{Isa, Simd};
