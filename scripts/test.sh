@@ -7,8 +7,11 @@ cd "$here"
 
 bash scripts/build.sh
 
-echo "[test] cargo test (hla-core, native)" >&2
+echo "[test] cargo test (hla-core, native: baseline x86-64, 4-lane Sse)" >&2
 cargo test --release -p hla-core
+# The native anchor's build (8-lane Avx2 where the CPU has it), in its own target dir.
+echo "[test] cargo test (hla-core, native: target-cpu=native, the benchmark's anchor)" >&2
+RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR=target/native cargo test --release -p hla-core
 
 echo "[test] tsc --noEmit (facade, tests, bench)" >&2
 node_modules/.bin/tsc -p tsconfig.json

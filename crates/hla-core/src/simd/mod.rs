@@ -15,10 +15,32 @@ mod x86;
 #[cfg(target_arch = "x86_64")]
 pub use x86::Sse;
 
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    target_feature = "fma"
+))]
+mod avx2;
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    target_feature = "fma"
+))]
+pub use avx2::Avx2;
+
 /// The instruction set the kernels are compiled for in this build.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub type Isa = Wasm128;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    target_feature = "fma"
+))]
+pub type Isa = Avx2;
+#[cfg(all(
+    target_arch = "x86_64",
+    not(all(target_feature = "avx2", target_feature = "fma"))
+))]
 pub type Isa = Sse;
 #[cfg(not(any(
     all(target_arch = "wasm32", target_feature = "simd128"),

@@ -2,7 +2,9 @@ use super::Simd;
 use core::arch::x86_64::*;
 
 /// SSE2 (baseline x86-64): 4 × f32, the same width as wasm SIMD128, so native tests exercise
-/// the same lane logic the wasm build runs. With `target-cpu=native` LLVM fuses mul+add.
+/// the same lane logic the wasm build runs. The `Isa` of builds without AVX2 + FMA; with them
+/// (`Avx2` is then the `Isa`) it stays for tests and 4- vs 8-lane comparisons, and
+/// `mul_add` is fused.
 #[derive(Clone, Copy)]
 pub struct Sse;
 

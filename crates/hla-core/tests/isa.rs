@@ -1,0 +1,194 @@
+//! Every instruction set this build has, on shapes chosen for the lane tails: head sizes that
+//! are not multiples of 4 or 8, value widths that reach the kernels' widest column blocks
+//! (64 floats at 8 lanes) and leave a remainder, chunk lengths that leave ragged GEMM panels.
+//! `ops.rs` tests `Isa` and `Scalar`; this file adds `Sse` next to `Avx2` when the build
+//! targets AVX2 + FMA (`RUSTFLAGS="-C target-cpu=native" cargo test -p hla-core --release`).
+
+mod reference;
+use hla_core::gemm::{gemm_acc, MatRef};
+use hla_core::ops::forward_with;
+use hla_core::simd::{Scalar, Simd};
+use hla_core::workspace::Workspace;
+use hla_core::{state_len, Dims, Mode, Op, Options};
+use reference::{brute_force, rand_vec, rel_err, Case};
+
+const TOL: f64 = 1e-4;
+
+/// Calls `$f::<S>()` for every instruction set compiled into this build, with its name.
+macro_rules! for_each_isa {
+    ($f:ident) => {{
+        $f::<Scalar>();
+        #[cfg(target_arch = "x86_64")]
+        $f::<hla_core::simd::Sse>();
+        #[cfg(all(
+            target_arch = "x86_64",
+            target_feature = "avx2",
+            target_feature = "fma"
+        ))]
+        $f::<hla_core::simd::Avx2>();
+        // Elsewhere `Isa` may be none of the above (wasm32 SIMD128 under a wasm runner).
+        #[cfg(not(target_arch = "x86_64"))]
+        $f::<hla_core::simd::Isa>();
+        #[cfg(all(
+            target_arch = "x86_64",
+            not(all(target_feature = "avx2", target_feature = "fma"))
+        ))]
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            eprintln!(
+                "note: this CPU has AVX2 + FMA but the build does not target them; \
+                 RUSTFLAGS=\"-C target-cpu=native\" also tests Avx2"
+            );
+        }
+    }};
+}
+
+fn run<S: Simd>(c: &Case, mode: Mode, q: &[f32], k: &[f32], v: &[f32]) -> Vec<f32> {
+    let d = c.d;
+    let mut o = vec![0f32; d.b * d.t * d.hv * d.dv];
+    let mut state = vec![0f32; state_len(c.op, d.b, d.h, d.hv, d.dk, d.dv, c.ridge != 0.0)];
+    let opts = Options {
+        scale: c.scale,
+        decay: &c.decay,
+        normalize: c.normalize,
+        eps: c.eps,
+        ridge: c.ridge,
+    };
+    forward_with::<S>(
+        c.op,
+        mode,
+        &d,
+        &opts,
+        q,
+        k,
+        v,
+        &mut o,
+        &mut state,
+        None,
+        &mut Workspace::default(),
+    )
+    .unwrap();
+    o
+}
+
+/// (dk, dv): tails of 1..7 floats past whole vectors at 4 and at 8 lanes; dv = 72 and 75
+/// cross the 64-float column block of the 8-lane recurrence.
+const HEADS: [(usize, usize); 5] = [(7, 5), (12, 20), (20, 12), (9, 72), (33, 75)];
+
+fn operators_match_brute_force<S: Simd>() {
+    for op in Op::ALL {
+        for (dk, dv) in HEADS {
+            let d = Dims {
+                b: 1,
+                t: if op == Op::Hla3 { 24 } else { 45 },
+                h: 1,
+                hv: 2,
+                dk,
+                dv,
+            };
+            for (decay, normalize, ridge) in
+                [(1.0, false, 0.0), (0.9, true, 0.0), (0.95, false, 0.4)]
+            {
+                if ridge != 0.0 && op != Op::Hla2 {
+                    continue;
+                }
+                let c = Case {
+                    op,
+                    d,
+                    scale: (dk as f32).powf(-0.5),
+                    decay: vec![decay],
+                    normalize,
+                    eps: 1e-6,
+                    ridge,
+                };
+                let n = d.b * d.t * d.h * d.dk;
+                let pos = |x: Vec<f32>| -> Vec<f32> {
+                    // Normalised operators get q, k ≥ 0 (see ops.rs: signed features can
+                    // cancel the denominator, which tests conditioning, not the kernel).
+                    if normalize {
+                        x.into_iter().map(|x| 0.5 * (x + 1.0)).collect()
+                    } else {
+                        x
+                    }
+                };
+                let (q, k) = (pos(rand_vec(n, 21)), pos(rand_vec(n, 22)));
+                let v = rand_vec(d.b * d.t * d.hv * d.dv, 23);
+                let r = brute_force(&c, &q, &k, &v, &[(0, d.t)]);
+                for mode in [
+                    Mode::Recurrent,
+                    Mode::Chunk(1),
+                    Mode::Chunk(5),
+                    Mode::Chunk(16),
+                    Mode::Chunk(32),
+                    Mode::Chunk(d.t + 3),
+                ] {
+                    let e = rel_err(&run::<S>(&c, mode, &q, &k, &v), &r);
+                    assert!(
+                        e <= TOL,
+                        "{} {op:?} {mode:?} dk={dk} dv={dv} decay={decay} normalize={normalize} \
+                         ridge={ridge}: rel err {e:e}",
+                        S::NAME
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_isa_matches_brute_force_on_lane_tails() {
+    for_each_isa!(operators_match_brute_force);
+}
+
+/// Every row remainder of the register block (1..6 rows) and every column path (two vectors,
+/// one vector, the overlapping last vector, plain loops below one vector), with A read both
+/// row-major and transposed and padded rows in B and C.
+fn gemm_matches_f64<S: Simd>() {
+    for m in 1..=14 {
+        for n in [1, 3, 4, 7, 8, 9, 12, 15, 16, 17, 20, 24, 31, 33, 40] {
+            for k in [1, 5, 17] {
+                for transposed in [false, true] {
+                    let a = rand_vec(m * k, (m * 1000 + n * 10 + k) as u64);
+                    // Padded leading dimensions: B and C rows longer than n.
+                    let (ldb, ldc) = (n + 2, n + 3);
+                    let b = rand_vec(k * ldb, 7);
+                    let c0 = rand_vec(m * ldc, 8);
+                    // The same A, stored row-major or as Aᵀ (k × m, row-major).
+                    let mut at = vec![0f32; m * k];
+                    hla_core::gemm::transpose(m, k, &a, &mut at);
+                    let view = if transposed {
+                        MatRef::transposed(&at, m)
+                    } else {
+                        MatRef::rows(&a, k)
+                    };
+                    let mut c = c0.clone();
+                    gemm_acc::<S>(m, n, k, view, &b, ldb, &mut c, ldc);
+                    // Every element, the padding included (which must stay as it was).
+                    let want: Vec<f64> = (0..m * ldc)
+                        .map(|ij| {
+                            let (i, j) = (ij / ldc, ij % ldc);
+                            let ab = if j < n {
+                                (0..k)
+                                    .map(|p| a[i * k + p] as f64 * b[p * ldb + j] as f64)
+                                    .sum::<f64>()
+                            } else {
+                                0.0
+                            };
+                            c0[ij] as f64 + ab
+                        })
+                        .collect();
+                    let e = rel_err(&c, &want);
+                    assert!(
+                        e <= 1e-5,
+                        "{} gemm m={m} n={n} k={k} transposed={transposed}: rel err {e:e}",
+                        S::NAME
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_isa_gemm_matches_f64_on_ragged_blocks() {
+    for_each_isa!(gemm_matches_f64);
+}
