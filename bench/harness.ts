@@ -45,6 +45,34 @@ export function race(entries: Record<string, () => void>, { rounds = 7, warmupSe
   }));
 }
 
+/**
+ * `race` for contenders that may be asynchronous (worker-pool calls): the same time-based
+ * warm-up (`warmupFor[name]` seconds instead, for contenders already warm) and rotated
+ * round-robin order; each call is awaited before the next starts.
+ */
+export async function raceAsync(entries: Record<string, () => unknown>, { rounds = 7, warmupSeconds = 1.5, warmupFor = {} as Record<string, number> } = {}): Promise<Record<string, Timing>> {
+  const names = Object.keys(entries);
+  for (const n of names) {
+    const w0 = performance.now();
+    do await entries[n](); while ((performance.now() - w0) / 1e3 < (warmupFor[n] ?? warmupSeconds));
+  }
+  const runs: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < names.length; i++) {
+      const n = names[(i + r) % names.length];
+      const t0 = performance.now();
+      await entries[n]();
+      runs[n].push((performance.now() - t0) / 1e3);
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, { median: median(runs[n]), runs: runs[n] }]));
+}
+
+export function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
 export function fmt(x: number, digits = 0): string {
   return x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
@@ -58,6 +86,9 @@ export function table(header: string[], rows: (string | number)[][]): string {
 }
 
 export function machineInfo() {
-  const os = process.versions?.node ? { node: process.versions.node, v8: process.versions.v8, platform: `${process.platform}-${process.arch}` } : {};
-  return { date: new Date().toISOString(), ...os, userAgent: typeof navigator !== 'undefined' ? navigator.userAgent : undefined };
+  // Also runs in the browser page (bench/browser/page.ts), where `process` does not exist.
+  const isNode = typeof process !== 'undefined' && process.versions?.node != null;
+  const os = isNode ? { node: process.versions.node, v8: process.versions.v8, platform: `${process.platform}-${process.arch}` } : {};
+  const nav = typeof navigator !== 'undefined' ? { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency } : {};
+  return { date: new Date().toISOString(), ...os, ...nav };
 }

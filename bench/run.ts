@@ -3,6 +3,10 @@
 //   1. hla2 prefill (B=1, H=8, dk=dv=64, T=2048): wasm per backend and form vs the straightforward TS.
 //   2. Decode latency (1 000 steps): sessions (step, stepInPlace) and the functional API vs TS.
 //   3. Every operator: prefill recurrent vs chunk sizes, and state bytes per head.
+// Every row of the JSON has `gflops` (bench/flops.ts: the recurrence's flop count) and
+// `peak_fraction`: gflops over the multiply-add peak of the row's flavour (`peak_of`; times the
+// threads), measured first by hla-core's probe (peak.rs). `npm run bench:full` runs the whole
+// matrix in Node and Chromium (bench/full.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { execFileSync } from 'node:child_process';
@@ -12,6 +16,8 @@ import { BaselineDecoder, baselineForward } from '../tests/reference/streaming.j
 import { resultsChart } from './chart.js';
 import { initTfjs, tfjsHla2 } from './tfjs.js';
 import { fmt, machineInfo, race, table } from './harness.js';
+import { flopsPerToken, gflops as gflopsOf } from './flops.js';
+import { peakGflops } from './matrix.js';
 
 const B = 1, H = 8, D = 64, T = Number(process.env.HLA_BENCH_T ?? 2048);
 const ROUNDS = Number(process.env.HLA_BENCH_RUNS ?? 7);
@@ -41,6 +47,31 @@ for (const backend of ['relaxed', 'simd128', 'scalar'] as Backend[]) {
 const best = backends[0];
 const pooled = await init({ backend: best.backend, threads: 2 });
 
+// Multiply-add peak per flavour (twice: the first calls may run before V8's optimising tier),
+// and of the native build's instruction set.
+const peak: Record<string, number> = {};
+for (const hla of backends) {
+  peakGflops(hla, 300);
+  peak[hla.backend] = peakGflops(hla, 300);
+}
+const nativeBin = 'target/native/release/examples/native_bench';
+if (existsSync(nativeBin)) {
+  const p = JSON.parse(execFileSync(nativeBin, [], { encoding: 'utf8', env: { ...process.env, HLA_BENCH_PEAK: '1' } })) as { isa: string; peak_gflops: number };
+  peak[`native ${p.isa}`] = p.peak_gflops;
+}
+/** A JSON row: the measure plus GFLOP/s and the fraction of `peakOf`'s peak (× threads). */
+function perf(op: OpName, tokS: number, peakOf: string, threads = 1) {
+  const g = gflopsOf(op, D, B * H, tokS);
+  return { gflops: g, peak_fraction: peak[peakOf] ? g / (peak[peakOf] * threads) : null, peak_of: peak[peakOf] ? peakOf : null, threads };
+}
+/** The flavour a row name runs on: 'relaxed/chunk, 2 threads' → relaxed; ts/tfjs → the best flavour. */
+function flavourOf(n: string): string {
+  if (n.startsWith('native')) return Object.keys(peak).find((p) => p.startsWith('native')) ?? 'native';
+  const b = n.split('/')[0];
+  return b in peak ? b : best.backend;
+}
+const threadsOf = (n: string) => (n.includes('2 threads') ? 2 : 1);
+
 /** The native anchor: the same hla-core kernels built for this CPU (scripts/bench.sh builds it). */
 function native(op: OpName): Record<string, number> {
   const bin = 'target/native/release/examples/native_bench';
@@ -48,7 +79,10 @@ function native(op: OpName): Record<string, number> {
   const out = execFileSync(bin, [op], { encoding: 'utf8', env: { ...process.env, HLA_BENCH_T: String(T), HLA_BENCH_RUNS: String(ROUNDS) } });
   return Object.fromEntries(out.trim().split('\n').map((l) => JSON.parse(l)).map((r: { mode: string; tok_s: number }) => [r.mode, r.tok_s]));
 }
-const results: Record<string, unknown> = { best: best.backend, machine: { ...machineInfo(), cpu: cpus()[0]?.model, cores: cpus().length }, config: { B, H, dk: D, dv: D, T, rounds: ROUNDS, decay: opts.decay } };
+const results: Record<string, unknown> = {
+  best: best.backend, machine: { ...machineInfo(), cpu: cpus()[0]?.model, cores: cpus().length }, config: { B, H, dk: D, dv: D, T, rounds: ROUNDS, decay: opts.decay },
+  peak_gflops: peak,
+};
 
 // The peer: chunked hla2 written with tfjs ops on tfjs-backend-wasm (XNNPACK), one thread,
 // loaded offline from node_modules (bench/tfjs.ts; chunk 64 is its fastest).
@@ -73,7 +107,7 @@ const tfjs = await initTfjs().catch((e: Error) => (console.log(`(tfjs-wasm unava
   }
   const tokS = (n: string) => (B * T) / r[n].median;
   for (const [mode, v] of Object.entries(native('hla2'))) r[`native ${mode}`] = { median: (B * T) / v, runs: [] };
-  results.prefill = Object.fromEntries(Object.keys(r).map((n) => [n, tokS(n)]));
+  results.prefill = Object.fromEntries(Object.keys(r).map((n) => [n, { tok_s: tokS(n), ...perf('hla2', tokS(n), flavourOf(n), threadsOf(n)) }]));
   const label = (n: string) => (n === 'ts' ? 'straightforward TS (Float32Array loops)' : n.startsWith('native') ? `${n} (x86-64, target-cpu=native)`
     : n.startsWith('tfjs') ? `${n} (tfjs-core + tfjs-backend-wasm, ${tfjs?.threads ?? 1} thread)` : `wasm ${n.replace('/', ', ')}`);
   const rows = Object.keys(r).map((n) => [label(n), fmt(tokS(n)), x(tokS(n) / tokS('ts'))]);
@@ -92,7 +126,7 @@ const tfjs = await initTfjs().catch((e: Error) => (console.log(`(tfjs-wasm unava
 {
   const STEPS = 1000;
   const q1 = rand(B * H * D, 4), k1 = rand(B * H * D, 5), v1 = rand(B * H * D, 6);
-  const decode: Record<string, number> = {};
+  const decode: Record<string, { us_per_step: number } & ReturnType<typeof perf>> = {};
   const rows: (string | number)[][] = [];
   for (const op of ['hla2', 'hla3'] as OpName[]) {
     const dec = new BaselineDecoder(op, B, H, D, D, opts);
@@ -121,7 +155,7 @@ const tfjs = await initTfjs().catch((e: Error) => (console.log(`(tfjs-wasm unava
     sessions.forEach((s) => s.free());
     const us = (n: string) => (r[n].median / STEPS) * 1e6;
     for (const n of Object.keys(r)) {
-      decode[`${op}/${n}`] = us(n);
+      decode[`${op}/${n}`] = { us_per_step: us(n), ...perf(op, (B * 1e6) / us(n), flavourOf(n)) };
       rows.push([op, n === 'ts' ? 'straightforward TS step' : `wasm ${n.replace('/', ', ')}`, fmt(us(n), 1), x(us('ts') / us(n))]);
     }
   }
@@ -131,11 +165,8 @@ const tfjs = await initTfjs().catch((e: Error) => (console.log(`(tfjs-wasm unava
 }
 
 // 3. every operator: recurrent vs chunk, state size
-/** Flops per token per head of the recurrence (a multiply-add = 2; decay and normalisation not
- *  counted): every state matrix is updated (rank 1) and read once. Chunk forms are reported on
- *  the same count, so their GFLOP/s compare as throughput, not as work done. */
-const FLOPS: Record<OpName, number> = { la1: 4 * D * D, hla2: 4 * (D * D + D * D), ahla: 8 * D * D, hla3: 4 * D * D + 8 * D * D };
-const gflops = (op: OpName, tokS: number) => (tokS * H * FLOPS[op]) / 1e9;
+// GFLOP/s on the recurrence's flop count (bench/flops.ts), for every form alike.
+const gflops = (op: OpName, tokS: number) => gflopsOf(op, D, B * H, tokS);
 {
   const rows: (string | number)[][] = [];
   const ops: Record<string, unknown> = {};
@@ -154,7 +185,9 @@ const gflops = (op: OpName, tokS: number) => (tokS * H * FLOPS[op]) / 1e9;
     ops[op] = {
       ...Object.fromEntries(Object.keys(r).map((n) => [n, tokS(n)])),
       gflops: Object.fromEntries(Object.keys(r).map((n) => [n, gflops(op, tokS(n))])),
-      flopsPerTokenPerHead: FLOPS[op],
+      peak_fraction: Object.fromEntries(Object.keys(r).map((n) => [n, gflops(op, tokS(n)) / peak[best.backend]])),
+      peak_of: best.backend,
+      flopsPerTokenPerHead: flopsPerToken(op, D),
       stateBytesPerHead: bytes,
     };
   }
@@ -163,10 +196,24 @@ const gflops = (op: OpName, tokS: number) => (tokS * H * FLOPS[op]) / 1e9;
   console.log(table(['op', 'TS', 'recurrent', 'chunk 16', 'chunk 32', 'chunk 64', 'chunk 128', 'recurrent vs TS', 'best chunk / recurrent', 'state bytes/head'], rows));
 }
 
-// `npm run bench` runs from the repository root.
-pooled.close();
-mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/latest.json', JSON.stringify(results, null, 2));
-writeFileSync('bench/results/chart.svg', resultsChart(results as Parameters<typeof resultsChart>[0]));
+// The peaks again (a peak is a maximum; noise and V8's lazy tier-up only lower it): every
+// peak_fraction is taken against the best of both probes.
+for (const hla of backends) peak[hla.backend] = Math.max(peak[hla.backend], peakGflops(hla, 300));
+type PerfRow = ReturnType<typeof perf>;
+for (const row of [...Object.values(results.prefill as Record<string, PerfRow>), ...Object.values(results.decode as Record<string, PerfRow>)]) {
+  if (row.peak_of) row.peak_fraction = row.gflops / (peak[row.peak_of] * row.threads);
+}
+for (const o of Object.values(results.operators as Record<string, { gflops: Record<string, number>; peak_fraction: Record<string, number> }>)) {
+  for (const n of Object.keys(o.gflops)) o.peak_fraction[n] = o.gflops[n] / peak[best.backend];
+}
 
-console.log(`\n(node ${process.versions.node}, V8 ${process.versions.v8}, ${process.platform}-${process.arch}; JSON in bench/results/latest.json)`);
+console.log(`\nMultiply-add peak per thread (GFLOP/s, hla-core peak.rs): ${Object.entries(peak).map(([n, g]) => `${n} ${fmt(g, 1)}`).join(', ')}; the JSON has GFLOP/s and the fraction of the flavour's peak per row.`);
+
+// `npm run bench` runs from the repository root; HLA_BENCH_OUT writes elsewhere (trial runs).
+pooled.close();
+const outDir = process.env.HLA_BENCH_OUT ?? 'bench/results';
+mkdirSync(outDir, { recursive: true });
+writeFileSync(`${outDir}/latest.json`, JSON.stringify(results, null, 2));
+writeFileSync(`${outDir}/chart.svg`, resultsChart(results as Parameters<typeof resultsChart>[0]));
+
+console.log(`\n(node ${process.versions.node}, V8 ${process.versions.v8}, ${process.platform}-${process.arch}; JSON in ${outDir}/latest.json)`);

@@ -16,8 +16,9 @@
 // runs a scalar blocked loop. So the default layout 'per-head' issues plain 2-D matMuls per head
 // with explicit transposes (4–8× faster here); 'batched' is the textbook [H, c, d] version.
 //
-// Node only: tfjs is loaded with require() at run time (not bundled), so its Emscripten glue
-// sees a real CommonJS __dirname and reads the .wasm files from node_modules.
+// In Node, tfjs is loaded with require() at run time (not bundled), so its Emscripten glue
+// sees a real CommonJS __dirname and reads the .wasm files from node_modules (`initTfjs`). In
+// the benchmark's browser page both packages are bundled and their .wasm served (`useTfjs`).
 //
 // Run `node --experimental-wasm-relaxed-simd scripts/run-ts.mjs bench/tfjs.ts` to check it
 // against hla-wasm and print a tokens/s comparison.
@@ -45,6 +46,18 @@ export async function initTfjs(): Promise<{ backend: string; threads: number; bi
   const core = req('@tensorflow/tfjs-core') as Tf;
   const wasm = req('@tensorflow/tfjs-backend-wasm') as typeof TfWasm;
   const dir = dirname(req.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/';
+  return useTfjs(core, wasm, dir);
+}
+
+/**
+ * Activates tfjs-core's wasm backend with its .wasm files under `dir` (a path or URL ending in
+ * '/'), one thread. The browser page (bench/browser/page.ts) bundles both packages and serves
+ * their .wasm files next to it; there the multithreaded binary is switched off, so the backend
+ * never starts its own workers (the page is cross-origin isolated and would otherwise pick it).
+ */
+export async function useTfjs(core: Tf, wasm: typeof TfWasm, dir: string): Promise<{ backend: string; threads: number; binary: string }> {
+  if (info) return info;
+  if (typeof process === 'undefined') core.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   wasm.setWasmPaths(dir);
   wasm.setThreadsCount(1);
   if (!(await core.setBackend('wasm'))) throw new Error('tfjs: the wasm backend failed to initialise');
@@ -365,4 +378,4 @@ async function main(): Promise<void> {
   console.log(`tfjs tensors alive at end: ${tf!.memory().numTensors}`);
 }
 
-if (process.argv[1]?.endsWith('tfjs.mjs')) await main();
+if (typeof process !== 'undefined' && process.argv[1]?.endsWith('tfjs.mjs')) await main();

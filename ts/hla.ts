@@ -146,6 +146,23 @@ export class Hla {
     }
   }
 
+  /**
+   * @internal For the benchmark (bench/): this flavour's arithmetic peak on this thread, in
+   * GFLOP/s, from the multiply-add probe (hla-core `peak.rs`); the best of calls over ~`ms`.
+   */
+  _fmaPeakGflops(ms = 200): number {
+    let iters = 1 << 14, best = 0;
+    const end = performance.now() + ms;
+    do {
+      const t0 = performance.now();
+      this.#glue.fma_probe(iters);
+      const s = (performance.now() - t0) / 1e3;
+      if (s < 5e-3) iters *= 2; // too short for the timer: lengthen the call
+      else best = Math.max(best, this.#glue.fma_probe_flops(iters) / s / 1e9);
+    } while (performance.now() < end || best === 0);
+    return best;
+  }
+
   /** @internal For the test of panic reporting only. */
   _panicForTests(): void {
     this.guard(() => this.#engine.panic_for_tests());

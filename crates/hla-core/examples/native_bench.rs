@@ -1,6 +1,7 @@
 //! The native anchor: the same kernels compiled for this CPU, same shapes as `npm run bench`.
 //! cargo run --release --example native_bench  (RUSTFLAGS="-C target-cpu=native" for AVX2/FMA)
-//! Prints JSON lines: {"op":…, "mode":…, "tok_s":…}.
+//! Prints JSON lines: {"op":…, "mode":…, "tok_s":…}. HLA_BENCH_PEAK=1 prints the arithmetic peak
+//! of this build's instruction set instead: {"isa":…, "peak_gflops":…} (hla-core `peak.rs`).
 
 use hla_core::workspace::Workspace;
 use hla_core::{forward, state_len, Dims, Mode, Op, Options};
@@ -22,6 +23,15 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    if std::env::var("HLA_BENCH_PEAK").is_ok_and(|s| s == "1") {
+        use hla_core::simd::{Isa, Simd};
+        println!(
+            "{{\"isa\":\"{}\",\"peak_gflops\":{:.2}}}",
+            Isa::NAME,
+            peak_rate()
+        );
+        return;
+    }
     if let Some(n) = std::env::var("HLA_BENCH_GEMM")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -90,6 +100,22 @@ fn main() {
             );
         }
     }
+}
+
+/// GFLOP/s of the multiply-add probe on this thread: the best call of ~0.3 s of calls.
+fn peak_rate() -> f64 {
+    use hla_core::peak::{fma_probe, fma_probe_flops};
+    use hla_core::simd::Isa;
+    let iters = 1 << 20;
+    let (mut best, t_end) = (0f64, Instant::now() + std::time::Duration::from_millis(300));
+    let mut keep = 0f32;
+    while Instant::now() < t_end {
+        let t0 = Instant::now();
+        keep += fma_probe::<Isa>(std::hint::black_box(iters));
+        best = best.max(fma_probe_flops::<Isa>(iters) / t0.elapsed().as_secs_f64() / 1e9);
+    }
+    std::hint::black_box(keep);
+    best
 }
 
 /// GFLOP/s of the chunk form's GEMM at square size n (HLA_BENCH_GEMM=n).

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod gemm;
 pub mod ops;
+pub mod peak;
 pub mod simd;
 pub mod sweep;
 pub mod vector;

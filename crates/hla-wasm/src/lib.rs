@@ -10,6 +10,7 @@ use hla_core::{Dims, HlaError, Mode, Op, Options};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
+mod peak;
 mod session;
 pub use session::Session;
 

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `npm run bench:full`: the whole benchmark matrix (bench/full.ts) in Node and in headless
+# Chromium with the same harness (bench/matrix.ts), plus the native anchor; writes
+# bench/results/full.json and full.svg. Builds the package and the native anchor first, and
+# installs Debian's Chromium when missing (the Chromium part is skipped, with a note, if that fails).
+# Knobs: HLA_BENCH_RUNS, HLA_BENCH_WARMUP, HLA_BENCH_T, HLA_BENCH_STEPS, HLA_BENCH_RUNTIMES
+# (see bench/full.ts). About 6–8 minutes on a 2-core VM.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh
+echo "[bench:full] building the native anchor (target-cpu=native)" >&2
+RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR=target/native cargo build --quiet --release --example native_bench -p hla-core
+case ",${HLA_BENCH_RUNTIMES:-chromium}," in
+  *,chromium,*) bash scripts/ensure-chromium.sh >&2 || echo "[bench:full] no Chromium: its rows will be missing" >&2 ;;
+esac
+node --experimental-wasm-relaxed-simd scripts/run-ts.mjs bench/full.ts
