@@ -94,9 +94,10 @@ fn main() {
                 Mode::Chunk(c) => format!("chunk{c}"),
             };
             println!(
-                "{{\"op\":\"{}\",\"mode\":\"{mode_s}\",\"tok_s\":{:.0}}}",
+                "{{\"op\":\"{}\",\"mode\":\"{mode_s}\",\"tok_s\":{:.0},\"isa\":\"{}\"}}",
                 op.name(),
-                (d.b * d.t) as f64 / secs
+                (d.b * d.t) as f64 / secs,
+                <hla_core::simd::Isa as hla_core::simd::Simd>::NAME
             );
         }
     }
