@@ -38,6 +38,26 @@ describe.each(OPS)('%s with 2 threads', (op) => {
   });
 });
 
+describe('one long sequence', () => {
+  // Lower the split threshold (an internal knob, tests/sequence.test.ts has the full matrix).
+  const KNOB = Symbol.for('hla-wasm.splitMinT');
+  beforeAll(() => void ((globalThis as Record<symbol, unknown>)[KNOB] = 256));
+  afterAll(() => void delete (globalThis as Record<symbol, unknown>)[KNOB]);
+
+  it.each(OPS)('%s: B=1, H=1 split along T and B=2, H=1 equal the single-threaded call', async (op) => {
+    const opts = { decay: 0.97, normalize: true, outputFinalState: true, ...(op === 'hla2' ? { ridge: 0.1 } : {}) };
+    for (const B of [1, 2]) {
+      const { q, k, v } = qkv(B, 300, 1, 1, 7, 5, 65, true);
+      const first = single[op](q, k, v, opts);
+      const a = single[op](q, k, v, { ...opts, initialState: first.finalState });
+      const b = await pooled.run(op, q, k, v, { ...opts, initialState: first.finalState });
+      expect(relErr(b.o.data, a.o.data)).toBeLessThanOrEqual(TOL);
+      expect(relErr(b.finalState!.toFloat32Array(), a.finalState!.toFloat32Array())).toBeLessThanOrEqual(TOL);
+      if (B === 1) expect(relErr((await pooled.run(op, q, k, v, opts)).o.data, bruteForce(op, q, k, v, opts))).toBeLessThanOrEqual(TOL);
+    }
+  });
+});
+
 describe('pool', () => {
   it('reports its size; a single head runs inline; bad input is rejected before any worker runs', async () => {
     expect(pooled.threads).toBe(2);

@@ -40,14 +40,16 @@ export class Hla {
   }
 
   /**
-   * Any operator, split over the worker pool of `init({ threads })` by query-key heads (with
-   * their value heads); the same results as the synchronous call, which it falls back to when
-   * there is no pool or a single head.
+   * Any operator over the worker pool of `init({ threads })`: split by query-key heads (with
+   * their value heads) when there are enough (sequence × head) groups, otherwise one long
+   * sequence (B = 1, T ≥ 2048) is split along T where the cost model predicts a gain (la1, and
+   * hla2 without normalize; docs/math.md §f). The same results as the synchronous call, which it
+   * falls back to when there is no pool or nothing to split.
    */
   async run(op: OpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): Promise<ForwardResult> {
     if (!(op in OP_CODES)) throw new RangeError(`op: expected one of ${Object.keys(OP_CODES).join(', ')}, got ${String(op)}`);
     const c = checkForward(op, q, k, v, options);
-    if (!this.#pool || c.H < 2) return this.#forward(op, q, k, v, options);
+    if (!this.#pool || !this.#pool.accepts(op, c)) return this.#forward(op, q, k, v, options);
     const { o, state } = await this.#pool.forward(op, c, q.data, k.data, v.data);
     const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
     if (c.outputFinalState && state) result.finalState = new HlaState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0, state);

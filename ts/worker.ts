@@ -1,8 +1,11 @@
 // A pool worker: its own wasm instance of the pool's backend; runs one operator call on a
-// range of query-key heads (already gathered by the main thread) and posts the result back.
+// range of query-key heads (already gathered by the main thread), or one step of the split of
+// a long sequence (ts/sequence.ts: a segment's summary, or its forward from a folded carry),
+// and posts the result back.
 import { init } from './index.js';
+import { loadGlue, type Glue } from './loader.js';
 import { HlaState, stateData } from './state.js';
-import type { Backend, OpName } from './types.js';
+import { OP_CODES, type Backend, type OpName } from './types.js';
 import type { Hla } from './hla.js';
 
 export interface Job {
@@ -14,33 +17,144 @@ export interface Job {
   /** Initial state of these heads, `[sequences, heads, group]`, or null. */
   state: Float32Array | null;
   sequences: number;
+  /**
+   * Sequence split: segment summaries to fold into the initial state (in order) before the
+   * forward, `carry = state ⊕ summaries[0] ⊕ …`. One sequence only.
+   */
+  summaries?: Float32Array[];
+  /** Sequence split: the operator's resolved scalars, for the summaries and the fold. */
+  scalars?: Scalars;
+  /**
+   * Deferred split (hla2 without normalize): the keys `[1, t, H, dk]` of every token before
+   * this segment. The carry becomes `state` with zero value moments ⊕ their key summary.
+   */
+  keysBefore?: { k: Float32Array; t: number; chunkSize: number };
 }
 
-export type Reply = { id: number; o: Float32Array; state: Float32Array | null } | { id: number; error: string; name: string };
+/** Deferred split: settles a segment's outputs and end state with its true carry. */
+export interface SettleJob {
+  id: number;
+  kind: 'settle';
+  op: OpName;
+  q: Float32Array; o: Float32Array;
+  qShape: number[]; vShape: number[];
+  carry: Float32Array; state: Float32Array;
+  scalars: Scalars;
+}
+
+/** The checked options the segment calls take as they are (ts/validate.ts `Checked`). */
+export interface Scalars {
+  scale: number; decay: Float32Array; normalize: boolean; eps: number; ridge: number;
+}
+
+/** Sequence split: the summary of one segment (`[1, t, H, dk]`, all heads) from a zero state. */
+export interface SummaryJob {
+  id: number;
+  kind: 'summary';
+  op: OpName;
+  q: Float32Array; k: Float32Array; v: Float32Array;
+  qShape: number[]; vShape: number[];
+  scalars: Scalars;
+  chunkSize: number;
+}
+
+export type Reply =
+  | { id: number; o: Float32Array; state: Float32Array | null }
+  | { id: number; summary: Float32Array }
+  | { id: number; error: string; name: string };
 
 interface Port {
   postMessage(msg: unknown, transfer?: Transferable[]): void;
 }
 
 let hla: Promise<Hla> | null = null;
+let backend: Backend = 'scalar';
+type Scan = InstanceType<Glue['SegmentScan']>;
+let scan: Scan | null = null;
 
-export function handle(port: Port, msg: { backend: Backend } | Job): void {
+export function handle(port: Port, msg: { backend: Backend } | Job | SummaryJob | SettleJob): void {
   if ('backend' in msg) {
+    backend = msg.backend;
     hla = init({ backend: msg.backend });
     return;
   }
-  void run(msg).then(
-    (r) => port.postMessage(r, 'o' in r ? [r.o.buffer, ...(r.state ? [r.state.buffer] : [])] : []),
+  const transfer = (r: Reply): Transferable[] =>
+    'o' in r ? [r.o.buffer, ...(r.state ? [r.state.buffer] : [])] : 'summary' in r ? [r.summary.buffer] : [];
+  const kind = 'kind' in msg ? msg.kind : 'forward';
+  void (kind === 'summary' ? summarise(msg as SummaryJob) : kind === 'settle' ? settle(msg as SettleJob) : run(msg as Job)).then(
+    (r) => port.postMessage(r, transfer(r)),
     (e: Error) => port.postMessage({ id: msg.id, error: e.message, name: e.name }),
   );
+}
+
+/** This worker's segment scratch (same instance as its facade); a trap replaces it. */
+async function withScan<T>(f: (s: Scan, glue: Glue) => T): Promise<T> {
+  await hla;
+  const { glue } = await loadGlue(backend);
+  scan ??= new glue.SegmentScan();
+  try {
+    return f(scan, glue);
+  } catch (e) {
+    if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+    scan = null;
+    let why = '';
+    try {
+      why = glue.last_panic().replace(/\s+/g, ' ');
+    } catch {
+      /* best effort */
+    }
+    throw new Error(`hla-wasm internal error in the ${backend} segment kernel: ${why || e.message}. This is a bug; please report it.`);
+  }
+}
+
+function dimsOf(qShape: number[], vShape: number[]): Uint32Array {
+  return new Uint32Array([qShape[0], qShape[1], qShape[2], vShape[2], qShape[3], vShape[3]]);
+}
+
+async function summarise(job: SummaryJob): Promise<Reply> {
+  const s = job.scalars;
+  const summary = await withScan((scan) =>
+    scan.summary(OP_CODES[job.op], job.chunkSize, dimsOf(job.qShape, job.vShape), s.scale, s.decay, s.normalize, s.eps, s.ridge, job.q, job.k, job.v),
+  );
+  return { id: job.id, summary };
+}
+
+async function settle(job: SettleJob): Promise<Reply> {
+  const s = job.scalars;
+  await withScan((scan) =>
+    scan.settle_values(OP_CODES[job.op], dimsOf(job.qShape, job.vShape), s.scale, s.decay, s.normalize, s.eps, s.ridge, job.q, job.o, job.carry, job.state),
+  );
+  return { id: job.id, o: job.o, state: job.state };
 }
 
 async function run(job: Job): Promise<Reply> {
   const h = await hla!;
   const [, , H, dk] = job.qShape;
   const [, , HV, dv] = job.vShape;
-  const initialState = job.state
-    ? new HlaState(job.op, job.sequences, H, HV, dk, dv, (job.options.ridge ?? 0) !== 0, job.state)
+  let state = job.state;
+  if (job.keysBefore) {
+    const s = job.scalars!, kb = job.keysBefore;
+    state = await withScan((scan, glue) => {
+      const code = OP_CODES[job.op];
+      const carry = state ?? new Float32Array(glue.state_len(code, 1, H, HV, dk, dv, s.ridge !== 0));
+      const dims = new Uint32Array([1, kb.t, H, HV, dk, dv]);
+      scan.defer_values(code, dims, s.scale, s.decay, s.normalize, s.eps, s.ridge, carry);
+      const keys = scan.key_summary(code, kb.chunkSize, dims, s.scale, s.decay, s.normalize, s.eps, s.ridge, kb.k);
+      scan.combine(code, dims, s.scale, s.decay, s.normalize, s.eps, s.ridge, carry, keys);
+      return carry;
+    });
+  }
+  if (job.summaries?.length) {
+    const s = job.scalars!;
+    state = await withScan((scan, glue) => {
+      const carry = state ?? new Float32Array(glue.state_len(OP_CODES[job.op], 1, H, HV, dk, dv, s.ridge !== 0));
+      const dims = dimsOf(job.qShape, job.vShape);
+      for (const sum of job.summaries!) scan.combine(OP_CODES[job.op], dims, s.scale, s.decay, s.normalize, s.eps, s.ridge, carry, sum);
+      return carry;
+    });
+  }
+  const initialState = state
+    ? new HlaState(job.op, job.sequences, H, HV, dk, dv, (job.options.ridge ?? 0) !== 0, state)
     : undefined;
   const r = h[job.op]({ data: job.q, shape: job.qShape }, { data: job.k, shape: job.qShape }, { data: job.v, shape: job.vShape }, { ...job.options, initialState, outputFinalState: true });
   return { id: job.id, o: r.o.data, state: r.finalState ? stateData(r.finalState) : null };

@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 mod peak;
+mod segment;
 mod session;
 pub use session::Session;
 

@@ -114,6 +114,14 @@ impl<'w> Chunk<'w> {
 
     /// Gathers tokens `t0 .. t0+c` of this head and forms the scores.
     pub fn load<S: Simd>(&mut self, io: &HeadIo, t0: usize, c: usize, p: &Params) {
+        self.load_rows(io, t0, c, p);
+        transpose(c, self.dk, self.q, self.qt);
+        self.form_scores::<S>();
+    }
+
+    /// Gathers tokens `t0 .. t0+c` (Q scaled) and their end-of-chunk decayed rows Kd, Qd; no
+    /// scores. Enough for first-order state updates (la1's segment summary needs only Kdᵀ V).
+    pub fn load_rows(&mut self, io: &HeadIo, t0: usize, c: usize, p: &Params) {
         let dk = self.dk;
         self.c = c;
         self.gp[0] = 1.0;
@@ -129,7 +137,11 @@ impl<'w> Chunk<'w> {
                 self.qd[t * dk + i] = w * self.q[t * dk + i];
             }
         }
-        transpose(c, dk, self.q, self.qt);
+    }
+
+    /// `A = Q Kᵀ` masked to A_L, and A_D, for the rows of [`Self::load_rows`].
+    pub fn form_scores<S: Simd>(&mut self) {
+        let (c, dk) = (self.c, self.dk);
         // A = Q Kᵀ: Kᵀ staged in `y` (dk × c).
         transpose(c, dk, self.k, self.y);
         gemm::<S>(c, c, dk, MatRef::rows(self.q, dk), self.y, c, self.a, c);
@@ -405,5 +417,76 @@ impl<'w> Chunk<'w> {
             s0,
             dk,
         );
+    }
+
+    // --- State-only pieces for segment summaries (ops/segment.rs) ---
+
+    /// γ^c: the decay of a carry across this chunk.
+    pub fn rho(&self) -> f32 {
+        self.gp[self.c]
+    }
+
+    /// `Qᵀ X` (dk×dv, undecayed) as left by the last [`Self::second_order_update`]: the raw
+    /// cross-term moment C_B = Σ q_u⊗v_u (hla2) or R_B = Σ q_u⊗(q_uᵀ P_u) (hla3) of this chunk.
+    pub fn raw_query_vals(&self) -> &[f32] {
+        self.kv
+    }
+
+    /// `Qᵀ w` (dk, undecayed) as left by the last [`Self::second_order_vec_update`], w = 1 or R1.
+    pub fn raw_query_weights(&self) -> &[f32] {
+        self.vec
+    }
+
+    /// `dst += Kᵀ Q` (dk×dk, undecayed): ahla's R^{KQ} = Σ k_u⊗q_u.
+    pub fn key_query_moment_acc<S: Simd>(&mut self, dst: &mut [f32]) {
+        let (c, dk) = (self.c, self.dk);
+        gemm_acc::<S>(
+            dk,
+            dk,
+            c,
+            MatRef::transposed(self.k, dk),
+            self.q,
+            dk,
+            dst,
+            dk,
+        );
+    }
+
+    /// hla3's query moments of this chunk, with the running key moment `s0` (before this
+    /// chunk's update) and `w0` = γ^{t0}, t0 = tokens before the chunk in the segment:
+    /// `sqg += w0 W`, `u += s0 W + Kᵀ (A_Dᵀ Q)` with `W = Σ_u γ^{u+1} q_u⊗q_u` (into `w`).
+    /// Needs [`Self::form_scores`] (A_D).
+    pub fn query_moments_acc<S: Simd>(
+        &mut self,
+        s0: &[f32],
+        w0: f32,
+        sqg: &mut [f32],
+        u: &mut [f32],
+        w: &mut [f32],
+    ) {
+        let (c, dk) = (self.c, self.dk);
+        for t in 0..c {
+            let g = self.gp[t + 1];
+            for i in 0..dk {
+                self.y[t * dk + i] = g * self.q[t * dk + i];
+            }
+        }
+        gemm::<S>(dk, dk, c, MatRef::transposed(self.q, dk), self.y, dk, w, dk);
+        for (a, b) in sqg.iter_mut().zip(&*w) {
+            *a += w0 * b;
+        }
+        gemm_acc::<S>(dk, dk, dk, MatRef::rows(s0, dk), w, dk, u, dk);
+        // Σ_u S^loc_u q_u⊗q_u = Σ_i k_i ⊗ (Σ_{u≥i} γ^{u−i} A[u,i] q_u) = Kᵀ (A_Dᵀ Q)
+        gemm::<S>(
+            c,
+            dk,
+            c,
+            MatRef::transposed(self.ad, c),
+            self.q,
+            dk,
+            self.y,
+            dk,
+        );
+        gemm_acc::<S>(dk, dk, c, MatRef::transposed(self.k, dk), self.y, dk, u, dk);
     }
 }

@@ -8,6 +8,10 @@ pub mod hla2;
 pub mod hla3;
 pub mod la1;
 mod recurrent;
+pub mod segment;
+
+pub use segment::{combine, segment_summary, summary_len};
+pub use segment::{defer_values, defers_values, key_summary, settle_values};
 
 use crate::error::HlaError;
 use crate::simd::{Isa, Simd};

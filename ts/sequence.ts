@@ -1,0 +1,95 @@
+// One long sequence over the worker pool (docs/math.md, section f): the call is cut along T into
+// W segments and worker w runs segment w. Worker 0 starts at once from the caller's initial
+// state; the others first need their carry-in state, in one of two ways (hla-core
+// ops/segment.rs):
+// - full summaries: worker w computes the summary of segment w − 1 (from a zero state, state
+//   only, chunk form), folds carry_w = initial ⊕ summary_0 ⊕ … ⊕ summary_{w−1} (an exclusive
+//   scan; each ⊕ is O(dk²·dv)) and runs segment w from it;
+// - deferred value moments (hla2 without normalize): worker w summarises only the keys before
+//   its segment, runs it from (S, zero value moments), and is settled afterwards with the end
+//   state of segment w − 1 (o += diag(γ^{t+1}) Q M0, value moments += γ^t × carry's).
+//   hla-core supports this for la1 too, but there settling (dk·dv per token, after worker
+//   w − 1) costs as much as la1's full summary, which overlaps with worker 0 instead.
+// The last segment's end state is the call's final state.
+import type { OpName } from './types.js';
+import type { Checked } from './validate.js';
+
+/**
+ * r = (full summary time per token) / (forward time per token) per operator, at dk = dv = 64,
+ * T = 4096, decay 0.999, relaxed flavour, Node 20, medians of 7 interleaved rounds, on 2 shared
+ * cores under load (`HLA_SPLIT_T=4096 node --experimental-wasm-relaxed-simd
+ * scripts/split-bench.mjs`, three runs): la1 0.26–0.42, hla2 0.92–1.17, ahla 0.78–1.31,
+ * hla3 0.92–1.52, against the default recurrent forward. hla2's summary cannot be much cheaper:
+ * it needs S_u q_u for every token (2dk²) plus M_B and the raw C_B (2dk·dv), the forward's own
+ * count (docs/math.md f). Two workers are at best 2 − r times faster.
+ */
+export const SUMMARY_COST: Record<OpName, number> = { la1: 0.35, hla2: 1.0, ahla: 0.95, hla3: 1.2 };
+
+/** Chunk length of the full summaries: the faster of 32 and 64 in the same measurement. */
+export const SUMMARY_CHUNK: Record<OpName, number> = { la1: 32, hla2: 64, ahla: 32, hla3: 32 };
+
+/**
+ * The deferred split (hla2 without normalize), same measurement: key summary r_S = 0.09–0.30
+ * per token of the prefix it covers, settling r_F = 0.11–0.31 per token of the segment.
+ */
+export const KEY_COST = 0.2;
+export const SETTLE_COST = 0.2;
+export const KEY_CHUNK = 64;
+
+/** Split only where the cost model promises at least this speed-up (overheads aside). */
+export const MIN_GAIN = 1.2;
+
+/**
+ * Shortest T split along the sequence; shorter calls run whole on one worker (messages and
+ * copies cost ~1 ms per segment; a 64×64 forward of 2048 tokens takes ~5–10 ms).
+ */
+export const SPLIT_MIN_T = 2048;
+
+/**
+ * @internal Tests only: `globalThis[Symbol.for('hla-wasm.splitMinT')] = n` splits from n tokens
+ * on, and regardless of the cost model (r clamped below 1), so that every path runs on short
+ * inputs.
+ */
+const KNOB = Symbol.for('hla-wasm.splitMinT');
+
+function testKnob(): number | null {
+  const n = (globalThis as Record<symbol, unknown>)[KNOB];
+  return typeof n === 'number' && n >= 2 ? n : null;
+}
+
+export interface SegmentPlan {
+  /** `[0, t1, …, T]`: segment w is `[bounds[w], bounds[w + 1])`. */
+  bounds: number[];
+  /** hla2 without normalize: deferred value moments instead of full summaries. */
+  deferred: boolean;
+}
+
+/**
+ * How to split one call along T over `workers` workers, or null when it should not be: as many
+ * (sequence × head) groups as workers or more, several sequences or cuSeqlens, a short T, or a
+ * predicted speed-up below {@link MIN_GAIN}.
+ */
+export function planSegments(op: OpName, c: Checked, workers: number): SegmentPlan | null {
+  const knob = testKnob();
+  if (workers < 2 || c.B !== 1 || c.cuSeqlens.length > 0 || c.nSeq * c.H >= workers || c.T < (knob ?? SPLIT_MIN_T)) return null;
+  const W = Math.min(workers, Math.floor(c.T / 2));
+  const deferred = op === 'hla2' && !c.normalize;
+  const r = knob ? Math.min(SUMMARY_COST[op], 0.5) : SUMMARY_COST[op];
+  // a[w] = t_w / L0, every worker ending at ≈ L0. Full summaries: worker w ≥ 1 waits r L0 for
+  // summary_{w−1} (segment 0's is the longest), then runs L_w = L0 (1 − r). Deferred: worker w
+  // first summarises the t_w keys before it, so L_w = L0 − r_S t_w; settling follows.
+  const a = [0, 1];
+  for (let w = 1; w < W; w++) a.push(deferred ? a[w] * (1 - KEY_COST) + 1 : a[w] + 1 - r);
+  const gain = deferred ? a[W] / (1 + SETTLE_COST * (a[W] - 1)) : a[W];
+  if (!(gain >= (knob ? 1 : MIN_GAIN)) || !(a[W] > a[W - 1])) return null;
+  const l0 = c.T / a[W];
+  const bounds = a.map((x) => Math.round(x * l0));
+  bounds[W] = c.T;
+  for (let w = 1; w <= W; w++) if (bounds[w] <= bounds[w - 1]) return null;
+  return { bounds, deferred };
+}
+
+/** Tokens `[t0, t1)` of a `[1, T, heads, d]` array, as a copy (it is transferred to a worker). */
+export function sliceTokens(x: Float32Array, width: number, t0: number, t1: number): Float32Array {
+  return x.slice(t0 * width, t1 * width);
+}
