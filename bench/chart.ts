@@ -10,6 +10,16 @@ export interface Bar {
 const COLOURS = ['#2f6fdb', '#14a085', '#e08a1e', '#8a5cd1', '#9aa3ad', '#c8433a'];
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
+/** Legend entries side by side, each as wide as its label (~7 px per character at 13 px). */
+function legend(groups: string[], left: number, y: number): string {
+  let x = left;
+  return groups.map((g, i) => {
+    const item = `<rect x="${x}" y="${y - 10}" width="12" height="12" rx="2" fill="${COLOURS[i % COLOURS.length]}"/><text x="${x + 17}" y="${y}">${esc(g)}</text>`;
+    x += 17 + 7 * g.length + 24;
+    return item;
+  }).join('');
+}
+
 /** Bars top to bottom; a bar with `gapBefore` starts a new block (a little space above it). */
 export function barChart(title: string, unit: string, bars: (Bar & { gapBefore?: boolean })[], note = ''): string {
   const labelW = 290, barW = 420, rowH = 24, top = 46, left = 12, gap = 10;
@@ -33,7 +43,7 @@ export function barChart(title: string, unit: string, bars: (Bar & { gapBefore?:
 <text x="${left}" y="22" font-size="15" font-weight="600">${esc(title)}</text>
 <text x="${left}" y="38" fill="#5b6472">${esc(unit)}</text>
 ${rows.join('\n')}
-${groups.map((g, i) => `<rect x="${left + i * 130}" y="${legendY - 10}" width="12" height="12" rx="2" fill="${COLOURS[i % COLOURS.length]}"/><text x="${left + i * 130 + 17}" y="${legendY}">${esc(g)}</text>`).join('')}
+${legend(groups, left, legendY)}
 <text x="${left}" y="${h - 10}" fill="#5b6472" font-size="11">${esc(note)}</text>
 </svg>
 `;

@@ -3,6 +3,7 @@
 //   1. hla2 prefill (B=1, H=8, dk=dv=64, T=2048): wasm per backend and form vs the straightforward TS.
 //   2. Decode latency (1 000 steps): sessions (step, stepInPlace) and the functional API vs TS.
 //   3. Every operator: prefill recurrent vs chunk sizes, and state bytes per head.
+//   4. One long sequence (B=1, H=1, T=16384): 1 thread vs 2 (split along T).
 // Every row of the JSON has `gflops` (bench/flops.ts: the recurrence's flop count) and
 // `peak_fraction`: gflops over the multiply-add peak of the row's flavour (`peak_of`; times the
 // threads), measured first by hla-core's probe (peak.rs). `npm run bench:full` runs the whole
@@ -15,7 +16,7 @@ import { init, type Backend, type Hla, type OpName, type Tensor } from '../dist/
 import { BaselineDecoder, baselineForward } from '../tests/reference/streaming.js';
 import { resultsChart } from './chart.js';
 import { initTfjs, tfjsHla2 } from './tfjs.js';
-import { fmt, machineInfo, race, table } from './harness.js';
+import { fmt, machineInfo, race, raceAsync, table } from './harness.js';
 import { flopsPerToken, gflops as gflopsOf } from './flops.js';
 import { peakGflops } from './matrix.js';
 
@@ -54,10 +55,13 @@ for (const hla of backends) {
   peakGflops(hla, 300);
   peak[hla.backend] = peakGflops(hla, 300);
 }
-const nativeBin = 'target/native/release/examples/native_bench';
-if (existsSync(nativeBin)) {
-  const p = JSON.parse(execFileSync(nativeBin, [], { encoding: 'utf8', env: { ...process.env, HLA_BENCH_PEAK: '1' } })) as { isa: string; peak_gflops: number };
-  peak[`native ${p.isa}`] = p.peak_gflops;
+// The native anchors (scripts/bench.sh builds them): target-cpu=native (8-lane Avx2 here) and
+// the same without AVX2 (4-lane Sse + FMA, wasm SIMD128's width).
+const NATIVE: Record<string, string> = { native: 'target/native/release/examples/native_bench', 'native 128-bit': 'target/native-128/release/examples/native_bench' };
+for (const [name, bin] of Object.entries(NATIVE)) {
+  if (!existsSync(bin)) continue;
+  const p = JSON.parse(execFileSync(bin, [], { encoding: 'utf8', env: { ...process.env, HLA_BENCH_PEAK: '1' } })) as { isa: string; peak_gflops: number };
+  peak[`${name} ${p.isa}`] = p.peak_gflops;
 }
 /** A JSON row: the measure plus GFLOP/s and the fraction of `peakOf`'s peak (× threads). */
 function perf(op: OpName, tokS: number, peakOf: string, threads = 1) {
@@ -66,15 +70,17 @@ function perf(op: OpName, tokS: number, peakOf: string, threads = 1) {
 }
 /** The flavour a row name runs on: 'relaxed/chunk, 2 threads' → relaxed; ts/tfjs → the best flavour. */
 function flavourOf(n: string): string {
-  if (n.startsWith('native')) return Object.keys(peak).find((p) => p.startsWith('native')) ?? 'native';
+  if (n.startsWith('native')) {
+    const anchor = n.startsWith('native 128-bit') ? 'native 128-bit' : 'native';
+    return Object.keys(peak).find((p) => p.startsWith(anchor) && (anchor !== 'native' || !p.startsWith('native 128-bit'))) ?? anchor;
+  }
   const b = n.split('/')[0];
   return b in peak ? b : best.backend;
 }
 const threadsOf = (n: string) => (n.includes('2 threads') ? 2 : 1);
 
-/** The native anchor: the same hla-core kernels built for this CPU (scripts/bench.sh builds it). */
-function native(op: OpName): Record<string, number> {
-  const bin = 'target/native/release/examples/native_bench';
+/** A native anchor: the same hla-core kernels built for this CPU (tok/s per mode). */
+function native(op: OpName, bin = NATIVE.native): Record<string, number> {
   if (!existsSync(bin)) return {};
   const out = execFileSync(bin, [op], { encoding: 'utf8', env: { ...process.env, HLA_BENCH_T: String(T), HLA_BENCH_RUNS: String(ROUNDS) } });
   return Object.fromEntries(out.trim().split('\n').map((l) => JSON.parse(l)).map((r: { mode: string; tok_s: number }) => [r.mode, r.tok_s]));
@@ -106,9 +112,11 @@ const tfjs = await initTfjs().catch((e: Error) => (console.log(`(tfjs-wasm unava
     r[`${best.backend}/${mode}, 2 threads`] = { median: [...runs].sort((a, b) => a - b)[Math.floor(runs.length / 2)], runs };
   }
   const tokS = (n: string) => (B * T) / r[n].median;
-  for (const [mode, v] of Object.entries(native('hla2'))) r[`native ${mode}`] = { median: (B * T) / v, runs: [] };
+  for (const [name, bin] of Object.entries(NATIVE)) {
+    for (const [mode, v] of Object.entries(native('hla2', bin))) r[`${name} ${mode}`] = { median: (B * T) / v, runs: [] };
+  }
   results.prefill = Object.fromEntries(Object.keys(r).map((n) => [n, { tok_s: tokS(n), ...perf('hla2', tokS(n), flavourOf(n), threadsOf(n)) }]));
-  const label = (n: string) => (n === 'ts' ? 'straightforward TS (Float32Array loops)' : n.startsWith('native') ? `${n} (x86-64, target-cpu=native)`
+  const label = (n: string) => (n === 'ts' ? 'straightforward TS (Float32Array loops)' : n.startsWith('native 128-bit') ? `${n} (x86-64, target-cpu=native -avx2: Sse+FMA)` : n.startsWith('native') ? `${n} (x86-64, target-cpu=native: Avx2)`
     : n.startsWith('tfjs') ? `${n} (tfjs-core + tfjs-backend-wasm, ${tfjs?.threads ?? 1} thread)` : `wasm ${n.replace('/', ', ')}`);
   const rows = Object.keys(r).map((n) => [label(n), fmt(tokS(n)), x(tokS(n) / tokS('ts'))]);
   console.log(`\n### hla2 prefill: B=${B}, H=${H}, dk=dv=${D}, T=${T} (tokens/s, median of ${ROUNDS} interleaved rounds)\n`);
@@ -118,7 +126,11 @@ const tfjs = await initTfjs().catch((e: Error) => (console.log(`(tfjs-wasm unava
     console.log(`\nbest wasm (1 thread) / tfjs-wasm: ${fmt(bestWasm / tokS('tfjs-wasm chunk 64'), 2)}`);
   }
   if (r['native recurrent']) {
-    console.log(`\nwasm ${best.backend} recurrent / native recurrent: ${fmt(tokS(`${best.backend}/recurrent`) / tokS('native recurrent'), 2)}; wasm ${best.backend} chunk / native chunk64: ${fmt(tokS(`${best.backend}/chunk`) / tokS('native chunk64'), 2)} (native runs after the wasm rounds, same machine)`);
+    const w = (form: string) => tokS(`${best.backend}/${form}`);
+    const ratios = (name: string) => r[`${name} recurrent`]
+      ? `wasm ${best.backend} recurrent / ${name} recurrent: ${fmt(w('recurrent') / tokS(`${name} recurrent`), 2)}; wasm ${best.backend} chunk (32) / ${name} chunk32: ${fmt(w('chunk') / tokS(`${name} chunk32`), 2)}`
+      : '';
+    console.log(`\n${ratios('native')}\n${ratios('native 128-bit')}\n(native runs after the wasm rounds, same machine)`);
   }
 }
 
@@ -194,6 +206,29 @@ const gflops = (op: OpName, tokS: number) => gflopsOf(op, D, B * H, tokS);
   results.operators = ops;
   console.log(`\n### Every operator, prefill tok/s on ${best.backend} (B=${B}, H=${H}, dk=dv=${D}, T=${T}, one thread)\n`);
   console.log(table(['op', 'TS', 'recurrent', 'chunk 16', 'chunk 32', 'chunk 64', 'chunk 128', 'recurrent vs TS', 'best chunk / recurrent', 'state bytes/head'], rows));
+}
+
+// 4. One long sequence over 2 workers (split along T, docs/math.md §f): B=1, H=1, T=16384.
+// la1 and hla2 (without normalize) split; hla3 is there to show the fallback (r ≈ 1: one worker).
+{
+  const TL = Number(process.env.HLA_BENCH_LONG_T ?? 16384);
+  const ql = tensor([1, TL, 1, D], 7), kl = tensor([1, TL, 1, D], 8), vl = tensor([1, TL, 1, D], 9);
+  const entries: Record<string, () => unknown> = {};
+  for (const op of ['la1', 'hla2', 'hla3'] as OpName[]) {
+    entries[`${op}/1 thread`] = () => best[op](ql, kl, vl, opts);
+    entries[`${op}/2 threads`] = () => pooled.run(op, ql, kl, vl, opts);
+  }
+  const r = await raceAsync(entries, { rounds: ROUNDS });
+  const tokS = (n: string) => TL / r[n].median;
+  const long: Record<string, unknown> = {};
+  const rows = (['la1', 'hla2', 'hla3'] as OpName[]).map((op) => {
+    const one = tokS(`${op}/1 thread`), two = tokS(`${op}/2 threads`);
+    long[op] = { '1 thread': one, '2 threads': two, speedup: two / one };
+    return [op, fmt(one), fmt(two), `${fmt(two / one, 2)}×`];
+  });
+  results.long = { config: { B: 1, H: 1, dk: D, dv: D, T: TL, decay: opts.decay }, ...long };
+  console.log(`\n### One long sequence: B=1, H=1, dk=dv=${D}, T=${TL}, ${best.backend} (tokens/s, median of ${ROUNDS} interleaved rounds)\n`);
+  console.log(table(['op', '1 thread', '2 threads (hla.run)', '2 / 1'], rows));
 }
 
 // The peaks again (a peak is a maximum; noise and V8's lazy tier-up only lower it): every
