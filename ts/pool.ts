@@ -42,6 +42,17 @@ async function spawn(): Promise<PoolWorker> {
   };
 }
 
+/** A checked call's options for the segment jobs: as scalars (summaries) and as operator options. */
+function segmentOptions(c: Checked): { scalars: Scalars; options: Record<string, unknown> } {
+  return {
+    scalars: { scale: c.scale, decay: c.decay, normalize: c.normalize, eps: c.eps, ridge: c.ridge },
+    options: {
+      scale: c.scale, decay: Array.from(c.decay), normalize: c.normalize, eps: c.eps, ridge: c.ridge,
+      ...(c.chunkSize ? { mode: 'chunk', chunkSize: c.chunkSize } : { mode: 'recurrent' }),
+    },
+  };
+}
+
 export class Pool {
   #workers: PoolWorker[];
   #pending = new Map<number, { resolve: (r: Reply) => void; worker: PoolWorker }>();
@@ -138,11 +149,7 @@ export class Pool {
   async #bySegments(op: OpName, c: Checked, bounds: number[], q: Float32Array, k: Float32Array, v: Float32Array): Promise<{ o: Float32Array; state: Float32Array | null }> {
     const W = bounds.length - 1;
     const wq = c.H * c.dk, wv = c.HV * c.dv;
-    const scalars: Scalars = { scale: c.scale, decay: c.decay, normalize: c.normalize, eps: c.eps, ridge: c.ridge };
-    const options = {
-      scale: c.scale, decay: Array.from(c.decay), normalize: c.normalize, eps: c.eps, ridge: c.ridge,
-      ...(c.chunkSize ? { mode: 'chunk', chunkSize: c.chunkSize } : { mode: 'recurrent' }),
-    };
+    const { scalars, options } = segmentOptions(c);
     const segment = (w: number) => {
       const [t0, t1] = [bounds[w], bounds[w + 1]];
       return {
@@ -184,11 +191,7 @@ export class Pool {
   async #deferred(op: OpName, c: Checked, bounds: number[], q: Float32Array, k: Float32Array, v: Float32Array): Promise<{ o: Float32Array; state: Float32Array | null }> {
     const W = bounds.length - 1;
     const wq = c.H * c.dk, wv = c.HV * c.dv;
-    const scalars: Scalars = { scale: c.scale, decay: c.decay, normalize: c.normalize, eps: c.eps, ridge: c.ridge };
-    const options = {
-      scale: c.scale, decay: Array.from(c.decay), normalize: c.normalize, eps: c.eps, ridge: c.ridge,
-      ...(c.chunkSize ? { mode: 'chunk', chunkSize: c.chunkSize } : { mode: 'recurrent' }),
-    };
+    const { scalars, options } = segmentOptions(c);
     const shapes = (w: number) => {
       const n = bounds[w + 1] - bounds[w];
       return { qShape: [1, n, c.H, c.dk], vShape: [1, n, c.HV, c.dv] };

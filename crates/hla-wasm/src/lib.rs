@@ -43,6 +43,30 @@ pub(crate) fn to_js(e: HlaError) -> JsError {
     JsError::new(&e.to_string())
 }
 
+/// The arguments every operator call shares, decoded into hla-core's types for `f`; hla-core's
+/// errors become JS errors.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn with_args<T>(
+    op: u32,
+    dims: &[u32],
+    scale: f32,
+    decay: &[f32],
+    normalize: bool,
+    eps: f32,
+    ridge: f32,
+    f: impl FnOnce(Op, &Dims, &Options) -> Result<T, HlaError>,
+) -> Result<T, JsError> {
+    let (op, d) = (op_from(op)?, dims_from(dims)?);
+    let opts = Options {
+        scale,
+        decay,
+        normalize,
+        eps,
+        ridge,
+    };
+    f(op, &d, &opts).map_err(to_js)
+}
+
 pub(crate) fn op_from(code: u32) -> Result<Op, JsError> {
     Op::from_code(code).ok_or_else(|| JsError::new(&format!("op: expected 0..3, got {code}")))
 }
@@ -133,21 +157,21 @@ impl Engine {
         state: &mut [f32],
         cu_seqlens: &[i32],
     ) -> Result<(), JsError> {
-        let op = op_from(op)?;
-        let d = dims_from(dims)?;
         let mode = Mode::from_chunk_size(chunk_size as usize);
-        let opts = Options {
-            scale,
-            decay,
-            normalize,
-            eps,
-            ridge,
-        };
         let cu = if cu_seqlens.is_empty() {
             None
         } else {
             Some(cu_seqlens)
         };
-        forward(op, mode, &d, &opts, q, k, v, o, state, cu, &mut self.ws).map_err(to_js)
+        with_args(
+            op,
+            dims,
+            scale,
+            decay,
+            normalize,
+            eps,
+            ridge,
+            |op, d, opts| forward(op, mode, d, opts, q, k, v, o, state, cu, &mut self.ws),
+        )
     }
 }

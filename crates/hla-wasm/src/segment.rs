@@ -2,10 +2,9 @@
 //! sequence, and `carry ← carry ⊕ summary`. The worker pool (ts/sequence.ts) uses them to
 //! spread one long sequence over workers. No math here.
 
-use crate::{dims_from, op_from, to_js};
+use crate::with_args;
 use hla_core::ops::{combine, defer_values, key_summary, segment_summary, settle_values};
 use hla_core::workspace::Workspace;
-use hla_core::Options;
 use wasm_bindgen::prelude::*;
 
 /// Scratch memory for segment summaries, reused across calls (one per pool worker).
@@ -39,16 +38,16 @@ impl SegmentScan {
         k: &[f32],
         v: &[f32],
     ) -> Result<Vec<f32>, JsError> {
-        let op = op_from(op)?;
-        let d = dims_from(dims)?;
-        let opts = Options {
+        with_args(
+            op,
+            dims,
             scale,
             decay,
             normalize,
             eps,
             ridge,
-        };
-        segment_summary(op, &d, &opts, q, k, v, chunk_size as usize, &mut self.ws).map_err(to_js)
+            |op, d, opts| segment_summary(op, d, opts, q, k, v, chunk_size as usize, &mut self.ws),
+        )
     }
 
     /// `state ← state ⊕ summary` for one sequence (`dims[0]` = 1; `dims[1]` is not used).
@@ -65,16 +64,16 @@ impl SegmentScan {
         state: &mut [f32],
         summary: &[f32],
     ) -> Result<(), JsError> {
-        let op = op_from(op)?;
-        let d = dims_from(dims)?;
-        let opts = Options {
+        with_args(
+            op,
+            dims,
             scale,
             decay,
             normalize,
             eps,
             ridge,
-        };
-        combine(op, &d, &opts, state, summary).map_err(to_js)
+            |op, d, opts| combine(op, d, opts, state, summary),
+        )
     }
 
     /// hla2 without normalize: the summary of the keys `k` alone (ρ and S; values zero).
@@ -91,16 +90,16 @@ impl SegmentScan {
         ridge: f32,
         k: &[f32],
     ) -> Result<Vec<f32>, JsError> {
-        let op = op_from(op)?;
-        let d = dims_from(dims)?;
-        let opts = Options {
+        with_args(
+            op,
+            dims,
             scale,
             decay,
             normalize,
             eps,
             ridge,
-        };
-        key_summary(op, &d, &opts, k, chunk_size as usize, &mut self.ws).map_err(to_js)
+            |op, d, opts| key_summary(op, d, opts, k, chunk_size as usize, &mut self.ws),
+        )
     }
 
     /// Zeroes the value moments of `state`: the carry of a deferred segment.
@@ -116,16 +115,16 @@ impl SegmentScan {
         ridge: f32,
         state: &mut [f32],
     ) -> Result<(), JsError> {
-        let op = op_from(op)?;
-        let d = dims_from(dims)?;
-        let opts = Options {
+        with_args(
+            op,
+            dims,
             scale,
             decay,
             normalize,
             eps,
             ridge,
-        };
-        defer_values(op, &d, &opts, state).map_err(to_js)
+            |op, d, opts| defer_values(op, d, opts, state),
+        )
     }
 
     /// Settles a deferred segment with its true carry: `o` (empty: state only) and `state`.
@@ -144,15 +143,15 @@ impl SegmentScan {
         carry: &[f32],
         state: &mut [f32],
     ) -> Result<(), JsError> {
-        let op = op_from(op)?;
-        let d = dims_from(dims)?;
-        let opts = Options {
+        with_args(
+            op,
+            dims,
             scale,
             decay,
             normalize,
             eps,
             ridge,
-        };
-        settle_values(op, &d, &opts, q, o, carry, state).map_err(to_js)
+            |op, d, opts| settle_values(op, d, opts, q, o, carry, state),
+        )
     }
 }

@@ -3,9 +3,9 @@
 //! Normalised: m ← γm + k;  n ← γn + (q·m) k;  den = q·n.
 
 use super::chunk::{Chunk, Mixer, Vals};
-use super::{write_output, HeadIo, Params};
+use super::recurrent::{run, write_block, Common, Recurrence, NT};
+use super::{HeadIo, Params};
 use crate::simd::Simd;
-use super::recurrent::{panel, run, Recurrence, NT};
 use crate::sweep::{split, update_read};
 use crate::vector::decay_axpy_dot;
 use crate::workspace::Workspace;
@@ -23,10 +23,11 @@ pub(crate) fn recurrent<S: Simd>(
     o: &mut [f32],
     ws: &mut Workspace,
 ) {
-    let (dk, dv) = (io.dk, io.dv);
-    let (m, n, heads) = split_state(st, dk);
-    let [q, panel, r, num] = ws.parts([NT * dk, 2 * NT * dk, NT * dv, NT * dv]);
-    run::<S, _>(&mut Block { m, n, heads, q, panel, r, num }, io, p, o);
+    let (m, n, heads) = split_state(st, io.dk);
+    let [cq, ck, cn] = Common::sizes(io.dk, io.dv);
+    let [q, panel_k, num, r] = ws.parts([cq, ck, cn, NT * io.dv]);
+    let c = Common { q, panel_k, num };
+    run::<S, _>(&mut Block { m, n, heads, c, r }, io, p, o);
 }
 
 /// The state of one group and the scratch of one token block.
@@ -34,39 +35,34 @@ struct Block<'a> {
     m: &'a mut [f32],
     n: &'a mut [f32],
     heads: &'a mut [f32],
-    q: &'a mut [f32],
-    panel: &'a mut [f32],
+    c: Common<'a>,
+    /// r_t = q_tᵀ P_t.
     r: &'a mut [f32],
-    num: &'a mut [f32],
 }
 
 impl Recurrence for Block<'_> {
     /// Per value head: one sweep of P (reads r_t = q_tᵀP_t), then one of E with the r_t.
-    fn block<S: Simd, const B: usize>(&mut self, io: &HeadIo, p: &Params, t0: usize, o: &mut [f32]) {
+    fn block<S: Simd, const B: usize>(
+        &mut self,
+        io: &HeadIo,
+        p: &Params,
+        t0: usize,
+        o: &mut [f32],
+    ) {
         let (dk, dv, gamma) = (io.dk, io.dv, p.gamma);
-        let q = split::<B>(self.q, dk);
+        let mut x = self.c.load::<B>(io, p, t0);
         let mut r = split::<B>(self.r, dv);
-        let mut num = split::<B>(self.num, dv);
-        let mut pk = panel::<B>(self.panel, dk);
-        let mut den = [0f32; B];
-        for t in 0..B {
-            io.load_q(t0 + t, p.scale, q[t]);
-            let k = io.k_row(t0 + t);
-            pk.set_a(gamma, t, k);
-            pk.set_q(gamma, t, q[t]);
-            let qm = decay_axpy_dot::<S>(self.m, gamma, 1.0, k, q[t]);
-            den[t] = decay_axpy_dot::<S>(self.n, gamma, qm, k, q[t]);
-        }
+        let den: [f32; B] = core::array::from_fn(|t| {
+            let qm = decay_axpy_dot::<S>(self.m, gamma, 1.0, x.k[t], x.q[t]);
+            decay_axpy_dot::<S>(self.n, gamma, qm, x.k[t], x.q[t])
+        });
         let rho = gamma.powi(B as i32);
         for (j, head) in self.heads.chunks_exact_mut(2 * dk * dv).enumerate() {
             let (pm, em) = head.split_at_mut(dk * dv);
             let v: [&[f32]; B] = core::array::from_fn(|t| io.v_row(t0 + t, j));
-            update_read::<S, B>(pm, rho, &pk, v, &mut r);
-            update_read::<S, B>(em, rho, &pk, r.each_ref().map(|x| &**x), &mut num);
-            for t in 0..B {
-                let off = io.v_offset(t0 + t, j);
-                write_output(&mut o[off..off + dv], num[t], den[t], p);
-            }
+            update_read::<S, B>(pm, rho, &x.pk, v, &mut r);
+            update_read::<S, B>(em, rho, &x.pk, r.each_ref().map(|x| &**x), &mut x.num);
+            write_block(io, p, t0, j, &x.num, &den, o);
         }
     }
 }

@@ -3,9 +3,9 @@
 //! Ridge λ (§5) reads S + λI: C ← γC + q⊗v, m ← γm + q, o += λ qᵀC, den += λ q·m.
 
 use super::chunk::{Chunk, Mixer, Vals};
-use super::{write_output, HeadIo, Params};
+use super::recurrent::{panel, run, write_block, Common, Recurrence, NT};
+use super::{HeadIo, Params};
 use crate::simd::Simd;
-use super::recurrent::{panel, run, Recurrence, NT};
 use crate::sweep::{split, update_read};
 use crate::vector::decay_axpy_dot;
 use crate::workspace::Workspace;
@@ -31,16 +31,21 @@ pub(crate) fn recurrent<S: Simd>(
 ) {
     let (dk, dv) = (io.dk, io.dv);
     let (s, n, m, heads) = split_state(st, dk, p.has_ridge);
-    let [q, sq, panel_k, panel_s, panel_q, num, cnum] = ws.parts([
-        NT * dk,
-        NT * dk,
-        2 * NT * dk,
-        2 * NT * dk,
-        2 * NT * dk,
-        NT * dv,
-        NT * dv,
-    ]);
-    let mut b = Block { s, n, m, heads, q, sq, panel_k, panel_s, panel_q, num, cnum };
+    let [cq, ck, cn] = Common::sizes(dk, dv);
+    let [q, panel_k, num, sq, panel_s, panel_q, cnum] =
+        ws.parts([cq, ck, cn, NT * dk, 2 * NT * dk, 2 * NT * dk, NT * dv]);
+    let c = Common { q, panel_k, num };
+    let mut b = Block {
+        s,
+        n,
+        m,
+        heads,
+        c,
+        sq,
+        panel_s,
+        panel_q,
+        cnum,
+    };
     run::<S, _>(&mut b, io, p, o);
 }
 
@@ -50,66 +55,58 @@ struct Block<'a> {
     n: &'a mut [f32],
     m: &'a mut [f32],
     heads: &'a mut [f32],
-    q: &'a mut [f32],
+    c: Common<'a>,
+    /// S_t q_t; the panels of the M updates (S_t q_t)⊗· and the ridge's q_t⊗·; qᵀC.
     sq: &'a mut [f32],
-    panel_k: &'a mut [f32],
     panel_s: &'a mut [f32],
     panel_q: &'a mut [f32],
-    num: &'a mut [f32],
     cnum: &'a mut [f32],
 }
 
 impl Recurrence for Block<'_> {
     /// One sweep of S (update, read S_t q_t; S is symmetric), the vectors token by token, then
     /// one sweep of each value head's M (and C).
-    fn block<S: Simd, const B: usize>(&mut self, io: &HeadIo, p: &Params, t0: usize, o: &mut [f32]) {
+    fn block<S: Simd, const B: usize>(
+        &mut self,
+        io: &HeadIo,
+        p: &Params,
+        t0: usize,
+        o: &mut [f32],
+    ) {
         let (dk, dv, gamma) = (io.dk, io.dv, p.gamma);
-        let q = split::<B>(self.q, dk);
+        let mut x = self.c.load::<B>(io, p, t0);
         let mut sq = split::<B>(self.sq, dk);
-        let mut num = split::<B>(self.num, dv);
         let mut cnum = split::<B>(self.cnum, dv);
-        let mut pk = panel::<B>(self.panel_k, dk);
         let mut ps = panel::<B>(self.panel_s, dk);
         let mut pq = panel::<B>(self.panel_q, dk);
-        let k: [&[f32]; B] = core::array::from_fn(|t| io.k_row(t0 + t));
-        for t in 0..B {
-            io.load_q(t0 + t, p.scale, q[t]);
-            pk.set_a(gamma, t, k[t]);
-            pk.set_q(gamma, t, q[t]);
-            ps.set_q(gamma, t, q[t]);
-            if p.has_ridge {
-                pq.set_a(gamma, t, q[t]);
-                pq.set_q(gamma, t, q[t]);
-            }
-        }
         let rho = gamma.powi(B as i32);
-        update_read::<S, B>(self.s, rho, &pk, k, &mut sq);
-        let mut den = [0f32; B];
-        for t in 0..B {
+        update_read::<S, B>(self.s, rho, &x.pk, x.k, &mut sq);
+        let den: [f32; B] = core::array::from_fn(|t| {
             ps.set_a(gamma, t, sq[t]);
-            den[t] = decay_axpy_dot::<S>(self.n, gamma, 1.0, sq[t], q[t]);
+            ps.set_q(gamma, t, x.q[t]);
+            let mut den = decay_axpy_dot::<S>(self.n, gamma, 1.0, sq[t], x.q[t]);
             if p.has_ridge {
-                den[t] += p.ridge * decay_axpy_dot::<S>(self.m, gamma, 1.0, q[t], q[t]);
+                pq.set_a(gamma, t, x.q[t]);
+                pq.set_q(gamma, t, x.q[t]);
+                den += p.ridge * decay_axpy_dot::<S>(self.m, gamma, 1.0, x.q[t], x.q[t]);
             }
-        }
+            den
+        });
         let per_head = dk * dv * (1 + p.has_ridge as usize);
         for (j, head) in self.heads.chunks_exact_mut(per_head).enumerate() {
             let (mm, cc) = head.split_at_mut(dk * dv);
             let v: [&[f32]; B] = core::array::from_fn(|t| io.v_row(t0 + t, j));
-            update_read::<S, B>(mm, rho, &ps, v, &mut num);
+            update_read::<S, B>(mm, rho, &ps, v, &mut x.num);
             if p.has_ridge {
                 // Ridge: C ← γC + q⊗v, o += λ qᵀC.
                 update_read::<S, B>(cc, rho, &pq, v, &mut cnum);
-                for t in 0..B {
-                    for (x, c) in num[t].iter_mut().zip(cnum[t].iter()) {
+                for (num, c) in x.num.iter_mut().zip(&cnum) {
+                    for (x, c) in num.iter_mut().zip(c.iter()) {
                         *x += p.ridge * c;
                     }
                 }
             }
-            for t in 0..B {
-                let off = io.v_offset(t0 + t, j);
-                write_output(&mut o[off..off + dv], num[t], den[t], p);
-            }
+            write_block(io, p, t0, j, &x.num, &den, o);
         }
     }
 }

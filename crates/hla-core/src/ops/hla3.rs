@@ -5,9 +5,9 @@
 //! (Not the paper's Eq. 7.5 / Algorithm 3, which keeps the wrong index triples: SPEC erratum 1.)
 
 use super::chunk::{Chunk, Mixer, Vals};
-use super::{write_output, HeadIo, Params};
+use super::recurrent::{panel, run, write_block, Common, Recurrence, NT};
+use super::{HeadIo, Params};
 use crate::simd::Simd;
-use super::recurrent::{panel, run, Recurrence, NT};
 use crate::sweep::{split, update_read};
 use crate::vector::decay_axpy_dot;
 use crate::workspace::Workspace;
@@ -28,9 +28,19 @@ pub(crate) fn recurrent<S: Simd>(
 ) {
     let (dk, dv) = (io.dk, io.dv);
     let (s, m, eta, heads) = split_state(st, dk);
-    let [q, sq, panel_k, panel_s, r, num] =
-        ws.parts([NT * dk, NT * dk, 2 * NT * dk, 2 * NT * dk, NT * dv, NT * dv]);
-    let mut b = Block { s, m, eta, heads, q, sq, panel_k, panel_s, r, num };
+    let [cq, ck, cn] = Common::sizes(dk, dv);
+    let [q, panel_k, num, sq, panel_s, r] = ws.parts([cq, ck, cn, NT * dk, 2 * NT * dk, NT * dv]);
+    let c = Common { q, panel_k, num };
+    let mut b = Block {
+        s,
+        m,
+        eta,
+        heads,
+        c,
+        sq,
+        panel_s,
+        r,
+    };
     run::<S, _>(&mut b, io, p, o);
 }
 
@@ -40,49 +50,42 @@ struct Block<'a> {
     m: &'a mut [f32],
     eta: &'a mut [f32],
     heads: &'a mut [f32],
-    q: &'a mut [f32],
+    c: Common<'a>,
+    /// S_t q_t; the panel of the F updates (S_t q_t)⊗·; r_t = q_tᵀ P_t.
     sq: &'a mut [f32],
-    panel_k: &'a mut [f32],
     panel_s: &'a mut [f32],
     r: &'a mut [f32],
-    num: &'a mut [f32],
 }
 
 impl Recurrence for Block<'_> {
     /// One sweep of S (reads S_t q_t; S is symmetric); per value head one sweep of P (reads
     /// r_t = q_tᵀP_t), then one of F with the updates (S_t q_t)⊗r_t.
-    fn block<S: Simd, const B: usize>(&mut self, io: &HeadIo, p: &Params, t0: usize, o: &mut [f32]) {
+    fn block<S: Simd, const B: usize>(
+        &mut self,
+        io: &HeadIo,
+        p: &Params,
+        t0: usize,
+        o: &mut [f32],
+    ) {
         let (dk, dv, gamma) = (io.dk, io.dv, p.gamma);
-        let q = split::<B>(self.q, dk);
+        let mut x = self.c.load::<B>(io, p, t0);
         let mut sq = split::<B>(self.sq, dk);
         let mut r = split::<B>(self.r, dv);
-        let mut num = split::<B>(self.num, dv);
-        let mut pk = panel::<B>(self.panel_k, dk);
         let mut ps = panel::<B>(self.panel_s, dk);
-        let k: [&[f32]; B] = core::array::from_fn(|t| io.k_row(t0 + t));
-        for t in 0..B {
-            io.load_q(t0 + t, p.scale, q[t]);
-            pk.set_a(gamma, t, k[t]);
-            pk.set_q(gamma, t, q[t]);
-            ps.set_q(gamma, t, q[t]);
-        }
         let rho = gamma.powi(B as i32);
-        update_read::<S, B>(self.s, rho, &pk, k, &mut sq);
-        let mut den = [0f32; B];
-        for t in 0..B {
+        update_read::<S, B>(self.s, rho, &x.pk, x.k, &mut sq);
+        let den: [f32; B] = core::array::from_fn(|t| {
             ps.set_a(gamma, t, sq[t]);
-            let qm = decay_axpy_dot::<S>(self.m, gamma, 1.0, k[t], q[t]);
-            den[t] = decay_axpy_dot::<S>(self.eta, gamma, qm, sq[t], q[t]);
-        }
+            ps.set_q(gamma, t, x.q[t]);
+            let qm = decay_axpy_dot::<S>(self.m, gamma, 1.0, x.k[t], x.q[t]);
+            decay_axpy_dot::<S>(self.eta, gamma, qm, sq[t], x.q[t])
+        });
         for (j, head) in self.heads.chunks_exact_mut(2 * dk * dv).enumerate() {
             let (pm, fm) = head.split_at_mut(dk * dv);
             let v: [&[f32]; B] = core::array::from_fn(|t| io.v_row(t0 + t, j));
-            update_read::<S, B>(pm, rho, &pk, v, &mut r);
-            update_read::<S, B>(fm, rho, &ps, r.each_ref().map(|x| &**x), &mut num);
-            for t in 0..B {
-                let off = io.v_offset(t0 + t, j);
-                write_output(&mut o[off..off + dv], num[t], den[t], p);
-            }
+            update_read::<S, B>(pm, rho, &x.pk, v, &mut r);
+            update_read::<S, B>(fm, rho, &ps, r.each_ref().map(|x| &**x), &mut x.num);
+            write_block(io, p, t0, j, &x.num, &den, o);
         }
     }
 }

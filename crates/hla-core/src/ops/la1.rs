@@ -2,10 +2,10 @@
 //! Streaming: P ← γP + k⊗v;  o = qᵀP;  z ← γz + k,  den = q·z.
 
 use super::chunk::{Chunk, Mixer, Vals};
-use super::{write_output, HeadIo, Params};
+use super::recurrent::{run, write_block, Common, Recurrence};
+use super::{HeadIo, Params};
 use crate::simd::Simd;
-use super::recurrent::{panel, run, Recurrence, NT};
-use crate::sweep::{split, update_read};
+use crate::sweep::update_read;
 use crate::vector::decay_axpy_dot;
 use crate::workspace::Workspace;
 
@@ -16,44 +16,37 @@ pub(crate) fn recurrent<S: Simd>(
     o: &mut [f32],
     ws: &mut Workspace,
 ) {
-    let (dk, dv) = (io.dk, io.dv);
-    let (z, heads) = st.split_at_mut(dk);
-    let [q, panel, num] = ws.parts([NT * dk, 2 * NT * dk, NT * dv]);
-    run::<S, _>(&mut Block { z, heads, q, panel, num }, io, p, o);
+    let (z, heads) = st.split_at_mut(io.dk);
+    let [q, panel_k, num] = ws.parts(Common::sizes(io.dk, io.dv));
+    let c = Common { q, panel_k, num };
+    run::<S, _>(&mut Block { z, heads, c }, io, p, o);
 }
 
 /// The state of one group and the scratch of one token block.
 struct Block<'a> {
     z: &'a mut [f32],
     heads: &'a mut [f32],
-    q: &'a mut [f32],
-    panel: &'a mut [f32],
-    num: &'a mut [f32],
+    c: Common<'a>,
 }
 
 impl Recurrence for Block<'_> {
     /// One sweep of each value head's P for the whole block.
-    fn block<S: Simd, const B: usize>(&mut self, io: &HeadIo, p: &Params, t0: usize, o: &mut [f32]) {
-        let (dk, dv, gamma) = (io.dk, io.dv, p.gamma);
-        let q = split::<B>(self.q, dk);
-        let mut num = split::<B>(self.num, dv);
-        let mut pk = panel::<B>(self.panel, dk);
-        let mut den = [0f32; B];
-        for t in 0..B {
-            io.load_q(t0 + t, p.scale, q[t]);
-            let k = io.k_row(t0 + t);
-            pk.set_a(gamma, t, k);
-            pk.set_q(gamma, t, q[t]);
-            den[t] = decay_axpy_dot::<S>(self.z, gamma, 1.0, k, q[t]);
-        }
+    fn block<S: Simd, const B: usize>(
+        &mut self,
+        io: &HeadIo,
+        p: &Params,
+        t0: usize,
+        o: &mut [f32],
+    ) {
+        let gamma = p.gamma;
+        let mut x = self.c.load::<B>(io, p, t0);
+        let den: [f32; B] =
+            core::array::from_fn(|t| decay_axpy_dot::<S>(self.z, gamma, 1.0, x.k[t], x.q[t]));
         let rho = gamma.powi(B as i32);
-        for (j, pm) in self.heads.chunks_exact_mut(dk * dv).enumerate() {
+        for (j, pm) in self.heads.chunks_exact_mut(io.dk * io.dv).enumerate() {
             let v: [&[f32]; B] = core::array::from_fn(|t| io.v_row(t0 + t, j));
-            update_read::<S, B>(pm, rho, &pk, v, &mut num);
-            for t in 0..B {
-                let off = io.v_offset(t0 + t, j);
-                write_output(&mut o[off..off + dv], num[t], den[t], p);
-            }
+            update_read::<S, B>(pm, rho, &x.pk, v, &mut x.num);
+            write_block(io, p, t0, j, &x.num, &den, o);
         }
     }
 }

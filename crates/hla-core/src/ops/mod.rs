@@ -136,6 +136,20 @@ pub(crate) struct Params {
     pub has_ridge: bool,
 }
 
+impl Params {
+    /// The options as seen by query-key head `h` (its decay).
+    pub fn for_head(opts: &Options, h: usize) -> Params {
+        Params {
+            gamma: opts.decay[if opts.decay.len() == 1 { 0 } else { h }],
+            scale: opts.scale,
+            normalize: opts.normalize,
+            eps: opts.eps,
+            ridge: opts.ridge,
+            has_ridge: opts.ridge != 0.0,
+        }
+    }
+}
+
 /// Floats of state for one (sequence, query-key head) group, which also holds the moments
 /// of its `g` value heads. Layouts (contiguous, in this order):
 /// - la1:  z[dk],                 g × P[dk×dv]
@@ -179,7 +193,31 @@ pub(crate) struct HeadIo<'a> {
     pub dv: usize,
 }
 
-impl HeadIo<'_> {
+impl<'a> HeadIo<'a> {
+    /// Head `h` of `d`'s tensors, tokens `row0 .. row0 + len`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        d: &Dims,
+        q: &'a [f32],
+        k: &'a [f32],
+        v: &'a [f32],
+        row0: usize,
+        len: usize,
+        h: usize,
+    ) -> Self {
+        HeadIo {
+            q,
+            k,
+            v,
+            row0,
+            len,
+            h,
+            heads: d.h,
+            vheads: d.hv,
+            dk: d.dk,
+            dv: d.dv,
+        }
+    }
     pub fn g(&self) -> usize {
         self.vheads / self.heads
     }
@@ -189,7 +227,7 @@ impl HeadIo<'_> {
         &self.q[o..o + self.dk]
     }
     #[inline(always)]
-    pub fn k_row(&self, t: usize) -> &[f32] {
+    pub fn k_row(&self, t: usize) -> &'a [f32] {
         let o = ((self.row0 + t) * self.heads + self.h) * self.dk;
         &self.k[o..o + self.dk]
     }
@@ -199,7 +237,7 @@ impl HeadIo<'_> {
         ((self.row0 + t) * self.vheads + self.h * self.g() + j) * self.dv
     }
     #[inline(always)]
-    pub fn v_row(&self, t: usize, j: usize) -> &[f32] {
+    pub fn v_row(&self, t: usize, j: usize) -> &'a [f32] {
         let o = self.v_offset(t, j);
         &self.v[o..o + self.dv]
     }
@@ -400,26 +438,8 @@ pub fn forward_with<S: Simd>(
             Some(cu) => (cu[s] as usize, (cu[s + 1] - cu[s]) as usize),
         };
         for h in 0..d.h {
-            let io = HeadIo {
-                q,
-                k,
-                v,
-                row0,
-                len,
-                h,
-                heads: d.h,
-                vheads: d.hv,
-                dk: d.dk,
-                dv: d.dv,
-            };
-            let p = Params {
-                gamma: opts.decay[if opts.decay.len() == 1 { 0 } else { h }],
-                scale: opts.scale,
-                normalize: opts.normalize,
-                eps: opts.eps,
-                ridge: opts.ridge,
-                has_ridge,
-            };
+            let io = HeadIo::new(d, q, k, v, row0, len, h);
+            let p = Params::for_head(opts, h);
             let st = &mut state[(s * d.h + h) * glen..(s * d.h + h + 1) * glen];
             run_head::<S>(op, mode, &io, &p, st, o, ws);
         }

@@ -91,26 +91,8 @@ pub fn segment_summary_with<S: Simd>(
     let glen = group_len(op, d.dk, d.dv, g, has_ridge);
     let mut out = vec![0f32; d.h * sg];
     for h in 0..d.h {
-        let io = HeadIo {
-            q,
-            k,
-            v,
-            row0: 0,
-            len: d.t,
-            h,
-            heads: d.h,
-            vheads: d.hv,
-            dk: d.dk,
-            dv: d.dv,
-        };
-        let p = Params {
-            gamma: opts.decay[if opts.decay.len() == 1 { 0 } else { h }],
-            scale: opts.scale,
-            normalize: opts.normalize,
-            eps: opts.eps,
-            ridge: opts.ridge,
-            has_ridge,
-        };
+        let io = HeadIo::new(d, q, k, v, 0, d.t, h);
+        let p = Params::for_head(opts, h);
         let grp = &mut out[h * sg..(h + 1) * sg];
         let (rho, rest) = grp.split_first_mut().unwrap();
         let (st, extra) = rest.split_at_mut(glen);

@@ -69,18 +69,7 @@ pub fn key_summary(
     let sg = summary_group_len(op, d.dk, d.dv, d.group(), has_ridge);
     let mut out = vec![0f32; d.h * sg];
     for h in 0..d.h {
-        let io = HeadIo {
-            q: k,
-            k,
-            v: &[],
-            row0: 0,
-            len: d.t,
-            h,
-            heads: d.h,
-            vheads: d.hv,
-            dk: d.dk,
-            dv: d.dv,
-        };
+        let io = HeadIo::new(d, k, k, &[], 0, d.t, h);
         let p = Params {
             gamma: opts.decay[if opts.decay.len() == 1 { 0 } else { h }],
             scale: 1.0,
