@@ -16,21 +16,23 @@ import type { Checked } from './validate.js';
 
 /**
  * r = (full summary time per token) / (forward time per token) per operator, at dk = dv = 64,
- * T = 4096, decay 0.999, relaxed flavour, Node 20, medians of 7 interleaved rounds, on 2 shared
- * cores under load (`HLA_SPLIT_T=4096 node --experimental-wasm-relaxed-simd
- * scripts/split-bench.mjs`, three runs): la1 0.26–0.42, hla2 0.92–1.17, ahla 0.78–1.31,
- * hla3 0.92–1.52, against the default recurrent forward. hla2's summary cannot be much cheaper:
- * it needs S_u q_u for every token (2dk²) plus M_B and the raw C_B (2dk·dv), the forward's own
- * count (docs/math.md f). Two workers are at best 2 − r times faster.
+ * T = 4096, decay 0.999, relaxed flavour, Node 20, medians of 7 interleaved rounds
+ * (`HLA_SPLIT_T=4096 node --experimental-wasm-relaxed-simd scripts/split-bench.mjs`) against the
+ * token-blocked recurrent forward: la1 0.49–0.53, hla2 1.27–1.29, ahla 1.14–1.31, hla3
+ * 1.68–1.70 (before the forward was token-blocked, 1.3–1.5× slower: la1 0.26–0.42, hla2
+ * 0.92–1.17). hla2's summary cannot be much cheaper: it needs S_u q_u for every token (2dk²)
+ * plus M_B and the raw C_B (2dk·dv), the forward's own count (docs/math.md f). Two workers are
+ * at best 2 − r times faster.
  */
-export const SUMMARY_COST: Record<OpName, number> = { la1: 0.35, hla2: 1.0, ahla: 0.95, hla3: 1.2 };
+export const SUMMARY_COST: Record<OpName, number> = { la1: 0.5, hla2: 1.3, ahla: 1.2, hla3: 1.7 };
 
 /** Chunk length of the full summaries: the faster of 32 and 64 in the same measurement. */
 export const SUMMARY_CHUNK: Record<OpName, number> = { la1: 32, hla2: 64, ahla: 32, hla3: 32 };
 
 /**
- * The deferred split (hla2 without normalize), same measurement: key summary r_S = 0.09–0.30
- * per token of the prefix it covers, settling r_F = 0.11–0.31 per token of the segment.
+ * The deferred split (hla2 without normalize), same measurement: key summary r_S = 0.21 per
+ * token of the prefix it covers, settling r_F = 0.20 per token of the segment (0.09–0.31 before
+ * the token-blocked forward).
  */
 export const KEY_COST = 0.2;
 export const SETTLE_COST = 0.2;
