@@ -78,6 +78,13 @@ pub fn update_read<S: Simd, const NT: usize>(
     let l = S::LANES;
     let mut j = 0;
     unsafe {
+        // One token (decode): twice the columns per pass, the registers allow it.
+        if NT == 1 {
+            while j + 2 * BL * l <= n {
+                columns::<S, NT, { 2 * BL }>(x.as_mut_ptr(), m, n, j, rho, cp, bp, op);
+                j += 2 * BL * l;
+            }
+        }
         while j + BL * l <= n {
             columns::<S, NT, BL>(x.as_mut_ptr(), m, n, j, rho, cp, bp, op);
             j += BL * l;
