@@ -70,7 +70,6 @@ interface Port {
 let hla: Promise<Hla> | null = null;
 let backend: Backend = 'scalar';
 type Scan = InstanceType<Glue['SegmentScan']>;
-let scan: Scan | null = null;
 
 export function handle(port: Port, msg: { backend: Backend } | Job | SummaryJob | SettleJob): void {
   if ('backend' in msg) {
@@ -87,16 +86,18 @@ export function handle(port: Port, msg: { backend: Backend } | Job | SummaryJob 
   );
 }
 
-/** This worker's segment scratch (same instance as its facade); a trap replaces it. */
-async function withScan<T>(f: (s: Scan, glue: Glue) => T): Promise<T> {
+/**
+ * Runs `f` with a segment scan of `op` and the call's options (same wasm instance as this
+ * worker's facade), freed afterwards; a trap (a bug) becomes a readable Error.
+ */
+async function withScan<T>(op: OpName, s: Scalars, f: (scan: Scan, glue: Glue) => T): Promise<T> {
   await hla;
   const { glue } = await loadGlue(backend);
-  scan ??= new glue.SegmentScan();
+  const scan = new glue.SegmentScan(OP_CODES[op], s.scale, s.decay, s.normalize, s.eps, s.ridge);
   try {
     return f(scan, glue);
   } catch (e) {
     if (!(e instanceof WebAssembly.RuntimeError)) throw e;
-    scan = null;
     let why = '';
     try {
       why = glue.last_panic().replace(/\s+/g, ' ');
@@ -104,6 +105,12 @@ async function withScan<T>(f: (s: Scan, glue: Glue) => T): Promise<T> {
       /* best effort */
     }
     throw new Error(`hla-wasm internal error in the ${backend} segment kernel: ${why || e.message}. This is a bug; please report it.`);
+  } finally {
+    try {
+      scan.free();
+    } catch {
+      /* after a trap the instance may refuse; the pool reports the first error */
+    }
   }
 }
 
@@ -112,17 +119,15 @@ function dimsOf(qShape: number[], vShape: number[]): Uint32Array {
 }
 
 async function summarise(job: SummaryJob): Promise<Reply> {
-  const s = job.scalars;
-  const summary = await withScan((scan) =>
-    scan.summary(OP_CODES[job.op], job.chunkSize, dimsOf(job.qShape, job.vShape), s.scale, s.decay, s.normalize, s.eps, s.ridge, job.q, job.k, job.v),
+  const summary = await withScan(job.op, job.scalars, (scan) =>
+    scan.summary(job.chunkSize, dimsOf(job.qShape, job.vShape), job.q, job.k, job.v),
   );
   return { id: job.id, summary };
 }
 
 async function settle(job: SettleJob): Promise<Reply> {
-  const s = job.scalars;
-  await withScan((scan) =>
-    scan.settle_values(OP_CODES[job.op], dimsOf(job.qShape, job.vShape), s.scale, s.decay, s.normalize, s.eps, s.ridge, job.q, job.o, job.carry, job.state),
+  await withScan(job.op, job.scalars, (scan) =>
+    scan.settle_values(dimsOf(job.qShape, job.vShape), job.q, job.o, job.carry, job.state),
   );
   return { id: job.id, o: job.o, state: job.state };
 }
@@ -134,22 +139,20 @@ async function run(job: Job): Promise<Reply> {
   let state = job.state;
   if (job.keysBefore) {
     const s = job.scalars!, kb = job.keysBefore;
-    state = await withScan((scan, glue) => {
-      const code = OP_CODES[job.op];
-      const carry = state ?? new Float32Array(glue.state_len(code, 1, H, HV, dk, dv, s.ridge !== 0));
+    state = await withScan(job.op, s, (scan, glue) => {
+      const carry = state ?? new Float32Array(glue.state_len(OP_CODES[job.op], 1, H, HV, dk, dv, s.ridge !== 0));
       const dims = new Uint32Array([1, kb.t, H, HV, dk, dv]);
-      scan.defer_values(code, dims, s.scale, s.decay, s.normalize, s.eps, s.ridge, carry);
-      const keys = scan.key_summary(code, kb.chunkSize, dims, s.scale, s.decay, s.normalize, s.eps, s.ridge, kb.k);
-      scan.combine(code, dims, s.scale, s.decay, s.normalize, s.eps, s.ridge, carry, keys);
+      scan.defer_values(dims, carry);
+      scan.combine(dims, carry, scan.key_summary(kb.chunkSize, dims, kb.k));
       return carry;
     });
   }
   if (job.summaries?.length) {
     const s = job.scalars!;
-    state = await withScan((scan, glue) => {
+    state = await withScan(job.op, s, (scan, glue) => {
       const carry = state ?? new Float32Array(glue.state_len(OP_CODES[job.op], 1, H, HV, dk, dv, s.ridge !== 0));
       const dims = dimsOf(job.qShape, job.vShape);
-      for (const sum of job.summaries!) scan.combine(OP_CODES[job.op], dims, s.scale, s.decay, s.normalize, s.eps, s.ridge, carry, sum);
+      for (const sum of job.summaries!) scan.combine(dims, carry, sum);
       return carry;
     });
   }

@@ -43,30 +43,6 @@ pub(crate) fn to_js(e: HlaError) -> JsError {
     JsError::new(&e.to_string())
 }
 
-/// The arguments every operator call shares, decoded into hla-core's types for `f`; hla-core's
-/// errors become JS errors.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn with_args<T>(
-    op: u32,
-    dims: &[u32],
-    scale: f32,
-    decay: &[f32],
-    normalize: bool,
-    eps: f32,
-    ridge: f32,
-    f: impl FnOnce(Op, &Dims, &Options) -> Result<T, HlaError>,
-) -> Result<T, JsError> {
-    let (op, d) = (op_from(op)?, dims_from(dims)?);
-    let opts = Options {
-        scale,
-        decay,
-        normalize,
-        eps,
-        ridge,
-    };
-    f(op, &d, &opts).map_err(to_js)
-}
-
 pub(crate) fn op_from(code: u32) -> Result<Op, JsError> {
     Op::from_code(code).ok_or_else(|| JsError::new(&format!("op: expected 0..3, got {code}")))
 }
@@ -163,15 +139,14 @@ impl Engine {
         } else {
             Some(cu_seqlens)
         };
-        with_args(
-            op,
-            dims,
+        let opts = Options {
             scale,
             decay,
             normalize,
             eps,
             ridge,
-            |op, d, opts| forward(op, mode, d, opts, q, k, v, o, state, cu, &mut self.ws),
-        )
+        };
+        let (op, d) = (op_from(op)?, dims_from(dims)?);
+        forward(op, mode, &d, &opts, q, k, v, o, state, cu, &mut self.ws).map_err(to_js)
     }
 }
