@@ -82,7 +82,8 @@ export const peakGflops = (h: Hla, ms: number): number => (h as unknown as { _fm
 
 type Init = (options?: { backend?: Backend; threads?: number }) => Promise<Hla>;
 
-function rand(n: number, seed: number): Float32Array {
+/** Deterministic inputs in [−0.25, 0.25) (an LCG; the same in every runtime). */
+export function rand(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {

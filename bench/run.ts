@@ -18,20 +18,11 @@ import { resultsChart } from './chart.js';
 import { initTfjs, tfjsHla2 } from './tfjs.js';
 import { fmt, machineInfo, race, raceAsync, table } from './harness.js';
 import { flopsPerToken, gflops as gflopsOf } from './flops.js';
-import { peakGflops } from './matrix.js';
+import { peakGflops, rand } from './matrix.js';
 
 const B = 1, H = 8, D = 64, T = Number(process.env.HLA_BENCH_T ?? 2048);
 const ROUNDS = Number(process.env.HLA_BENCH_RUNS ?? 7);
 
-function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * 0.5;
-  }
-  return out;
-}
 const tensor = (shape: number[], seed: number): Tensor => ({ data: rand(shape.reduce((a, b) => a * b), seed), shape });
 const q = tensor([B, T, H, D], 1), k = tensor([B, T, H, D], 2), v = tensor([B, T, H, D], 3);
 const opts = { decay: 0.999 };
