@@ -6,10 +6,8 @@
 
 mod reference;
 use hla_core::gemm::{gemm_acc, MatRef};
-use hla_core::ops::forward_with;
 use hla_core::simd::{Scalar, Simd};
-use hla_core::workspace::Workspace;
-use hla_core::{state_len, Dims, Mode, Op, Options};
+use hla_core::{state_len, Dims, Mode, Op};
 use reference::{brute_force, rand_vec, rel_err, Case};
 
 const TOL: f64 = 1e-4;
@@ -44,30 +42,8 @@ macro_rules! for_each_isa {
 
 fn run<S: Simd>(c: &Case, mode: Mode, q: &[f32], k: &[f32], v: &[f32]) -> Vec<f32> {
     let d = c.d;
-    let mut o = vec![0f32; d.b * d.t * d.hv * d.dv];
     let mut state = vec![0f32; state_len(c.op, d.b, d.h, d.hv, d.dk, d.dv, c.ridge != 0.0)];
-    let opts = Options {
-        scale: c.scale,
-        decay: &c.decay,
-        normalize: c.normalize,
-        eps: c.eps,
-        ridge: c.ridge,
-    };
-    forward_with::<S>(
-        c.op,
-        mode,
-        &d,
-        &opts,
-        q,
-        k,
-        v,
-        &mut o,
-        &mut state,
-        None,
-        &mut Workspace::default(),
-    )
-    .unwrap();
-    o
+    reference::run::<S>(c, mode, q, k, v, &mut state, None)
 }
 
 /// (dk, dv): tails of 1..7 floats past whole vectors at 4 and at 8 lanes; dv = 72 and 75

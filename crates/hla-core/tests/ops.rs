@@ -2,47 +2,12 @@
 
 mod reference;
 use hla_core::ops::forward_with;
-use hla_core::simd::{Isa, Scalar, Simd};
+use hla_core::simd::{Isa, Scalar};
 use hla_core::workspace::Workspace;
 use hla_core::{state_len, Dims, Mode, Op, Options};
-use reference::{brute_force, rand_vec, rel_err, Case};
+use reference::{brute_force, rand_vec, rel_err, run, Case};
 
 const TOL: f64 = 1e-4;
-
-fn run<S: Simd>(
-    c: &Case,
-    mode: Mode,
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    state: &mut [f32],
-    cu: Option<&[i32]>,
-) -> Vec<f32> {
-    let d = c.d;
-    let mut o = vec![0f32; d.b * d.t * d.hv * d.dv];
-    let opts = Options {
-        scale: c.scale,
-        decay: &c.decay,
-        normalize: c.normalize,
-        eps: c.eps,
-        ridge: c.ridge,
-    };
-    forward_with::<S>(
-        c.op,
-        mode,
-        &d,
-        &opts,
-        q,
-        k,
-        v,
-        &mut o,
-        state,
-        cu,
-        &mut Workspace::default(),
-    )
-    .unwrap();
-    o
-}
 
 fn n_state(c: &Case, n_seq: usize) -> usize {
     state_len(c.op, n_seq, c.d.h, c.d.hv, c.d.dk, c.d.dv, c.ridge != 0.0)

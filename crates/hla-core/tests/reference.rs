@@ -1,6 +1,9 @@
 //! float64 brute force, written straight from the SPEC table (quadratic, cubic for hla3).
 
-use hla_core::{Dims, Op};
+use hla_core::ops::forward_with;
+use hla_core::simd::Simd;
+use hla_core::workspace::Workspace;
+use hla_core::{Dims, Mode, Op, Options};
 
 pub struct Case {
     pub op: Op,
@@ -10,6 +13,50 @@ pub struct Case {
     pub normalize: bool,
     pub eps: f32,
     pub ridge: f32,
+}
+
+impl Case {
+    /// The kernels' options for this case.
+    pub fn options(&self) -> Options<'_> {
+        Options {
+            scale: self.scale,
+            decay: &self.decay,
+            normalize: self.normalize,
+            eps: self.eps,
+            ridge: self.ridge,
+        }
+    }
+}
+
+/// The kernels' outputs for `c` in `mode` with ISA `S`; `state` in (initial) and out (final).
+#[allow(dead_code)] // not every test crate that includes this module runs kernels through it
+pub fn run<S: Simd>(
+    c: &Case,
+    mode: Mode,
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    state: &mut [f32],
+    cu: Option<&[i32]>,
+) -> Vec<f32> {
+    let d = c.d;
+    let mut o = vec![0f32; d.b * d.t * d.hv * d.dv];
+    let opts = c.options();
+    forward_with::<S>(
+        c.op,
+        mode,
+        &d,
+        &opts,
+        q,
+        k,
+        v,
+        &mut o,
+        state,
+        cu,
+        &mut Workspace::default(),
+    )
+    .unwrap();
+    o
 }
 
 /// Outputs `[b, t, hv, dv]` over the token range `rows` of each batch row (state from zero).

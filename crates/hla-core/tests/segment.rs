@@ -36,13 +36,7 @@ struct Run<'a> {
 
 impl Run<'_> {
     fn opts(&self) -> Options<'_> {
-        Options {
-            scale: self.c.scale,
-            decay: &self.c.decay,
-            normalize: self.c.normalize,
-            eps: self.c.eps,
-            ridge: self.c.ridge,
-        }
+        self.c.options()
     }
     fn dims(&self, t: usize) -> Dims {
         Dims { t, ..self.c.d }
