@@ -165,6 +165,11 @@ export class Hla {
     return best;
   }
 
+  /** @internal For the tests of the pool's fault handling only: worker `w` throws or exits. */
+  _crashWorkerForTests(w: number, how: 'throw' | 'exit'): void {
+    this.#pool?._crashForTests(w, how);
+  }
+
   /** @internal For the test of panic reporting only. */
   _panicForTests(): void {
     this.guard(() => this.#engine.panic_for_tests());

@@ -6,62 +6,8 @@ import { init } from './index.js';
 import { loadGlue, type Glue } from './loader.js';
 import { HlaState, stateData } from './state.js';
 import { OP_CODES, type Backend, type OpName } from './types.js';
+import type { Crash, Job, Reply, Scalars, SettleJob, Start, Started, SummaryJob } from './protocol.js';
 import type { Hla } from './hla.js';
-
-export interface Job {
-  id: number;
-  op: OpName;
-  q: Float32Array; k: Float32Array; v: Float32Array;
-  qShape: number[]; vShape: number[];
-  options: Record<string, unknown>;
-  /** Initial state of these heads, `[sequences, heads, group]`, or null. */
-  state: Float32Array | null;
-  sequences: number;
-  /**
-   * Sequence split: segment summaries to fold into the initial state (in order) before the
-   * forward, `carry = state ⊕ summaries[0] ⊕ …`. One sequence only.
-   */
-  summaries?: Float32Array[];
-  /** Sequence split: the operator's resolved scalars, for the summaries and the fold. */
-  scalars?: Scalars;
-  /**
-   * Deferred split (hla2 without normalize): the keys `[1, t, H, dk]` of every token before
-   * this segment. The carry becomes `state` with zero value moments ⊕ their key summary.
-   */
-  keysBefore?: { k: Float32Array; t: number; chunkSize: number };
-}
-
-/** Deferred split: settles a segment's outputs and end state with its true carry. */
-export interface SettleJob {
-  id: number;
-  kind: 'settle';
-  op: OpName;
-  q: Float32Array; o: Float32Array;
-  qShape: number[]; vShape: number[];
-  carry: Float32Array; state: Float32Array;
-  scalars: Scalars;
-}
-
-/** The checked options the segment calls take as they are (ts/validate.ts `Checked`). */
-export interface Scalars {
-  scale: number; decay: Float32Array; normalize: boolean; eps: number; ridge: number;
-}
-
-/** Sequence split: the summary of one segment (`[1, t, H, dk]`, all heads) from a zero state. */
-export interface SummaryJob {
-  id: number;
-  kind: 'summary';
-  op: OpName;
-  q: Float32Array; k: Float32Array; v: Float32Array;
-  qShape: number[]; vShape: number[];
-  scalars: Scalars;
-  chunkSize: number;
-}
-
-export type Reply =
-  | { id: number; o: Float32Array; state: Float32Array | null }
-  | { id: number; summary: Float32Array }
-  | { id: number; error: string; name: string };
 
 interface Port {
   postMessage(msg: unknown, transfer?: Transferable[]): void;
@@ -71,11 +17,20 @@ let hla: Promise<Hla> | null = null;
 let backend: Backend = 'scalar';
 type Scan = InstanceType<Glue['SegmentScan']>;
 
-export function handle(port: Port, msg: { backend: Backend } | Job | SummaryJob | SettleJob): void {
+export function handle(port: Port, msg: Start | Crash | Job | SummaryJob | SettleJob): void {
   if ('backend' in msg) {
     backend = msg.backend;
     hla = init({ backend: msg.backend });
+    hla.then(
+      () => port.postMessage({ started: true } satisfies Started),
+      (e: Error) => port.postMessage({ started: e?.message ?? String(e) } satisfies Started),
+    );
     return;
+  }
+  if ('crash' in msg) {
+    // Node only: a browser worker that closes itself sends no event to its host.
+    if (msg.crash === 'exit' && typeof process !== 'undefined') process.exit(3);
+    throw new Error('hla-wasm: deliberate worker crash (test of the pool\'s fault handling)');
   }
   const transfer = (r: Reply): Transferable[] =>
     'o' in r ? [r.o.buffer, ...(r.state ? [r.state.buffer] : [])] : 'summary' in r ? [r.summary.buffer] : [];
