@@ -38,7 +38,7 @@ describe('pool faults', () => {
     const h: Hla = await init({ threads: 2 });
     try {
       const want = h.hla2(q, k, v).o.data;
-      h._crashWorkerForTests(0, how);
+      (h as unknown as { _crashWorkerForTests(w: number, how: string): void })._crashWorkerForTests(0, how);
       await expect(h.run('hla2', q, k, v)).rejects.toThrow(
         how === 'throw' ? /pool worker 0 failed \(.*deliberate worker crash.*\); the runs it had were rejected and it is being replaced/ : /pool worker 0 failed \(it exited with code 3\)/,
       );

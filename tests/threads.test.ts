@@ -1,7 +1,11 @@
-// init({ threads }): hla.run splits a call over workers by query-key heads; results equal the
-// single-threaded call for every operator and option, and the pool ends with close().
+// init({ threads }): hla.run splits a call over workers by (sequence, head) groups or along T,
+// with either transport (shared memory, copies); results equal the single-threaded call for
+// every operator and option (bit for bit by groups), and the pool ends with close().
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init, type Hla, type OpName } from '../dist/index.mjs';
+import { availableParallelism } from 'node:os';
+import { balance, plan, type Piece } from '../ts/plan.ts';
+import { checkForward } from '../ts/validate.ts';
 import { bruteForce } from './reference/bruteforce.js';
 import { qkv, relErr, TOL } from './helpers.js';
 
@@ -75,5 +79,113 @@ describe('pool', () => {
     h.close();
     expect(h.threads).toBe(1);
     expect(Array.from((await h.run('la1', q, k, v)).o.data)).toEqual(Array.from(before));
+  });
+});
+
+describe.each(['shared', 'copy'] as const)('%s transport', (transport) => {
+  const KNOB = Symbol.for('hla-wasm.transport');
+  let h3: Hla, h4: Hla;
+  beforeAll(async () => {
+    (globalThis as Record<symbol, unknown>)[KNOB] = transport;
+    [h3, h4] = await Promise.all([init({ threads: 3 }), init({ threads: 4 })]);
+    delete (globalThis as Record<symbol, unknown>)[KNOB];
+  });
+  afterAll(() => [h3, h4].forEach((h) => h.close()));
+
+  it('is the one in use', () => {
+    expect(h3.transport).toBe(transport);
+    expect(single.transport).toBeNull();
+  });
+
+  it.each(OPS)('%s: (sequence, head) groups cut mid-sequence, GQA, initial state, both modes: bit-identical', async (op) => {
+    const { q, k, v } = qkv(3, 17, 5, 10, 6, 3, 81, true);
+    const first = single[op](q, k, v, { decay: 0.9, outputFinalState: true });
+    for (const mode of [{ mode: 'recurrent' as const }, { mode: 'chunk' as const, chunkSize: 4 }]) {
+      const opts = { ...mode, decay: [0.9, 1, 0.8, 0.95, 0.7], normalize: true, initialState: first.finalState, outputFinalState: true };
+      const a = single[op](q, k, v, opts);
+      for (const h of [h3, h4]) {
+        const b = await h.run(op, q, k, v, opts);
+        expect(Array.from(b.o.data)).toEqual(Array.from(a.o.data));
+        expect(Array.from(b.finalState!.toFloat32Array())).toEqual(Array.from(a.finalState!.toFloat32Array()));
+      }
+    }
+  });
+
+  it('cuSeqlens of unequal lengths over 4 workers: bit-identical', async () => {
+    const { q, k, v } = qkv(1, 40, 3, 3, 4, 4, 82);
+    const opts = { decay: 0.95, cuSeqlens: [0, 3, 30, 31, 40], outputFinalState: true };
+    const a = single.la1(q, k, v, opts), b = await h4.run('la1', q, k, v, opts);
+    expect(Array.from(b.o.data)).toEqual(Array.from(a.o.data));
+    expect(Array.from(b.finalState!.toFloat32Array())).toEqual(Array.from(a.finalState!.toFloat32Array()));
+  });
+
+  it('inputs from hla.tensor (shared memory) give the same results as plain ones', async () => {
+    const { q, k, v } = qkv(2, 33, 4, 4, 8, 8, 83);
+    const shared = [q, k, v].map((t) => {
+      const s = h4.tensor(t.shape);
+      s.data.set(t.data);
+      return s;
+    });
+    expect(shared[0].data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const b = await h4.run('hla2', shared[0], shared[1], shared[2], { decay: 0.97 });
+    expect(Array.from(b.o.data)).toEqual(Array.from(single.hla2(q, k, v, { decay: 0.97 }).o.data));
+    expect(Array.from(shared[0].data)).toEqual(Array.from(q.data)); // inputs untouched
+  });
+
+  describe('heads × T: one sequence with fewer heads than workers', () => {
+    const KNOB_T = Symbol.for('hla-wasm.splitMinT');
+    beforeAll(() => void ((globalThis as Record<symbol, unknown>)[KNOB_T] = 256));
+    afterAll(() => void delete (globalThis as Record<symbol, unknown>)[KNOB_T]);
+
+    it.each(OPS)('%s: 2 heads over 4 workers (each head along T on 2) within float32 rounding', async (op) => {
+      const { q, k, v } = qkv(1, 600, 2, 4, 6, 5, 84, true);
+      for (const normalize of [false, true]) {
+        const opts = { decay: [0.97, 0.99], normalize, outputFinalState: true };
+        const first = single[op](q, k, v, opts);
+        const a = single[op](q, k, v, { ...opts, initialState: first.finalState });
+        const b = await h4.run(op, q, k, v, { ...opts, initialState: first.finalState });
+        expect(relErr(b.o.data, a.o.data)).toBeLessThanOrEqual(TOL);
+        expect(relErr(b.finalState!.toFloat32Array(), a.finalState!.toFloat32Array())).toBeLessThanOrEqual(TOL);
+      }
+    });
+  });
+});
+
+describe('plan', () => {
+  const c = (B: number, T: number, H: number, cuSeqlens?: number[]) => {
+    const { q, k, v } = qkv(B, T, H, H, 2, 2, 85);
+    return checkForward('la1', q, k, v, cuSeqlens ? { cuSeqlens } : {});
+  };
+  const work = (pieces: Piece[], cu: (s: number) => number) => pieces.reduce((a, p) => a + (p.h1 - p.h0) * (cu(p.s1) - cu(p.s0)), 0);
+
+  it('deals (sequence, head) groups out in equal contiguous runs, whole sequences in one job', () => {
+    expect(balance(c(16, 8, 8), 16)).toEqual(Array.from({ length: 16 }, (_, s) => [{ s0: s, s1: s + 1, h0: 0, h1: 8 }]));
+    expect(balance(c(16, 8, 8), 8)).toEqual(Array.from({ length: 8 }, (_, w) => [{ s0: 2 * w, s1: 2 * w + 2, h0: 0, h1: 8 }]));
+    expect(balance(c(1, 8, 16), 8)).toEqual(Array.from({ length: 8 }, (_, w) => [{ s0: 0, s1: 1, h0: 2 * w, h1: 2 * w + 2 }]));
+    const odd = balance(c(3, 8, 5), 4); // 15 groups over 4 workers, cut mid-sequence
+    expect(odd.map((r) => work(r, (s) => 8 * s) / 8)).toEqual([4, 3, 4, 4]);
+    expect(odd[1]).toEqual([{ s0: 0, s1: 1, h0: 4, h1: 5 }, { s0: 1, s1: 2, h0: 0, h1: 2 }]);
+    const cu = [0, 2, 30, 32, 40];
+    const uneven = balance(c(1, 40, 2, cu), 4);
+    expect(uneven.map((r) => work(r, (s) => cu[s]))).toEqual([32, 28, 20]); // one sequence holds most of the work
+  });
+
+  it('splits along T (heads × T) only for one sequence with fewer heads than workers', () => {
+    expect(plan('la1', c(1, 65536, 1), 8)?.kind).toBe('alongT');
+    const mixed = plan('la1', c(1, 65536, 2), 8);
+    expect(mixed?.kind === 'alongT' && mixed.parts.map((p) => [p.h0, p.h1, p.workers])).toEqual([[0, 1, [0, 1, 2, 3]], [1, 2, [4, 5, 6, 7]]]);
+    expect(plan('la1', c(1, 65536, 8), 8)?.kind).toBe('groups');
+    expect(plan('la1', c(2, 65536, 1), 8)?.kind).toBe('groups');
+    expect(plan('la1', c(1, 100, 1), 8)).toBeNull(); // short: nothing to split
+    expect(plan('la1', c(1, 65536, 4), 1)).toBeNull();
+  });
+
+  it("init({ threads: 'auto' }) starts one worker per core", async () => {
+    const h = await init({ threads: 'auto' });
+    try {
+      expect(h.threads).toBe(Math.min(64, availableParallelism()));
+    } finally {
+      h.close();
+    }
   });
 });

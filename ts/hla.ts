@@ -1,5 +1,6 @@
 import { BACKENDS, type Glue, type Loaded } from './loader.js';
-import type { Pool } from './pool.js';
+import { forwardOnPool, plan, type CallProfile } from './plan.js';
+import type { Pool, Transport, WorkerProfile } from './pool.js';
 import { restoreSession, Session, type SessionOptions } from './session.js';
 import { HlaState } from './state.js';
 import { OP_CODES, type Backend, type OpName, type Tensor } from './types.js';
@@ -40,21 +41,54 @@ export class Hla {
   }
 
   /**
-   * Any operator over the worker pool of `init({ threads })`: split by query-key heads (with
-   * their value heads) when there are enough (sequence × head) groups, otherwise one long
-   * sequence (B = 1, T ≥ 2048) is split along T where the cost model predicts a gain (la1, and
-   * hla2 without normalize; docs/math.md §f). The same results as the synchronous call, which it
-   * falls back to when there is no pool or nothing to split.
+   * How {@link Hla.run} reaches its workers: 'shared' (inputs and outputs in SharedArrayBuffers,
+   * read and written in place: Node, and browsers when `crossOriginIsolated`), 'copy' (each
+   * worker gets a copy of its part: other browsers), or null without a pool.
+   */
+  get transport(): Transport | null {
+    return this.#pool?.transport ?? null;
+  }
+
+  /**
+   * A zero-filled tensor of `shape`, in a SharedArrayBuffer where the runtime has one (else a
+   * plain Float32Array): build inputs of {@link Hla.run} in it and the pool reads them in place,
+   * without the copy a plain Float32Array costs on the calling thread.
+   */
+  tensor(shape: number[]): Tensor {
+    if (!Array.isArray(shape)) throw new TypeError(`shape: expected an array of integers, got ${String(shape)}`);
+    let n = 1;
+    shape.forEach((d, i) => {
+      if (!Number.isInteger(d) || d < 0) throw new RangeError(`shape[${i}]: expected an integer ≥ 0, got ${String(d)}`);
+      n *= d;
+    });
+    if (!(n <= 2 ** 30)) throw new RangeError(`shape: expected at most 2^30 elements (4 GiB), got ${n}`);
+    const data = typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false
+      ? new Float32Array(new SharedArrayBuffer(4 * n))
+      : new Float32Array(n);
+    return { data, shape: [...shape] };
+  }
+
+  /**
+   * Any operator over the worker pool of `init({ threads })` (ts/plan.ts): by (sequence, head)
+   * groups with equal work per worker, or, for one sequence with fewer heads than workers, along
+   * T where the cost model predicts a gain (docs/math.md §f). The same results as the
+   * synchronous call (bit-identical by groups, within float32 rounding along T), which it falls
+   * back to when there is no pool or nothing to split.
    */
   async run(op: OpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): Promise<ForwardResult> {
     if (!(op in OP_CODES)) throw new RangeError(`op: expected one of ${Object.keys(OP_CODES).join(', ')}, got ${String(op)}`);
     const c = checkForward(op, q, k, v, options);
-    if (!this.#pool || !this.#pool.accepts(op, c)) return this.#forward(op, q, k, v, options);
-    const { o, state } = await this.#pool.forward(op, c, q.data, k.data, v.data);
+    if (!this.#pool || !plan(op, c, this.#pool.size)) return this.#forward(op, q, k, v, options);
+    const profile: CallProfile = { prepare: 0, run: 0, finish: 0 };
+    const { o, state } = await forwardOnPool(this.#pool, op, c, q.data, k.data, v.data, profile);
+    this._lastRunProfile = { ...profile, workers: this.#pool.profile };
     const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
     if (c.outputFinalState && state) result.finalState = new HlaState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0, state);
     return result;
   }
+
+  /** @internal For the benchmark (bench/threads.ts): where the last pooled {@link Hla.run} spent its time. */
+  _lastRunProfile: (CallProfile & { workers: WorkerProfile[] }) | null = null;
 
   /** Ends the worker pool (if any). The synchronous operators and sessions keep working. */
   close(): void {

@@ -28,17 +28,18 @@ export interface InitOptions {
   wasm?: WasmSource;
   /**
    * Worker threads for {@link Hla.run} (Node `worker_threads`, browser module Workers), each with
-   * its own instance of the backend. Default 1: no workers. End them with `hla.close()`.
+   * its own instance of the backend; 'auto' = one per core (`os.availableParallelism()`,
+   * `navigator.hardwareConcurrency`). Default 1: no workers. End them with `hla.close()`.
    */
-  threads?: number;
+  threads?: number | 'auto';
 }
 
 /** Loads the best (or the requested) wasm flavour and returns an instance. */
 export async function init(options: InitOptions = {}): Promise<Hla> {
   if (typeof options !== 'object' || options === null) throw typeError('init options', 'an object', options);
   checkKnown(options, new Set(['backend', 'wasm', 'threads']), 'init options');
-  const threads = options.threads ?? 1;
-  if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 64) throw rangeError('threads', 'an integer from 1 to 64', threads);
+  const threads = options.threads === 'auto' ? await cores() : options.threads ?? 1;
+  if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 64) throw rangeError('threads', "an integer from 1 to 64 or 'auto'", threads);
   let backend = options.backend;
   if (backend !== undefined) {
     if (!BACKENDS.includes(backend)) throw rangeError('backend', `one of ${BACKENDS.join(', ')}`, backend);
@@ -50,4 +51,18 @@ export async function init(options: InitOptions = {}): Promise<Hla> {
   }
   const loaded = await loadGlue(backend, options.wasm);
   return new Hla(loaded, threads > 1 ? await Pool.start(threads, backend) : null);
+}
+
+declare const __HLA_NODE__: boolean;
+
+/** Cores of this machine (at most 64, the pool's limit), for `threads: 'auto'`. */
+async function cores(): Promise<number> {
+  let n = 1;
+  if (__HLA_NODE__ && typeof process !== 'undefined' && process.versions?.node) {
+    const os = await import('node:os');
+    n = os.availableParallelism?.() ?? os.cpus().length;
+  } else if (typeof navigator !== 'undefined') {
+    n = navigator.hardwareConcurrency ?? 1;
+  }
+  return Math.max(1, Math.min(64, n));
 }

@@ -1,14 +1,32 @@
 // The worker pool behind `init({ threads })`: n workers, each with its own wasm instance of the
-// same backend. A call is split over query-key heads (with their value heads): every worker
-// gets a compact copy of its heads, and the results are scattered back. When there are fewer
-// (sequence × head) groups than workers and one sequence is long, it is split along T instead
-// (ts/sequence.ts). Copies, not shared memory, so it works in any browser without
-// cross-origin isolation.
-import { gatherHeads, scatterHeads, splitHeads } from './heads.js';
-import { KEY_CHUNK, planSegments, sliceTokens, SUMMARY_CHUNK } from './sequence.js';
-import type { Backend, OpName } from './types.js';
-import type { Checked } from './validate.js';
-import type { Crash, Job, Reply, Scalars, SettleJob, Start, Started, SummaryJob } from './protocol.js';
+// same flavour, and the transport between them and the calling thread. What each worker does is
+// planned in ts/plan.ts. Two transports:
+// - shared: the call's tensors live in SharedArrayBuffers (copied there once, unless the caller
+//   built them there with `hla.tensor`) and every worker reads its window and writes its outputs
+//   in place; messages carry only views and window bounds. Node always; browsers when
+//   `crossOriginIsolated` (COOP/COEP headers), where SharedArrayBuffer exists.
+// - copy: the calling thread gathers each worker's window into a compact copy, transfers it, and
+//   scatters the returned outputs. Any browser.
+// A worker that throws, exits or cannot read a message is replaced and its pending jobs rejected.
+import type { Crash, Job, Reply, Start, Started } from './protocol.js';
+import type { Backend } from './types.js';
+
+/** How jobs reach the workers: see the file comment. */
+export type Transport = 'shared' | 'copy';
+
+/**
+ * @internal Tests only: `globalThis[Symbol.for('hla-wasm.transport')] = 'copy'` before `init`
+ * makes a pool use the copying transport where it would share.
+ */
+const TRANSPORT_KNOB = Symbol.for('hla-wasm.transport');
+
+/** The transport this runtime allows. */
+export function transportHere(): Transport {
+  const knob = (globalThis as Record<symbol, unknown>)[TRANSPORT_KNOB];
+  if (knob === 'copy') return 'copy';
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  return typeof SharedArrayBuffer === 'function' && (isNode || isolated === true) ? 'shared' : 'copy';
+}
 
 /** One worker as the pool sees it, whatever the runtime. */
 interface Endpoint {
@@ -155,23 +173,26 @@ class Slot {
   }
 }
 
-/** A checked call's options for the segment jobs: as scalars (summaries) and as operator options. */
-function segmentOptions(c: Checked): { scalars: Scalars; options: Record<string, unknown> } {
-  return {
-    scalars: { scale: c.scale, decay: c.decay, normalize: c.normalize, eps: c.eps, ridge: c.ridge },
-    options: {
-      scale: c.scale, decay: Array.from(c.decay), normalize: c.normalize, eps: c.eps, ridge: c.ridge,
-      ...(c.chunkSize ? { mode: 'chunk', chunkSize: c.chunkSize } : { mode: 'recurrent' }),
-    },
-  };
+/** A job before the pool numbers it. */
+export type Unsent = Job extends infer J ? (J extends Job ? Omit<J, 'id'> : never) : never;
+
+/** Per worker, where the last call's time went (ms, summed over its jobs); for the benchmark. */
+export interface WorkerProfile {
+  jobs: number;
+  io: number;
+  compute: number;
 }
 
 export class Pool {
+  readonly transport: Transport;
   #slots: Slot[];
   #next = 0;
+  /** @internal Filled by the jobs of the current call (ts/plan.ts resets it). */
+  profile: WorkerProfile[] = [];
 
-  private constructor(slots: Slot[]) {
+  private constructor(slots: Slot[], transport: Transport) {
     this.#slots = slots;
+    this.transport = transport;
   }
 
   /** Starts `threads` workers; rejects (ending those that started) if any cannot start. */
@@ -184,157 +205,36 @@ export class Pool {
       for (const s of slots) s.close(new Error('hla-wasm: init({ threads }) failed'));
       throw new Error(`${(failed.reason as Error).message} (init({ threads: ${threads} }))`);
     }
-    return new Pool(slots);
+    return new Pool(slots, transportHere());
   }
 
   get size(): number {
     return this.#slots.length;
   }
 
-  /** Posts a job; its Float32Array fields (not nested ones) are transferred, not copied. */
-  #send(w: number, job: Omit<Job, 'id'> | Omit<SummaryJob, 'id'> | Omit<SettleJob, 'id'>): Promise<Reply> {
+  /**
+   * Posts a job to worker `w`; `transfer` lists the buffers it moves (the copying transport's
+   * windows). An error reply rejects as the Error the synchronous call would have thrown.
+   */
+  async send(w: number, job: Unsent, transfer: ArrayBuffer[] = []): Promise<Reply> {
     const id = this.#next++;
-    const transfer = Object.values(job).filter((x): x is Float32Array => x instanceof Float32Array).map((x) => x.buffer);
     const slot = this.#slots[w];
-    if (!slot) return Promise.reject(closed());
-    return slot.send(id, { ...job, id }, transfer);
+    if (!slot) throw closed();
+    const r = await slot.send(id, { ...job, id }, transfer);
+    if ('error' in r) {
+      const E = r.name === 'RangeError' ? RangeError : r.name === 'TypeError' ? TypeError : Error;
+      throw new E(r.error);
+    }
+    const p = (this.profile[w] ??= { jobs: 0, io: 0, compute: 0 });
+    p.jobs++;
+    p.io += r.ms.io;
+    p.compute += r.ms.compute;
+    return r;
   }
 
   /** @internal Tests only: makes worker `w` throw an uncaught exception or exit. */
   _crashForTests(w: number, how: 'throw' | 'exit'): void {
     this.#slots[w].endpoint?.post({ crash: how } satisfies Crash);
-  }
-
-  /** Whether {@link Pool.forward} spreads this call over more than one worker. */
-  accepts(op: OpName, c: Checked): boolean {
-    return c.H >= 2 || planSegments(op, c, this.#slots.length) !== null;
-  }
-
-  /** One checked call split over the workers; same results as one thread (within rounding). */
-  async forward(op: OpName, c: Checked, q: Float32Array, k: Float32Array, v: Float32Array): Promise<{ o: Float32Array; state: Float32Array | null }> {
-    const plan = planSegments(op, c, this.#slots.length);
-    if (!plan) return this.#byHeads(op, c, q, k, v);
-    return plan.deferred ? this.#deferred(op, c, plan.bounds, q, k, v) : this.#bySegments(op, c, plan.bounds, q, k, v);
-  }
-
-  async #byHeads(op: OpName, c: Checked, q: Float32Array, k: Float32Array, v: Float32Array): Promise<{ o: Float32Array; state: Float32Array | null }> {
-    const g = c.HV / c.H;
-    const rows = c.B * c.T;
-    const ranges = splitHeads(c.H, this.#slots.length);
-    const group = c.initial ? c.initial.length / (c.nSeq * c.H) : 0;
-    const replies = await Promise.all(ranges.map(([h0, h1], i) => {
-      const decay = c.decay.length === 1 ? c.decay : c.decay.slice(h0, h1);
-      return this.#send(i, {
-        op,
-        q: gatherHeads(q, rows, c.H, c.dk, h0, h1),
-        k: gatherHeads(k, rows, c.H, c.dk, h0, h1),
-        v: gatherHeads(v, rows, c.HV, c.dv, h0 * g, h1 * g),
-        qShape: [c.B, c.T, h1 - h0, c.dk],
-        vShape: [c.B, c.T, (h1 - h0) * g, c.dv],
-        options: {
-          scale: c.scale, decay: Array.from(decay), normalize: c.normalize, eps: c.eps, ridge: c.ridge,
-          ...(c.chunkSize ? { mode: 'chunk', chunkSize: c.chunkSize } : { mode: 'recurrent' }),
-          ...(c.cuSeqlens.length ? { cuSeqlens: c.cuSeqlens } : {}),
-        },
-        state: c.initial ? gatherHeads(c.initial, c.nSeq, c.H, group, h0, h1) : null,
-        sequences: c.nSeq,
-      });
-    }));
-    const o = new Float32Array(rows * c.HV * c.dv);
-    let state: Float32Array | null = null;
-    replies.forEach((r, i) => {
-      if (!('o' in r)) throw failure(r);
-      const [h0, h1] = ranges[i];
-      scatterHeads(o, r.o, rows, c.HV, c.dv, h0 * g, h1 * g);
-      if (r.state) {
-        const grp = r.state.length / (c.nSeq * (h1 - h0));
-        state ??= new Float32Array(c.nSeq * c.H * grp);
-        scatterHeads(state, r.state, c.nSeq, c.H, grp, h0, h1);
-      }
-    });
-    return { o, state };
-  }
-
-  /**
-   * One sequence split along T at `bounds` (ts/sequence.ts): worker 0 runs segment 0 at once;
-   * worker w summarises segment w − 1, then runs segment w from initial ⊕ summaries 0..w−1.
-   */
-  async #bySegments(op: OpName, c: Checked, bounds: number[], q: Float32Array, k: Float32Array, v: Float32Array): Promise<{ o: Float32Array; state: Float32Array | null }> {
-    const W = bounds.length - 1;
-    const wq = c.H * c.dk, wv = c.HV * c.dv;
-    const { scalars, options } = segmentOptions(c);
-    const segment = (w: number) => {
-      const [t0, t1] = [bounds[w], bounds[w + 1]];
-      return {
-        op, q: sliceTokens(q, wq, t0, t1), k: sliceTokens(k, wq, t0, t1), v: sliceTokens(v, wv, t0, t1),
-        qShape: [1, t1 - t0, c.H, c.dk], vShape: [1, t1 - t0, c.HV, c.dv],
-      };
-    };
-    const forwardOf = (w: number, summaries: Float32Array[]) =>
-      this.#send(w, {
-        ...segment(w), options, sequences: 1, scalars, summaries,
-        state: c.initial ? c.initial.slice() : null,
-      });
-    const summaries = Array.from({ length: W - 1 }, (_, w) =>
-      this.#send(w + 1, { ...segment(w), kind: 'summary', scalars, chunkSize: SUMMARY_CHUNK[op] })
-        .then((r) => {
-          if (!('summary' in r)) throw failure(r);
-          return r.summary;
-        }));
-    // Each forward waits only for the summaries before it; a failed summary fails the call.
-    const forwards = Array.from({ length: W }, (_, w) =>
-      Promise.all(summaries.slice(0, w)).then((s) => forwardOf(w, s)));
-    const replies = await Promise.all(forwards);
-    const o = new Float32Array(c.T * wv);
-    let state: Float32Array | null = null;
-    replies.forEach((r, w) => {
-      if (!('o' in r)) throw failure(r);
-      o.set(r.o, bounds[w] * wv);
-      state = r.state;
-    });
-    return { o, state };
-  }
-
-  /**
-   * hla2 without normalize, split at `bounds` with deferred value moments (docs/math.md f):
-   * worker 0 runs segment 0 at once; worker w summarises the keys before its segment and runs
-   * it from (true S, zero value moments); then each segment is settled with the previous one's
-   * end state, in order.
-   */
-  async #deferred(op: OpName, c: Checked, bounds: number[], q: Float32Array, k: Float32Array, v: Float32Array): Promise<{ o: Float32Array; state: Float32Array | null }> {
-    const W = bounds.length - 1;
-    const wq = c.H * c.dk, wv = c.HV * c.dv;
-    const { scalars, options } = segmentOptions(c);
-    const shapes = (w: number) => {
-      const n = bounds[w + 1] - bounds[w];
-      return { qShape: [1, n, c.H, c.dk], vShape: [1, n, c.HV, c.dv] };
-    };
-    const replies = await Promise.all(Array.from({ length: W }, (_, w) => {
-      const [t0, t1] = [bounds[w], bounds[w + 1]];
-      return this.#send(w, {
-        op, q: sliceTokens(q, wq, t0, t1), k: sliceTokens(k, wq, t0, t1), v: sliceTokens(v, wv, t0, t1), ...shapes(w),
-        options, sequences: 1, scalars, state: c.initial ? c.initial.slice() : null,
-        ...(w > 0 ? { keysBefore: { k: sliceTokens(k, wq, 0, t0), t: t0, chunkSize: KEY_CHUNK } } : {}),
-      });
-    }));
-    const o = new Float32Array(c.T * wv);
-    let carry: Float32Array | null = null;
-    for (const [w, r] of replies.entries()) {
-      if (!('o' in r)) throw failure(r);
-      if (w === 0) {
-        o.set(r.o, 0);
-        carry = r.state!;
-        continue;
-      }
-      const settled = await this.#send(w, {
-        kind: 'settle', op, q: sliceTokens(q, wq, bounds[w], bounds[w + 1]), o: r.o, ...shapes(w),
-        carry: carry!, state: r.state!, scalars,
-      });
-      if (!('o' in settled)) throw failure(settled);
-      o.set(settled.o, bounds[w] * wv);
-      carry = settled.state;
-    }
-    return { o, state: carry };
   }
 
   /** Ends the workers; every run still pending rejects. */
@@ -346,11 +246,4 @@ export class Pool {
 
 function closed(): Error {
   return new Error('hla-wasm: the worker pool was closed (hla.close()) while this run was pending');
-}
-
-/** A worker's error reply as the Error the synchronous call would have thrown. */
-function failure(r: Reply): Error {
-  if (!('error' in r)) return new Error('hla-wasm: unexpected worker reply');
-  const E = r.name === 'RangeError' ? RangeError : r.name === 'TypeError' ? TypeError : Error;
-  return new E(r.error);
 }

@@ -1,5 +1,5 @@
-// The messages between the pool (ts/pool.ts) and its workers (ts/worker.ts). Types only: both
-// sides import this file, neither imports the other.
+// The messages between the pool (ts/pool.ts, ts/plan.ts) and its workers (ts/worker.ts). Types
+// only: both sides import this file, neither imports the other.
 import type { Backend, OpName } from './types.js';
 
 /** The first message to a worker: load this flavour. */
@@ -17,58 +17,92 @@ export interface Crash {
   crash: 'throw' | 'exit';
 }
 
-export interface Job {
-  id: number;
-  op: OpName;
-  q: Float32Array; k: Float32Array; v: Float32Array;
-  qShape: number[]; vShape: number[];
-  options: Record<string, unknown>;
-  /** Initial state of these heads, `[sequences, heads, group]`, or null. */
-  state: Float32Array | null;
-  sequences: number;
-  /**
-   * Sequence split: segment summaries to fold into the initial state (in order) before the
-   * forward, `carry = state ⊕ summaries[0] ⊕ …`. One sequence only.
-   */
-  summaries?: Float32Array[];
-  /** Sequence split: the operator's resolved scalars, for the summaries and the fold. */
-  scalars?: Scalars;
-  /**
-   * Deferred split (hla2 without normalize): the keys `[1, t, H, dk]` of every token before
-   * this segment. The carry becomes `state` with zero value moments ⊕ their key summary.
-   */
-  keysBefore?: { k: Float32Array; t: number; chunkSize: number };
+/**
+ * A window of a `[rows, heads, d]` array: rows `[r0, r1)`, heads `[h0, h1)`. With the shared
+ * transport `data` is the whole tensor in a SharedArrayBuffer, read (and written) in place;
+ * with the copying one it is the window's own compact copy (then r0 = h0 = 0).
+ */
+export interface Slab {
+  data: Float32Array;
+  heads: number;
+  d: number;
+  r0: number; r1: number;
+  h0: number; h1: number;
 }
 
-/** Deferred split: settles a segment's outputs and end state with its true carry. */
-export interface SettleJob {
-  id: number;
-  kind: 'settle';
-  op: OpName;
-  q: Float32Array; o: Float32Array;
-  qShape: number[]; vShape: number[];
-  carry: Float32Array; state: Float32Array;
-  scalars: Scalars;
-}
-
-/** The checked options the segment calls take as they are (ts/validate.ts `Checked`). */
+/** The checked options a job runs with (ts/validate.ts `Checked`); `decay` already per job head or one value. */
 export interface Scalars {
   scale: number; decay: Float32Array; normalize: boolean; eps: number; ridge: number;
 }
 
-/** Sequence split: the summary of one segment (`[1, t, H, dk]`, all heads) from a zero state. */
+/** The shape of one call on the binding: `[b, t, h, hv, dk, dv]`. */
+export type Dims = [number, number, number, number, number, number];
+
+/**
+ * One forward call on the worker's own engine: inputs from `q`, `k`, `v`, outputs into `o`
+ * (shared: written in place and not sent back) or returned (`o` null).
+ */
+export interface ForwardJob {
+  id: number;
+  kind: 'forward';
+  op: OpName;
+  dims: Dims;
+  /** 0 = recurrent. */
+  chunkSize: number;
+  scalars: Scalars;
+  /** Rebased to the job's rows; empty = none. */
+  cuSeqlens: Int32Array;
+  q: Slab; k: Slab; v: Slab;
+  o: Slab | null;
+  /** Initial state `[sequences, h, group]` of the job's heads, or null (zeros). */
+  state: Float32Array | null;
+  /** Send the final state back. */
+  wantState: boolean;
+  /**
+   * Along T (ts/sequence.ts): segment summaries to fold into the initial state, in order,
+   * before the forward (`carry = state ⊕ summaries[0] ⊕ …`).
+   */
+  summaries?: Float32Array[];
+  /**
+   * Along T, deferred (hla2 without normalize): the keys of every token before this segment;
+   * the carry becomes `state` with zero value moments ⊕ their key summary.
+   */
+  keysBefore?: { k: Slab; chunkSize: number };
+}
+
+/** Along T: the summary of one segment from a zero state (state only). */
 export interface SummaryJob {
   id: number;
   kind: 'summary';
   op: OpName;
-  q: Float32Array; k: Float32Array; v: Float32Array;
-  qShape: number[]; vShape: number[];
+  dims: Dims;
   scalars: Scalars;
   chunkSize: number;
+  q: Slab; k: Slab; v: Slab;
+}
+
+/** Along T, deferred: settles a segment's outputs (`o`, in place or sent) and end state with its true carry. */
+export interface SettleJob {
+  id: number;
+  kind: 'settle';
+  op: OpName;
+  dims: Dims;
+  scalars: Scalars;
+  q: Slab;
+  o: Slab;
+  carry: Float32Array;
+  state: Float32Array;
+}
+
+export type Job = ForwardJob | SummaryJob | SettleJob;
+
+/** Where a job's time went in the worker, in ms: gathering and scattering, and the wasm call(s). */
+export interface Timing {
+  io: number;
+  compute: number;
 }
 
 export type Reply =
-  | { id: number; o: Float32Array; state: Float32Array | null }
-  | { id: number; summary: Float32Array }
+  | { id: number; o: Float32Array | null; state: Float32Array | null; ms: Timing }
+  | { id: number; summary: Float32Array; ms: Timing }
   | { id: number; error: string; name: string };
-

@@ -69,13 +69,20 @@ export interface SegmentPlan {
 /**
  * How to split one call along T over `workers` workers, or null when it should not be: as many
  * (sequence × head) groups as workers or more, several sequences or cuSeqlens, a short T, or a
- * predicted speed-up below {@link MIN_GAIN}.
+ * predicted speed-up below {@link MIN_GAIN}. (ts/plan.ts also splits a subset of the heads
+ * over a subset of the workers, with {@link boundsAlongT}.)
  */
 export function planSegments(op: OpName, c: Checked, workers: number): SegmentPlan | null {
+  if (c.B !== 1 || c.cuSeqlens.length > 0 || c.nSeq * c.H >= workers) return null;
+  return boundsAlongT(op, c.T, c.normalize, workers);
+}
+
+/** Bounds of `T` tokens of one sequence over `workers` workers, or null (see {@link planSegments}). */
+export function boundsAlongT(op: OpName, T: number, normalize: boolean, workers: number): SegmentPlan | null {
   const knob = testKnob();
-  if (workers < 2 || c.B !== 1 || c.cuSeqlens.length > 0 || c.nSeq * c.H >= workers || c.T < (knob ?? SPLIT_MIN_T)) return null;
-  const W = Math.min(workers, Math.floor(c.T / 2));
-  const deferred = op === 'hla2' && !c.normalize;
+  if (workers < 2 || T < (knob ?? SPLIT_MIN_T)) return null;
+  const W = Math.min(workers, Math.floor(T / 2));
+  const deferred = op === 'hla2' && !normalize;
   const r = knob ? Math.min(SUMMARY_COST[op], 0.5) : SUMMARY_COST[op];
   // a[w] = t_w / L0, every worker ending at ≈ L0. Full summaries: worker w ≥ 1 waits r L0 for
   // summary_{w−1} (segment 0's is the longest), then runs L_w = L0 (1 − r). Deferred: worker w
@@ -84,14 +91,9 @@ export function planSegments(op: OpName, c: Checked, workers: number): SegmentPl
   for (let w = 1; w < W; w++) a.push(deferred ? a[w] * (1 - KEY_COST) + 1 : a[w] + 1 - r);
   const gain = deferred ? a[W] / (1 + SETTLE_COST * (a[W] - 1)) : a[W];
   if (!(gain >= (knob ? 1 : MIN_GAIN)) || !(a[W] > a[W - 1])) return null;
-  const l0 = c.T / a[W];
+  const l0 = T / a[W];
   const bounds = a.map((x) => Math.round(x * l0));
-  bounds[W] = c.T;
+  bounds[W] = T;
   for (let w = 1; w <= W; w++) if (bounds[w] <= bounds[w - 1]) return null;
   return { bounds, deferred };
-}
-
-/** Tokens `[t0, t1)` of a `[1, T, heads, d]` array, as a copy (it is transferred to a worker). */
-export function sliceTokens(x: Float32Array, width: number, t0: number, t1: number): Float32Array {
-  return x.slice(t0 * width, t1 * width);
 }

@@ -1,27 +1,28 @@
-// A pool worker: its own wasm instance of the pool's backend; runs one operator call on a
-// range of query-key heads (already gathered by the main thread), or one step of the split of
-// a long sequence (ts/sequence.ts: a segment's summary, or its forward from a folded carry),
-// and posts the result back.
-import { init } from './index.js';
+// A pool worker: its own wasm instance of the pool's flavour, driven directly through the binding
+// (Engine, SegmentScan): the pool has validated the call already. A job names windows of the
+// call's tensors (ts/protocol.ts `Slab`); the worker reads them in place where they are
+// contiguous, gathers them otherwise, and writes its outputs back into the shared output (or
+// returns them, with the copying transport).
 import { loadGlue, type Glue } from './loader.js';
-import { HlaState, stateData } from './state.js';
+import type { Crash, Dims, ForwardJob, Job, Reply, Scalars, SettleJob, Slab, Start, Started, SummaryJob } from './protocol.js';
 import { OP_CODES, type Backend, type OpName } from './types.js';
-import type { Crash, Job, Reply, Scalars, SettleJob, Start, Started, SummaryJob } from './protocol.js';
-import type { Hla } from './hla.js';
 
 interface Port {
   postMessage(msg: unknown, transfer?: Transferable[]): void;
 }
 
-let hla: Promise<Hla> | null = null;
-let backend: Backend = 'scalar';
+type Engine = InstanceType<Glue['Engine']>;
 type Scan = InstanceType<Glue['SegmentScan']>;
 
-export function handle(port: Port, msg: Start | Crash | Job | SummaryJob | SettleJob): void {
+let ready: Promise<Glue> | null = null;
+let backend: Backend = 'scalar';
+let engine: Engine | null = null;
+
+export function handle(port: Port, msg: Start | Crash | Job): void {
   if ('backend' in msg) {
     backend = msg.backend;
-    hla = init({ backend: msg.backend });
-    hla.then(
+    ready = loadGlue(msg.backend).then(({ glue }) => glue);
+    ready.then(
       () => port.postMessage({ started: true } satisfies Started),
       (e: Error) => port.postMessage({ started: e?.message ?? String(e) } satisfies Started),
     );
@@ -30,92 +31,121 @@ export function handle(port: Port, msg: Start | Crash | Job | SummaryJob | Settl
   if ('crash' in msg) {
     // Node only: a browser worker that closes itself sends no event to its host.
     if (msg.crash === 'exit' && typeof process !== 'undefined') process.exit(3);
-    throw new Error('hla-wasm: deliberate worker crash (test of the pool\'s fault handling)');
+    throw new Error("hla-wasm: deliberate worker crash (test of the pool's fault handling)");
   }
-  const transfer = (r: Reply): Transferable[] =>
-    'o' in r ? [r.o.buffer, ...(r.state ? [r.state.buffer] : [])] : 'summary' in r ? [r.summary.buffer] : [];
-  const kind = 'kind' in msg ? msg.kind : 'forward';
-  void (kind === 'summary' ? summarise(msg as SummaryJob) : kind === 'settle' ? settle(msg as SettleJob) : run(msg as Job)).then(
-    (r) => port.postMessage(r, transfer(r)),
-    (e: Error) => port.postMessage({ id: msg.id, error: e.message, name: e.name }),
+  void ready!.then((glue) => run(glue, msg)).then(
+    (r) => port.postMessage(r, transferOf(r)),
+    (e: Error) => port.postMessage({ id: msg.id, error: e.message, name: e.name } satisfies Reply),
   );
 }
 
-/**
- * Runs `f` with a segment scan of `op` and the call's options (same wasm instance as this
- * worker's facade), freed afterwards; a trap (a bug) becomes a readable Error.
- */
-async function withScan<T>(op: OpName, s: Scalars, f: (scan: Scan, glue: Glue) => T): Promise<T> {
-  await hla;
-  const { glue } = await loadGlue(backend);
-  const scan = new glue.SegmentScan(OP_CODES[op], s.scale, s.decay, s.normalize, s.eps, s.ridge);
+function transferOf(r: Reply): Transferable[] {
+  if ('summary' in r) return [r.summary.buffer];
+  if (!('o' in r)) return [];
+  const out: Transferable[] = [];
+  for (const x of [r.o, r.state]) if (x && x.buffer instanceof ArrayBuffer) out.push(x.buffer);
+  return out;
+}
+
+/** Runs a job; a trap (a bug) becomes a readable Error and the engine is replaced. */
+function run(glue: Glue, job: Job): Reply {
   try {
-    return f(scan, glue);
+    return job.kind === 'summary' ? summarise(glue, job) : job.kind === 'settle' ? settle(glue, job) : forward(glue, job);
   } catch (e) {
     if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+    engine = null;
     let why = '';
     try {
       why = glue.last_panic().replace(/\s+/g, ' ');
     } catch {
       /* best effort */
     }
-    throw new Error(`hla-wasm internal error in the ${backend} segment kernel: ${why || e.message}. This is a bug; please report it.`);
+    throw new Error(`hla-wasm internal error in the ${backend} kernel (pool worker): ${why || e.message}. This is a bug; please report it.`);
+  }
+}
+
+/** The window as one contiguous `[r1 − r0, h1 − h0, d]` array: a view where it is one, else a copy. */
+function read(s: Slab): Float32Array {
+  const { data, heads, d, r0, r1, h0, h1 } = s;
+  if (h0 === 0 && h1 === heads) return data.subarray(r0 * heads * d, r1 * heads * d);
+  const w = (h1 - h0) * d;
+  const out = new Float32Array((r1 - r0) * w);
+  for (let r = r0; r < r1; r++) out.set(data.subarray((r * heads + h0) * d, (r * heads + h1) * d), (r - r0) * w);
+  return out;
+}
+
+/** Writes `x` (from {@link read} of the same window) back into the window, unless it is a view of it. */
+function write(s: Slab, x: Float32Array): void {
+  const { data, heads, d, r0, r1, h0, h1 } = s;
+  if (x.buffer === data.buffer) return;
+  const w = (h1 - h0) * d;
+  for (let r = r0; r < r1; r++) data.set(x.subarray((r - r0) * w, (r - r0 + 1) * w), (r * heads + h0) * d);
+}
+
+/** A segment scan of `op` with these options, freed after `f`. */
+function withScan<T>(glue: Glue, op: OpName, s: Scalars, f: (scan: Scan) => T): T {
+  const scan = new glue.SegmentScan(OP_CODES[op], s.scale, s.decay, s.normalize, s.eps, s.ridge);
+  try {
+    return f(scan);
   } finally {
     try {
       scan.free();
     } catch {
-      /* after a trap the instance may refuse; the pool reports the first error */
+      /* after a trap the instance may refuse; the first error is reported */
     }
   }
 }
 
-function dimsOf(qShape: number[], vShape: number[]): Uint32Array {
-  return new Uint32Array([qShape[0], qShape[1], qShape[2], vShape[2], qShape[3], vShape[3]]);
-}
+const u32 = (d: Dims) => new Uint32Array(d);
 
-async function summarise(job: SummaryJob): Promise<Reply> {
-  const summary = await withScan(job.op, job.scalars, (scan) =>
-    scan.summary(job.chunkSize, dimsOf(job.qShape, job.vShape), job.q, job.k, job.v),
-  );
-  return { id: job.id, summary };
-}
-
-async function settle(job: SettleJob): Promise<Reply> {
-  await withScan(job.op, job.scalars, (scan) =>
-    scan.settle_values(dimsOf(job.qShape, job.vShape), job.q, job.o, job.carry, job.state),
-  );
-  return { id: job.id, o: job.o, state: job.state };
-}
-
-async function run(job: Job): Promise<Reply> {
-  const h = await hla!;
-  const [, , H, dk] = job.qShape;
-  const [, , HV, dv] = job.vShape;
-  let state = job.state;
-  if (job.keysBefore) {
-    const s = job.scalars!, kb = job.keysBefore;
-    state = await withScan(job.op, s, (scan, glue) => {
-      const carry = state ?? new Float32Array(glue.state_len(OP_CODES[job.op], 1, H, HV, dk, dv, s.ridge !== 0));
-      const dims = new Uint32Array([1, kb.t, H, HV, dk, dv]);
-      scan.defer_values(dims, carry);
-      scan.combine(dims, carry, scan.key_summary(kb.chunkSize, dims, kb.k));
-      return carry;
+function forward(glue: Glue, job: ForwardJob): Reply {
+  const t0 = performance.now();
+  const [b, t, h, hv, dk, dv] = job.dims;
+  const s = job.scalars;
+  const q = read(job.q), k = read(job.k), v = read(job.v);
+  const o = job.o ? read(job.o) : new Float32Array(b * t * hv * dv);
+  const sequences = job.cuSeqlens.length ? job.cuSeqlens.length - 1 : b;
+  let io = performance.now() - t0;
+  const t1 = performance.now();
+  let state = job.state ?? new Float32Array(glue.state_len(OP_CODES[job.op], sequences, h, hv, dk, dv, s.ridge !== 0));
+  if (job.keysBefore || job.summaries?.length) {
+    withScan(glue, job.op, s, (scan) => {
+      if (job.keysBefore) {
+        const kb = job.keysBefore;
+        const dims = u32([1, kb.k.r1 - kb.k.r0, h, hv, dk, dv]);
+        scan.defer_values(dims, state);
+        scan.combine(dims, state, scan.key_summary(kb.chunkSize, dims, read(kb.k)));
+      }
+      for (const sum of job.summaries ?? []) scan.combine(u32(job.dims), state, sum);
     });
   }
-  if (job.summaries?.length) {
-    const s = job.scalars!;
-    state = await withScan(job.op, s, (scan, glue) => {
-      const carry = state ?? new Float32Array(glue.state_len(OP_CODES[job.op], 1, H, HV, dk, dv, s.ridge !== 0));
-      const dims = dimsOf(job.qShape, job.vShape);
-      for (const sum of job.summaries!) scan.combine(dims, carry, sum);
-      return carry;
-    });
-  }
-  const initialState = state
-    ? new HlaState(job.op, job.sequences, H, HV, dk, dv, (job.options.ridge ?? 0) !== 0, state)
-    : undefined;
-  const r = h[job.op]({ data: job.q, shape: job.qShape }, { data: job.k, shape: job.qShape }, { data: job.v, shape: job.vShape }, { ...job.options, initialState, outputFinalState: true });
-  return { id: job.id, o: r.o.data, state: r.finalState ? stateData(r.finalState) : null };
+  engine ??= new glue.Engine();
+  engine.forward(OP_CODES[job.op], job.chunkSize, u32(job.dims), s.scale, s.decay, s.normalize, s.eps, s.ridge, q, k, v, o, state, job.cuSeqlens);
+  const compute = performance.now() - t1;
+  const t2 = performance.now();
+  if (job.o) write(job.o, o);
+  io += performance.now() - t2;
+  return { id: job.id, o: job.o ? null : o, state: job.wantState ? state : null, ms: { io, compute } };
+}
+
+function summarise(glue: Glue, job: SummaryJob): Reply {
+  const t0 = performance.now();
+  const q = read(job.q), k = read(job.k), v = read(job.v);
+  const t1 = performance.now();
+  const summary = withScan(glue, job.op, job.scalars, (scan) => scan.summary(job.chunkSize, u32(job.dims), q, k, v));
+  return { id: job.id, summary, ms: { io: t1 - t0, compute: performance.now() - t1 } };
+}
+
+function settle(glue: Glue, job: SettleJob): Reply {
+  const t0 = performance.now();
+  const q = read(job.q), o = read(job.o);
+  const t1 = performance.now();
+  withScan(glue, job.op, job.scalars, (scan) => scan.settle_values(u32(job.dims), q, o, job.carry, job.state));
+  const t2 = performance.now();
+  write(job.o, o);
+  // The copying transport sent a compact copy: send it back.
+  const shared = typeof SharedArrayBuffer === 'function' && job.o.data.buffer instanceof SharedArrayBuffer;
+  return { id: job.id, o: shared ? null : o, state: job.state, ms: { io: t1 - t0 + performance.now() - t2, compute: t2 - t1 } };
 }
 
 // Entry point: Node worker_threads or a browser module Worker.

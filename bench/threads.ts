@@ -1,0 +1,121 @@
+// The worker pool over 1, 2, 4, …, N workers (`hla.run`): by heads, batch, and one long
+// sequence, with inputs built in shared memory (`hla.tensor`) and as plain Float32Arrays, and
+// where each worker's time went (transport vs compute, from the pool's own timers).
+// Usage: node --experimental-wasm-relaxed-simd scripts/run-ts.mjs bench/threads.ts [out.json]
+//   HLA_THREADS_SMALL=1: small sizes (a check of the script, not a measurement)
+//   HLA_THREADS_MAX=16: the largest pool (default: the machine's cores)
+import { availableParallelism } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { init, type Backend, type Hla, type OpName, type Tensor } from '../dist/index.mjs';
+import { machineInfo, median } from './harness.js';
+import { rand } from './matrix.js';
+
+const small = process.env.HLA_THREADS_SMALL === '1';
+const maxThreads = Number(process.env.HLA_THREADS_MAX ?? availableParallelism());
+const counts = [1, 2, 4, 8, 16, 32].filter((n) => n <= maxThreads);
+const out = process.argv[2] ?? 'bench/results/threads.json';
+const backend = (process.env.HLA_BACKEND ?? 'relaxed') as Backend;
+const d = small ? 16 : 64;
+
+interface Workload {
+  name: string;
+  op: OpName;
+  B: number; H: number; T: number;
+}
+const s = (n: number) => (small ? Math.max(2, n >> 4) : n);
+const WORKLOADS: Workload[] = [
+  { name: 'by heads', op: 'hla2', B: 1, H: 16, T: s(2048) },
+  { name: 'by heads', op: 'hla3', B: 1, H: 16, T: s(2048) },
+  { name: 'batch', op: 'la1', B: 16, H: 8, T: s(1024) },
+  { name: 'batch', op: 'hla2', B: 16, H: 8, T: s(1024) },
+  { name: 'long sequence', op: 'la1', B: 1, H: 1, T: small ? 4096 : 65536 },
+  { name: 'long sequence', op: 'hla2', B: 1, H: 1, T: small ? 4096 : 65536 },
+];
+const OPTIONS = { decay: 0.999 };
+
+/** Seconds per call: warm-up, then runs until `budget` seconds (at least 3), the median. */
+async function timeIt(f: () => unknown, budget: number): Promise<{ median: number; runs: number }> {
+  await f();
+  const runs: number[] = [];
+  const start = performance.now();
+  while (runs.length < 3 || (performance.now() - start) / 1e3 < budget) {
+    const t0 = performance.now();
+    await f();
+    runs.push((performance.now() - t0) / 1e3);
+    if (runs.length >= 15) break;
+  }
+  return { median: median(runs), runs: runs.length };
+}
+
+function inputs(h: Hla, w: Workload, shared: boolean): Tensor[] {
+  const shapes = [[w.B, w.T, w.H, d], [w.B, w.T, w.H, d], [w.B, w.T, w.H, d]];
+  return shapes.map((shape, i) => {
+    const data = rand(shape.reduce((a, b) => a * b, 1), 11 + i);
+    if (!shared) return { data, shape };
+    const t = h.tensor(shape);
+    t.data.set(data);
+    return t;
+  });
+}
+
+const budget = small ? 0.05 : 1.5;
+const single = await init({ backend });
+const rows: Record<string, unknown>[] = [];
+const log = (x: string) => console.log(x);
+log(`threads bench: ${backend}, d=${d}, pools ${counts.join(', ')}, ${availableParallelism()} cores`);
+
+const pools = new Map<number, Hla>();
+for (const n of counts) if (n > 1) pools.set(n, await init({ backend, threads: n }));
+
+for (const w of WORKLOADS) {
+  const [q, k, v] = inputs(single, w, false);
+  const base = await timeIt(() => single[w.op](q, k, v, OPTIONS), budget);
+  const tokens = w.B * w.T;
+  log(`${w.op} ${w.name} B=${w.B} H=${w.H} T=${w.T}: 1 thread (synchronous) ${(base.median * 1e3).toFixed(1)} ms`);
+  rows.push({ workload: w.name, op: w.op, B: w.B, H: w.H, T: w.T, threads: 1, inputs: 'plain', ms: base.median * 1e3, speedup: 1, tok_s: tokens / base.median });
+  const want = single[w.op](q, k, v, OPTIONS).o.data;
+  for (const shared of [true, false]) {
+    const [sq, sk, sv] = inputs(single, w, shared);
+    for (const n of counts.filter((x) => x > 1)) {
+      const h = pools.get(n)!;
+      const got = (await h.run(w.op, sq, sk, sv, OPTIONS)).o.data;
+      let err = 0;
+      for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+      const t = await timeIt(() => h.run(w.op, sq, sk, sv, OPTIONS), budget);
+      // One more call for the breakdown (the pool's timers, ms).
+      await h.run(w.op, sq, sk, sv, OPTIONS);
+      const p = (h as unknown as { _lastRunProfile: { prepare: number; run: number; finish: number; workers: { jobs: number; io: number; compute: number }[] } })._lastRunProfile;
+      const row = {
+        workload: w.name, op: w.op, B: w.B, H: w.H, T: w.T, threads: n, inputs: shared ? 'shared' : 'plain', transport: h.transport,
+        ms: t.median * 1e3, speedup: base.median / t.median, tok_s: tokens / t.median, maxAbsDiff: err,
+        breakdown: p && {
+          main: { prepare: p.prepare, run: p.run, finish: p.finish },
+          workers: p.workers.map((x) => ({ jobs: x.jobs, io: +x.io.toFixed(2), compute: +x.compute.toFixed(2) })),
+        },
+      };
+      rows.push(row);
+      const ws = p?.workers ?? [];
+      const comp = ws.map((x) => x.compute), io = ws.map((x) => x.io);
+      log(`  ${n} workers, ${row.inputs}: ${(t.median * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; main prepare ${p?.prepare.toFixed(1)} ms, finish ${p?.finish.toFixed(1)} ms; worker compute ${Math.min(...comp).toFixed(1)}–${Math.max(...comp).toFixed(1)} ms, io ${Math.max(...io).toFixed(1)} ms max; max|Δ| ${err.toExponential(1)}`);
+    }
+  }
+}
+for (const p of pools.values()) p.close();
+
+// The SIMD flavours' chunk form on one thread (the GEMM tiles, crates/hla-core/src/gemm.rs).
+const flavours: Record<string, number> = {};
+if (!small) {
+  const w = { B: 1, H: 4, T: 2048 };
+  for (const op of ['la1', 'hla2', 'hla3'] as OpName[]) {
+    for (const b of ['relaxed', 'simd128'] as Backend[]) {
+      const h = await init({ backend: b });
+      const [q, k, v] = inputs(h, { name: '', op, ...w }, false);
+      const t = await timeIt(() => h[op](q, k, v, { ...OPTIONS, mode: 'chunk', chunkSize: 64 }), 1);
+      flavours[`${op}/${b}/chunk64`] = (w.B * w.T) / t.median;
+      log(`flavour ${op} ${b} chunk64 B=1 H=4 T=2048: ${Math.round((w.B * w.T) / t.median)} tok/s`);
+    }
+  }
+}
+
+writeFileSync(out, JSON.stringify({ machine: { ...machineInfo(), cores: availableParallelism() }, backend, d, options: OPTIONS, rows, flavours }, null, 1) + '\n');
+log(`wrote ${out}`);

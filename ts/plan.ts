@@ -1,0 +1,335 @@
+// How one checked call is spread over the pool's workers (ts/pool.ts carries the jobs), and the
+// strategies that carry each plan out:
+// - groups: the (sequence, query-key head) groups, in order, cut into one contiguous run per
+//   worker with equal work (tokens × heads); a worker's run is one job per rectangle of
+//   sequences × heads (whole sequences together), bit-identical to the synchronous call;
+// - along T: one sequence with fewer heads than workers; each head group gets its share of the
+//   workers and its T is cut into segments (ts/sequence.ts), within float32 rounding.
+import { gatherHeads, scatterHeads, splitHeads } from './heads.js';
+import type { Pool, Unsent } from './pool.js';
+import type { Dims, Reply, Scalars, Slab } from './protocol.js';
+import { boundsAlongT, KEY_CHUNK, SUMMARY_CHUNK } from './sequence.js';
+import type { OpName } from './types.js';
+import type { Checked } from './validate.js';
+
+/** Sequences `[s0, s1)` × query-key heads `[h0, h1)`. */
+export interface Piece {
+  s0: number; s1: number;
+  h0: number; h1: number;
+}
+
+/** Heads `[h0, h1)` of one sequence over `workers` (pool indices), cut at `bounds` (null: whole). */
+export interface Part {
+  h0: number; h1: number;
+  workers: number[];
+  bounds: number[] | null;
+  deferred: boolean;
+}
+
+export type Plan = { kind: 'groups'; pieces: Piece[][] } | { kind: 'alongT'; parts: Part[] };
+
+/** How to spread this call over `workers`, or null to run it on the calling thread. */
+export function plan(op: OpName, c: Checked, workers: number): Plan | null {
+  if (workers < 2 || c.B * c.T === 0) return null;
+  if (c.B === 1 && c.cuSeqlens.length === 0 && c.H < workers) {
+    const parts = alongT(op, c, workers);
+    if (parts) return { kind: 'alongT', parts };
+  }
+  if (c.nSeq * c.H < 2) return null;
+  return { kind: 'groups', pieces: balance(c, workers) };
+}
+
+/**
+ * One sequence, H < workers: min(H, workers) head groups, the workers dealt out evenly among
+ * them; null when no group gains from a split along T.
+ */
+function alongT(op: OpName, c: Checked, workers: number): Part[] | null {
+  const groups = splitHeads(c.H, workers);
+  let next = 0;
+  const parts = groups.map(([h0, h1], i) => {
+    const n = Math.floor(workers / groups.length) + (i < workers % groups.length ? 1 : 0);
+    const ws = Array.from({ length: n }, (_, j) => next + j);
+    next += n;
+    const b = boundsAlongT(op, c.T, c.normalize, n);
+    return { h0, h1, workers: b ? ws.slice(0, b.bounds.length - 1) : ws.slice(0, 1), bounds: b?.bounds ?? null, deferred: b?.deferred ?? false };
+  });
+  return parts.some((p) => p.bounds) ? parts : null;
+}
+
+/** Rows `[r0, r1)` of the `[B·T, heads, d]` tensors that sequences `[s0, s1)` cover. */
+function rowsOf(c: Checked, s0: number, s1: number): [number, number] {
+  return c.cuSeqlens.length ? [c.cuSeqlens[s0], c.cuSeqlens[s1]] : [s0 * c.T, s1 * c.T];
+}
+
+/**
+ * The groups (s, h) in order, s-major, each of cost len(s), dealt to workers in contiguous runs
+ * of equal cost; each run as rectangles (a partial first sequence, whole ones, a partial last).
+ */
+export function balance(c: Checked, workers: number): Piece[][] {
+  const len = (s: number) => Math.max(1, rowsOf(c, s, s + 1)[1] - rowsOf(c, s, s + 1)[0]);
+  let total = 0;
+  for (let s = 0; s < c.nSeq; s++) total += len(s) * c.H;
+  // Group g = s·H + h goes to the worker whose share holds its midpoint: contiguous runs.
+  const starts: number[] = [];
+  let acc = 0, last = -1;
+  for (let s = 0; s < c.nSeq; s++) {
+    for (let h = 0; h < c.H; h++) {
+      const w = Math.min(workers - 1, Math.floor(((acc + len(s) / 2) * workers) / total));
+      if (w !== last) starts.push(s * c.H + h);
+      last = w;
+      acc += len(s);
+    }
+  }
+  starts.push(c.nSeq * c.H);
+  return starts.slice(0, -1).map((g0, i) => rectangles(g0, starts[i + 1], c.H));
+}
+
+/** Groups `[g0, g1)` (g = s·H + h) as rectangles: whole sequences together, partial ones alone. */
+function rectangles(g0: number, g1: number, H: number): Piece[] {
+  const out: Piece[] = [];
+  for (let g = g0; g < g1;) {
+    const s = Math.floor(g / H), h = g % H;
+    if (h === 0 && g + H <= g1) {
+      const n = Math.floor((g1 - g) / H);
+      out.push({ s0: s, s1: s + n, h0: 0, h1: H });
+      g += n * H;
+    } else {
+      const h1 = Math.min(H, h + g1 - g);
+      out.push({ s0: s, s1: s + 1, h0: h, h1 });
+      g += h1 - h;
+    }
+  }
+  return out;
+}
+
+/** The call's options for heads `[h0, h1)`. */
+function scalarsOf(c: Checked, h0: number, h1: number): Scalars {
+  return { scale: c.scale, decay: c.decay.length === 1 ? c.decay : c.decay.slice(h0, h1), normalize: c.normalize, eps: c.eps, ridge: c.ridge };
+}
+
+/** The main thread's share of the last call (ms), with the workers' (ts/pool.ts). */
+export interface CallProfile {
+  /** Copying plain inputs into shared memory, or gathering the windows (copying transport). */
+  prepare: number;
+  /** From the first post to the last reply. */
+  run: number;
+  /** Scattering outputs and states (copying transport; states always). */
+  finish: number;
+}
+
+/**
+ * One checked call over the pool, by {@link plan}; the same results as the synchronous call
+ * (bit-identical by groups, within float32 rounding along T).
+ */
+export async function forwardOnPool(pool: Pool, op: OpName, c: Checked, q: Float32Array, k: Float32Array, v: Float32Array, profile?: CallProfile): Promise<{ o: Float32Array; state: Float32Array | null }> {
+  const p = plan(op, c, pool.size)!;
+  const t0 = performance.now();
+  const shared = pool.transport === 'shared';
+  const run = new Run(pool, op, c, shared ? share(q) : q, shared ? share(k) : k, shared ? share(v) : v);
+  const t1 = performance.now();
+  pool.profile = [];
+  const result = p.kind === 'groups' ? await run.groups(p.pieces) : await run.alongT(p.parts);
+  if (profile) Object.assign(profile, { prepare: t1 - t0 + run.prepare, run: performance.now() - t1 - run.prepare - run.finish, finish: run.finish });
+  return result;
+}
+
+/** `x` itself if it lives in a SharedArrayBuffer, else its copy in one. */
+function share(x: Float32Array): Float32Array {
+  if (x.buffer instanceof SharedArrayBuffer) return x;
+  const y = new Float32Array(new SharedArrayBuffer(x.byteLength));
+  y.set(x);
+  return y;
+}
+
+/** One call in flight: its tensors, output, final state, and the windows it sends. */
+class Run {
+  readonly shared: boolean;
+  readonly o: Float32Array;
+  readonly g: number;
+  state: Float32Array | null = null;
+  /** Main-thread time spent gathering (copying transport) and scattering, in ms. */
+  prepare = 0;
+  finish = 0;
+
+  constructor(readonly pool: Pool, readonly op: OpName, readonly c: Checked, readonly q: Float32Array, readonly k: Float32Array, readonly v: Float32Array) {
+    this.shared = pool.transport === 'shared';
+    const n = c.B * c.T * c.HV * c.dv;
+    this.o = this.shared ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n);
+    this.g = c.HV / c.H;
+  }
+
+  /** Window of `x` (`[rows, heads, d]`): in place (shared) or a compact copy, listed in `transfer`. */
+  slab(x: Float32Array, heads: number, d: number, r0: number, r1: number, h0: number, h1: number, transfer: ArrayBuffer[]): Slab {
+    if (this.shared) return { data: x, heads, d, r0, r1, h0, h1 };
+    const t = performance.now();
+    const data = gatherHeads(x.subarray(r0 * heads * d, r1 * heads * d), r1 - r0, heads, d, h0, h1);
+    this.prepare += performance.now() - t;
+    transfer.push(data.buffer as ArrayBuffer);
+    return { data, heads: h1 - h0, d, r0: 0, r1: r1 - r0, h0: 0, h1: h1 - h0 };
+  }
+
+  /** The output window (shared), or null: the worker sends it back. */
+  out(r0: number, r1: number, h0: number, h1: number): Slab | null {
+    return this.shared ? { data: this.o, heads: this.c.HV, d: this.c.dv, r0, r1, h0: h0 * this.g, h1: h1 * this.g } : null;
+  }
+
+  /** Writes a returned output window (copying transport). */
+  place(o: Float32Array | null, r0: number, r1: number, h0: number, h1: number): void {
+    if (!o) return;
+    const t = performance.now();
+    const { HV, dv } = this.c;
+    scatterHeads(this.o.subarray(r0 * HV * dv, r1 * HV * dv), o, r1 - r0, HV, dv, h0 * this.g, h1 * this.g);
+    this.finish += performance.now() - t;
+  }
+
+  /** The initial state of sequences `[s0, s1)` × heads `[h0, h1)`, as a compact copy. */
+  initial(s0: number, s1: number, h0: number, h1: number): Float32Array | null {
+    const { initial, nSeq, H } = this.c;
+    if (!initial) return null;
+    const group = initial.length / (nSeq * H);
+    return gatherHeads(initial.subarray(s0 * H * group, s1 * H * group), s1 - s0, H, group, h0, h1);
+  }
+
+  /** Writes a returned final state of sequences `[s0, s1)` × heads `[h0, h1)`. */
+  placeState(state: Float32Array | null, s0: number, s1: number, h0: number, h1: number): void {
+    if (!state || !this.c.outputFinalState) return;
+    const t = performance.now();
+    const { nSeq, H } = this.c;
+    const group = state.length / ((s1 - s0) * (h1 - h0));
+    this.state ??= new Float32Array(nSeq * H * group);
+    scatterHeads(this.state.subarray(s0 * H * group, s1 * H * group), state, s1 - s0, H, group, h0, h1);
+    this.finish += performance.now() - t;
+  }
+
+  dims(b: number, t: number, h0: number, h1: number): Dims {
+    const h = h1 - h0;
+    return [b, t, h, h * this.g, this.c.dk, this.c.dv];
+  }
+
+  async groups(runs: Piece[][]): Promise<{ o: Float32Array; state: Float32Array | null }> {
+    const { c, op } = this;
+    const cu = c.cuSeqlens;
+    const jobs = runs.flatMap((pieces, w) => pieces.map(async ({ s0, s1, h0, h1 }) => {
+      const [r0, r1] = rowsOf(c, s0, s1);
+      const transfer: ArrayBuffer[] = [];
+      const state = this.initial(s0, s1, h0, h1);
+      if (state) transfer.push(state.buffer as ArrayBuffer);
+      const r = await this.pool.send(w, {
+        kind: 'forward', op, chunkSize: c.chunkSize, scalars: scalarsOf(c, h0, h1),
+        dims: cu.length ? this.dims(1, r1 - r0, h0, h1) : this.dims(s1 - s0, c.T, h0, h1),
+        cuSeqlens: cu.length ? cu.slice(s0, s1 + 1).map((x) => x - cu[s0]) : new Int32Array(0),
+        q: this.slab(this.q, c.H, c.dk, r0, r1, h0, h1, transfer),
+        k: this.slab(this.k, c.H, c.dk, r0, r1, h0, h1, transfer),
+        v: this.slab(this.v, c.HV, c.dv, r0, r1, h0 * this.g, h1 * this.g, transfer),
+        o: this.out(r0, r1, h0, h1), state, wantState: c.outputFinalState,
+      }, transfer);
+      const { o, state: end } = forwardReply(r);
+      this.place(o, r0, r1, h0, h1);
+      this.placeState(end, s0, s1, h0, h1);
+    }));
+    await Promise.all(jobs);
+    return { o: this.o, state: this.state };
+  }
+
+  async alongT(parts: Part[]): Promise<{ o: Float32Array; state: Float32Array | null }> {
+    await Promise.all(parts.map(async (part) => {
+      const end = part.bounds === null ? await this.whole(part) : part.deferred ? await this.deferred(part) : await this.segments(part);
+      this.placeState(end, 0, 1, part.h0, part.h1);
+    }));
+    return { o: this.o, state: this.state };
+  }
+
+  /** Segment `[t0, t1)` of heads `[h0, h1)`: its q, k, v windows. */
+  segment(t0: number, t1: number, h0: number, h1: number, transfer: ArrayBuffer[]): { q: Slab; k: Slab; v: Slab } {
+    const { c } = this;
+    return {
+      q: this.slab(this.q, c.H, c.dk, t0, t1, h0, h1, transfer),
+      k: this.slab(this.k, c.H, c.dk, t0, t1, h0, h1, transfer),
+      v: this.slab(this.v, c.HV, c.dv, t0, t1, h0 * this.g, h1 * this.g, transfer),
+    };
+  }
+
+  async forward(w: number, t0: number, t1: number, h0: number, h1: number, extra: Partial<Unsent & { kind: 'forward' }>): Promise<{ o: Float32Array | null; state: Float32Array | null }> {
+    const { c, op } = this;
+    const transfer: ArrayBuffer[] = [];
+    const r = await this.pool.send(w, {
+      kind: 'forward', op, chunkSize: c.chunkSize, scalars: scalarsOf(c, h0, h1), dims: this.dims(1, t1 - t0, h0, h1),
+      cuSeqlens: new Int32Array(0), ...this.segment(t0, t1, h0, h1, transfer), o: this.out(t0, t1, h0, h1),
+      state: this.initial(0, 1, h0, h1), wantState: true, ...extra,
+    }, transfer);
+    return forwardReply(r);
+  }
+
+  /** A head group that gains nothing from a split: one job on its first worker. */
+  async whole({ h0, h1, workers }: Part): Promise<Float32Array | null> {
+    const r = await this.forward(workers[0], 0, this.c.T, h0, h1, {});
+    this.place(r.o, 0, this.c.T, h0, h1);
+    return r.state;
+  }
+
+  /**
+   * Full summaries: worker w summarises segment w − 1, then runs segment w from
+   * initial ⊕ summaries 0..w−1; worker 0 starts at once.
+   */
+  async segments({ h0, h1, workers, bounds }: Part): Promise<Float32Array | null> {
+    const { c, op } = this;
+    const b = bounds!, W = b.length - 1;
+    const summaries = Array.from({ length: W - 1 }, async (_, w) => {
+      const transfer: ArrayBuffer[] = [];
+      const r = await this.pool.send(workers[w + 1], {
+        kind: 'summary', op, dims: this.dims(1, b[w + 1] - b[w], h0, h1), scalars: scalarsOf(c, h0, h1),
+        chunkSize: SUMMARY_CHUNK[op], ...this.segment(b[w], b[w + 1], h0, h1, transfer),
+      }, transfer);
+      if (!('summary' in r)) throw new Error('hla-wasm: unexpected worker reply');
+      return r.summary;
+    });
+    // Each forward waits only for the summaries before it; a failed summary fails the call.
+    const forwards = Array.from({ length: W }, async (_, w) => {
+      const r = await this.forward(workers[w], b[w], b[w + 1], h0, h1, { summaries: await Promise.all(summaries.slice(0, w)), wantState: w === W - 1 });
+      this.place(r.o, b[w], b[w + 1], h0, h1);
+      return r.state;
+    });
+    return (await Promise.all(forwards))[W - 1];
+  }
+
+  /**
+   * hla2 without normalize, deferred value moments (docs/math.md f): worker w summarises the
+   * keys before its segment and runs it from (true S, zero value moments); then each segment is
+   * settled with the previous one's end state, in order.
+   */
+  async deferred({ h0, h1, workers, bounds }: Part): Promise<Float32Array | null> {
+    const { c, op } = this;
+    const b = bounds!, W = b.length - 1;
+    const firsts = Array.from({ length: W }, (_, w) => {
+      const transfer: ArrayBuffer[] = [];
+      const keysBefore = w > 0 ? { k: this.slab(this.k, c.H, c.dk, 0, b[w], h0, h1, transfer), chunkSize: KEY_CHUNK } : undefined;
+      return this.forward(workers[w], b[w], b[w + 1], h0, h1, keysBefore ? { keysBefore } : {});
+    });
+    let carry: Float32Array | null = null;
+    for (const [w, p] of firsts.entries()) {
+      const r = await p;
+      if (w === 0) {
+        this.place(r.o, b[0], b[1], h0, h1);
+        carry = r.state;
+        continue;
+      }
+      const transfer: ArrayBuffer[] = [];
+      const hv = (h1 - h0) * this.g, n = b[w + 1] - b[w];
+      const o: Slab = this.out(b[w], b[w + 1], h0, h1) ?? { data: r.o!, heads: hv, d: c.dv, r0: 0, r1: n, h0: 0, h1: hv };
+      if (!this.shared) transfer.push(r.o!.buffer as ArrayBuffer);
+      const settled = await this.pool.send(workers[w], {
+        kind: 'settle', op, dims: this.dims(1, n, h0, h1), scalars: scalarsOf(c, h0, h1),
+        q: this.slab(this.q, c.H, c.dk, b[w], b[w + 1], h0, h1, transfer), o, carry: carry!, state: r.state!,
+      }, transfer);
+      const s = forwardReply(settled);
+      this.place(s.o, b[w], b[w + 1], h0, h1);
+      carry = s.state;
+    }
+    return carry;
+  }
+}
+
+function forwardReply(r: Reply): { o: Float32Array | null; state: Float32Array | null } {
+  if (!('o' in r)) throw new Error('hla-wasm: unexpected worker reply');
+  return r;
+}
