@@ -58,7 +58,7 @@ function inputs(h: Hla, w: Workload, shared: boolean): Tensor[] {
   });
 }
 
-const budget = small ? 0.05 : 1.5;
+const budget = small ? 0.05 : 1.0;
 const single = await init({ backend });
 const rows: Record<string, unknown>[] = [];
 const log = (x: string) => console.log(x);
@@ -67,7 +67,11 @@ log(`threads bench: ${backend}, d=${d}, pools ${counts.join(', ')}, ${availableP
 const pools = new Map<number, Hla>();
 for (const n of counts) if (n > 1) pools.set(n, await init({ backend, threads: n }));
 
+const flavours: Record<string, number> = {};
+const save = () => writeFileSync(out, JSON.stringify({ machine: { ...machineInfo(), cores: availableParallelism() }, backend, d, options: OPTIONS, rows, flavours }, null, 1) + '\n');
+
 for (const w of WORKLOADS) {
+  save(); // after each workload: a run cut short keeps what it measured
   const [q, k, v] = inputs(single, w, false);
   const base = await timeIt(() => single[w.op](q, k, v, OPTIONS), budget);
   const tokens = w.B * w.T;
@@ -102,8 +106,7 @@ for (const w of WORKLOADS) {
 }
 for (const p of pools.values()) p.close();
 
-// The SIMD flavours' chunk form on one thread (the GEMM tiles, crates/hla-core/src/gemm.rs).
-const flavours: Record<string, number> = {};
+// The SIMD flavours' chunk form on one thread (the GEMM tiles: bench/tiles.ts).
 if (!small) {
   const w = { B: 1, H: 4, T: 2048 };
   for (const op of ['la1', 'hla2', 'hla3'] as OpName[]) {
@@ -117,5 +120,5 @@ if (!small) {
   }
 }
 
-writeFileSync(out, JSON.stringify({ machine: { ...machineInfo(), cores: availableParallelism() }, backend, d, options: OPTIONS, rows, flavours }, null, 1) + '\n');
+save();
 log(`wrote ${out}`);

@@ -42,6 +42,13 @@ impl<'a> MatRef<'a> {
 /// usual AVX2 sgemm block — 12 independent FMA chains cover the FMA latency on both ports,
 /// where 8 would leave them idle part of the time.
 const fn mr(lanes: usize) -> usize {
+    // HLA_GEMM_MR=1..6 at build time overrides it (the tile measurement, bench/threads.ts).
+    if let Some(v) = option_env!("HLA_GEMM_MR") {
+        let d = v.as_bytes()[0];
+        if v.len() == 1 && d >= b'1' && d <= b'6' {
+            return (d - b'0') as usize;
+        }
+    }
     if lanes >= 8 {
         6
     } else {
