@@ -68,7 +68,8 @@ const pools = new Map<number, Hla>();
 for (const n of counts) if (n > 1) pools.set(n, await init({ backend, threads: n }));
 
 const flavours: Record<string, number> = {};
-const save = () => writeFileSync(out, JSON.stringify({ machine: { ...machineInfo(), cores: availableParallelism() }, backend, d, options: OPTIONS, rows, flavours }, null, 1) + '\n');
+let copies: Record<string, number> = {};
+const save = () => writeFileSync(out, JSON.stringify({ machine: { ...machineInfo(), cores: availableParallelism() }, backend, d, options: OPTIONS, rows, flavours, copies }, null, 1) + '\n');
 
 for (const w of WORKLOADS) {
   save(); // after each workload: a run cut short keeps what it measured
@@ -78,9 +79,13 @@ for (const w of WORKLOADS) {
   log(`${w.op} ${w.name} B=${w.B} H=${w.H} T=${w.T}: 1 thread (synchronous) ${(base.median * 1e3).toFixed(1)} ms`);
   rows.push({ workload: w.name, op: w.op, B: w.B, H: w.H, T: w.T, threads: 1, inputs: 'plain', ms: base.median * 1e3, speedup: 1, tok_s: tokens / base.median });
   const want = single[w.op](q, k, v, OPTIONS).o.data;
-  for (const shared of [true, false]) {
+  for (const variant of ['shared', 'plain', 'shared+prefault'] as const) {
+    const shared = variant !== 'plain';
+    if (variant === 'shared+prefault' && w.name !== 'by heads') continue;
+    (globalThis as Record<symbol, unknown>)[Symbol.for('hla-wasm.prefault')] = variant === 'shared+prefault';
     const [sq, sk, sv] = inputs(single, w, shared);
     for (const n of counts.filter((x) => x > 1)) {
+      if (variant === 'shared+prefault' && n < 8) continue;
       const h = pools.get(n)!;
       const got = (await h.run(w.op, sq, sk, sv, OPTIONS)).o.data;
       let err = 0;
@@ -88,23 +93,38 @@ for (const w of WORKLOADS) {
       const t = await timeIt(() => h.run(w.op, sq, sk, sv, OPTIONS), budget);
       // One more call for the breakdown (the pool's timers, ms).
       await h.run(w.op, sq, sk, sv, OPTIONS);
-      const p = (h as unknown as { _lastRunProfile: { prepare: number; run: number; finish: number; workers: { jobs: number; io: number; compute: number }[] } })._lastRunProfile;
+      type W = { jobs: number; io: number; compute: number; carry: number; wait: number; back: number };
+      const p = (h as unknown as { _lastRunProfile: { prepare: number; run: number; finish: number; plan: unknown; workers: W[] } })._lastRunProfile;
       const row = {
-        workload: w.name, op: w.op, B: w.B, H: w.H, T: w.T, threads: n, inputs: shared ? 'shared' : 'plain', transport: h.transport,
+        workload: w.name, op: w.op, B: w.B, H: w.H, T: w.T, threads: n, inputs: variant, transport: h.transport,
         ms: t.median * 1e3, speedup: base.median / t.median, tok_s: tokens / t.median, maxAbsDiff: err,
         breakdown: p && {
           main: { prepare: p.prepare, run: p.run, finish: p.finish },
-          workers: p.workers.map((x) => ({ jobs: x.jobs, io: +x.io.toFixed(2), compute: +x.compute.toFixed(2) })),
+          plan: p.plan,
+          workers: p.workers.map((x) => Object.fromEntries(Object.entries(x).map(([k, y]) => [k, +y.toFixed(2)]))),
         },
       };
       rows.push(row);
       const ws = p?.workers ?? [];
-      const comp = ws.map((x) => x.compute), io = ws.map((x) => x.io);
-      log(`  ${n} workers, ${row.inputs}: ${(t.median * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; main prepare ${p?.prepare.toFixed(1)} ms, finish ${p?.finish.toFixed(1)} ms; worker compute ${Math.min(...comp).toFixed(1)}–${Math.max(...comp).toFixed(1)} ms, io ${Math.max(...io).toFixed(1)} ms max; max|Δ| ${err.toExponential(1)}`);
+      const r = (f: (x: W) => number) => `${Math.min(...ws.map(f)).toFixed(1)}–${Math.max(...ws.map(f)).toFixed(1)}`;
+      log(`  ${n} workers, ${row.inputs}: ${(t.median * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; main prepare ${p?.prepare.toFixed(1)}, run ${p?.run.toFixed(1)}, finish ${p?.finish.toFixed(1)}; per worker: compute ${r((x) => x.compute)}, carry ${r((x) => x.carry)}, io ${r((x) => x.io)}, wait ${r((x) => x.wait)}, back ${r((x) => x.back)} ms; max|Δ| ${err.toExponential(1)}`);
     }
   }
 }
 for (const p of pools.values()) p.close();
+
+// What one copy costs (the transport's unit of work): 32 MiB between plain and shared buffers,
+// GB/s on one thread (a worker copies its window into its wasm memory once per input).
+{
+  copies = {};
+  const n = small ? 1 << 18 : 8 << 20;
+  const plain = () => new Float32Array(n).fill(1), shared = () => new Float32Array(new SharedArrayBuffer(4 * n)).fill(1);
+  for (const [name, src, dst] of [['plain→plain', plain(), plain()], ['shared→plain', shared(), plain()], ['plain→shared', plain(), shared()]] as const) {
+    const t = await timeIt(() => dst.set(src), small ? 0.05 : 0.5);
+    copies[name] = (4 * n) / t.median / 1e9;
+    log(`copy ${name}: ${copies[name].toFixed(1)} GB/s`);
+  }
+}
 
 // The SIMD flavours' chunk form on one thread (the GEMM tiles: bench/tiles.ts).
 if (!small) {

@@ -15,10 +15,10 @@ const out: Record<string, number> = {};
 for (const op of ['la1', 'hla2', 'hla3'] as OpName[]) {
   const f = () => h[op](x, x, x, { decay: 0.999, mode: 'chunk', chunkSize: 64 });
   const w0 = performance.now();
-  while (performance.now() - w0 < 800) f();
+  while (performance.now() - w0 < 500) f();
   const runs: number[] = [];
   const t0 = performance.now();
-  while (runs.length < 5 || performance.now() - t0 < 1000) {
+  while (runs.length < 5 || performance.now() - t0 < 600) {
     const t = performance.now();
     f();
     runs.push((performance.now() - t) / 1e3);

@@ -115,6 +115,8 @@ export interface CallProfile {
   run: number;
   /** Scattering outputs and states (copying transport; states always). */
   finish: number;
+  /** What was planned. */
+  plan?: Plan;
 }
 
 /**
@@ -125,20 +127,17 @@ export async function forwardOnPool(pool: Pool, op: OpName, c: Checked, q: Float
   const p = plan(op, c, pool.size)!;
   const t0 = performance.now();
   const shared = pool.transport === 'shared';
-  const run = new Run(pool, op, c, shared ? share(q) : q, shared ? share(k) : k, shared ? share(v) : v);
-  const t1 = performance.now();
-  pool.profile = [];
-  const result = p.kind === 'groups' ? await run.groups(p.pieces) : await run.alongT(p.parts);
-  if (profile) Object.assign(profile, { prepare: t1 - t0 + run.prepare, run: performance.now() - t1 - run.prepare - run.finish, finish: run.finish });
-  return result;
-}
-
-/** `x` itself if it lives in a SharedArrayBuffer, else its copy in one. */
-function share(x: Float32Array): Float32Array {
-  if (x.buffer instanceof SharedArrayBuffer) return x;
-  const y = new Float32Array(new SharedArrayBuffer(x.byteLength));
-  y.set(x);
-  return y;
+  const taken: SharedArrayBuffer[] = [];
+  try {
+    const run = new Run(pool, op, c, shared ? pool.share(q, taken) : q, shared ? pool.share(k, taken) : k, shared ? pool.share(v, taken) : v);
+    const t1 = performance.now();
+    pool.profile = [];
+    const result = p.kind === 'groups' ? await run.groups(p.pieces) : await run.alongT(p.parts);
+    if (profile) Object.assign(profile, { plan: p, prepare: t1 - t0 + run.prepare, run: performance.now() - t1 - run.prepare - run.finish, finish: run.finish });
+    return result;
+  } finally {
+    pool.unshare(taken);
+  }
 }
 
 /** One call in flight: its tensors, output, final state, and the windows it sends. */
@@ -155,6 +154,13 @@ class Run {
     this.shared = pool.transport === 'shared';
     const n = c.B * c.T * c.HV * c.dv;
     this.o = this.shared ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n);
+    // @internal Benchmark only (bench/threads.ts): touch the output's pages here, serially, instead
+    // of in the workers, where first-touch page faults of one buffer contend with each other.
+    if (this.shared && (globalThis as Record<symbol, unknown>)[Symbol.for('hla-wasm.prefault')] === true) {
+      const t = performance.now();
+      this.o.fill(0);
+      this.prepare += performance.now() - t;
+    }
     this.g = c.HV / c.H;
   }
 
@@ -293,38 +299,51 @@ class Run {
   }
 
   /**
-   * hla2 without normalize, deferred value moments (docs/math.md f): worker w summarises the
-   * keys before its segment and runs it from (true S, zero value moments); then each segment is
-   * settled with the previous one's end state, in order.
+   * hla2 without normalize, deferred value moments (docs/math.md f; ts/sequence.ts): the key
+   * summaries of segments 0..W−2 in parallel (segment 0's on the last worker, so that worker 0
+   * starts its forward at once); worker w runs segment w from (initial S ⊕ key summaries
+   * before it, zero value moments); then a chain of state-only settles gives each segment its
+   * true carry, and each segment's outputs are settled with it as soon as it is known.
    */
   async deferred({ h0, h1, workers, bounds }: Part): Promise<Float32Array | null> {
     const { c, op } = this;
     const b = bounds!, W = b.length - 1;
-    const firsts = Array.from({ length: W }, (_, w) => {
+    const scalars = scalarsOf(c, h0, h1);
+    const keySummaries = Array.from({ length: W - 1 }, async (_, w) => {
       const transfer: ArrayBuffer[] = [];
-      const keysBefore = w > 0 ? { k: this.slab(this.k, c.H, c.dk, 0, b[w], h0, h1, transfer), chunkSize: KEY_CHUNK } : undefined;
-      return this.forward(workers[w], b[w], b[w + 1], h0, h1, keysBefore ? { keysBefore } : {});
+      const none = (x: Float32Array, heads: number, d: number, g: number) => this.slab(x, heads, d, 0, 0, h0 * g, h1 * g, transfer);
+      const r = await this.pool.send(workers[w === 0 ? W - 1 : w], {
+        kind: 'summary', keysOnly: true, op, dims: this.dims(1, b[w + 1] - b[w], h0, h1), scalars, chunkSize: KEY_CHUNK,
+        k: this.slab(this.k, c.H, c.dk, b[w], b[w + 1], h0, h1, transfer), q: none(this.q, c.H, c.dk, 1), v: none(this.v, c.HV, c.dv, this.g),
+      }, transfer);
+      if (!('summary' in r)) throw new Error('hla-wasm: unexpected worker reply');
+      return r.summary;
     });
-    let carry: Float32Array | null = null;
-    for (const [w, p] of firsts.entries()) {
-      const r = await p;
-      if (w === 0) {
-        this.place(r.o, b[0], b[1], h0, h1);
-        carry = r.state;
-        continue;
-      }
+    const forwards = Array.from({ length: W }, async (_, w) =>
+      this.forward(workers[w], b[w], b[w + 1], h0, h1, w === 0 ? {} : { deferValues: true, summaries: await Promise.all(keySummaries.slice(0, w)) }));
+    const first = await forwards[0];
+    this.place(first.o, b[0], b[1], h0, h1);
+    let carry = first.state!;
+    const settles: Promise<void>[] = [];
+    for (let w = 1; w < W; w++) {
+      const r = await forwards[w];
+      const n = b[w + 1] - b[w], hv = (h1 - h0) * this.g, dims = this.dims(1, n, h0, h1);
+      // The true end state of segment w (state only: an empty output window) ...
+      const t0: ArrayBuffer[] = [];
+      const chained = forwardReply(await this.pool.send(workers[w], {
+        kind: 'settle', op, dims, scalars, q: this.slab(this.q, c.H, c.dk, b[w], b[w + 1], h0, h1, t0),
+        o: { data: new Float32Array(0), heads: hv, d: c.dv, r0: 0, r1: 0, h0: 0, h1: hv }, carry, state: r.state!.slice(),
+      }, t0));
+      // ... and its outputs, settled in parallel with the rest of the chain.
       const transfer: ArrayBuffer[] = [];
-      const hv = (h1 - h0) * this.g, n = b[w + 1] - b[w];
       const o: Slab = this.out(b[w], b[w + 1], h0, h1) ?? { data: r.o!, heads: hv, d: c.dv, r0: 0, r1: n, h0: 0, h1: hv };
       if (!this.shared) transfer.push(r.o!.buffer as ArrayBuffer);
-      const settled = await this.pool.send(workers[w], {
-        kind: 'settle', op, dims: this.dims(1, n, h0, h1), scalars: scalarsOf(c, h0, h1),
-        q: this.slab(this.q, c.H, c.dk, b[w], b[w + 1], h0, h1, transfer), o, carry: carry!, state: r.state!,
-      }, transfer);
-      const s = forwardReply(settled);
-      this.place(s.o, b[w], b[w + 1], h0, h1);
-      carry = s.state;
+      settles.push(this.pool.send(workers[w], {
+        kind: 'settle', op, dims, scalars, q: this.slab(this.q, c.H, c.dk, b[w], b[w + 1], h0, h1, transfer), o, carry, state: r.state!,
+      }, transfer).then((s) => this.place(forwardReply(s).o, b[w], b[w + 1], h0, h1)));
+      carry = chained.state!;
     }
+    await Promise.all(settles);
     return carry;
   }
 }

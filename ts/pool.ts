@@ -179,8 +179,13 @@ export type Unsent = Job extends infer J ? (J extends Job ? Omit<J, 'id'> : neve
 /** Per worker, where the last call's time went (ms, summed over its jobs); for the benchmark. */
 export interface WorkerProfile {
   jobs: number;
+  /** Worker time (ms) per job part: see `Timing` in ts/protocol.ts. */
   io: number;
   compute: number;
+  carry: number;
+  /** From posting each job to its start in the worker, and from its end to its reply here. */
+  wait: number;
+  back: number;
 }
 
 export class Pool {
@@ -212,6 +217,32 @@ export class Pool {
     return this.#slots.length;
   }
 
+  /** Shared copies of plain inputs, reused across calls (fresh ones cost a page fault per 4 KiB). */
+  #staging: SharedArrayBuffer[] = [];
+
+  /**
+   * `x` in shared memory: itself if it is there already, else its copy in a staging buffer,
+   * listed in `taken` until {@link Pool.unshare} gives it back.
+   */
+  share(x: Float32Array, taken: SharedArrayBuffer[]): Float32Array {
+    if (x.buffer instanceof SharedArrayBuffer) return x;
+    let best = -1;
+    this.#staging.forEach((b, i) => {
+      if (b.byteLength >= x.byteLength && (best < 0 || b.byteLength < this.#staging[best].byteLength)) best = i;
+    });
+    const buffer = best >= 0 ? this.#staging.splice(best, 1)[0] : new SharedArrayBuffer(x.byteLength);
+    taken.push(buffer);
+    const y = new Float32Array(buffer, 0, x.length);
+    y.set(x);
+    return y;
+  }
+
+  /** Gives staging buffers back (the largest few are kept). */
+  unshare(taken: SharedArrayBuffer[]): void {
+    this.#staging.push(...taken);
+    this.#staging.sort((a, b) => b.byteLength - a.byteLength).splice(6);
+  }
+
   /**
    * Posts a job to worker `w`; `transfer` lists the buffers it moves (the copying transport's
    * windows). An error reply rejects as the Error the synchronous call would have thrown.
@@ -220,15 +251,20 @@ export class Pool {
     const id = this.#next++;
     const slot = this.#slots[w];
     if (!slot) throw closed();
+    const posted = performance.timeOrigin + performance.now();
     const r = await slot.send(id, { ...job, id }, transfer);
+    const replied = performance.timeOrigin + performance.now();
     if ('error' in r) {
       const E = r.name === 'RangeError' ? RangeError : r.name === 'TypeError' ? TypeError : Error;
       throw new E(r.error);
     }
-    const p = (this.profile[w] ??= { jobs: 0, io: 0, compute: 0 });
+    const p = (this.profile[w] ??= { jobs: 0, io: 0, compute: 0, carry: 0, wait: 0, back: 0 });
     p.jobs++;
     p.io += r.ms.io;
     p.compute += r.ms.compute;
+    p.carry += r.ms.carry;
+    p.wait += Math.max(0, r.ms.start - posted);
+    p.back += Math.max(0, replied - r.ms.end);
     return r;
   }
 

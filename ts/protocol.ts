@@ -64,16 +64,17 @@ export interface ForwardJob {
    */
   summaries?: Float32Array[];
   /**
-   * Along T, deferred (hla2 without normalize): the keys of every token before this segment;
-   * the carry becomes `state` with zero value moments ⊕ their key summary.
+   * Along T, deferred (hla2 without normalize): zero the value moments of `state` first; then
+   * `summaries` are key summaries (ρ and S only).
    */
-  keysBefore?: { k: Slab; chunkSize: number };
+  deferValues?: boolean;
 }
 
-/** Along T: the summary of one segment from a zero state (state only). */
+/** Along T: the summary of one segment from a zero state (state only), or of its keys alone. */
 export interface SummaryJob {
   id: number;
   kind: 'summary';
+  keysOnly?: boolean;
   op: OpName;
   dims: Dims;
   scalars: Scalars;
@@ -81,7 +82,10 @@ export interface SummaryJob {
   q: Slab; k: Slab; v: Slab;
 }
 
-/** Along T, deferred: settles a segment's outputs (`o`, in place or sent) and end state with its true carry. */
+/**
+ * Along T, deferred: settles a segment's outputs (`o`, in place or sent; an empty window:
+ * state only) and end state with its true carry.
+ */
 export interface SettleJob {
   id: number;
   kind: 'settle';
@@ -96,10 +100,18 @@ export interface SettleJob {
 
 export type Job = ForwardJob | SummaryJob | SettleJob;
 
-/** Where a job's time went in the worker, in ms: gathering and scattering, and the wasm call(s). */
+/**
+ * Where a job's time went in the worker, in ms: gathering and scattering windows (`io`), the
+ * forward (`compute`), the split along T's own work (`carry`: summaries, folds, settling), and
+ * when it ran (`start`, `end`: `performance.timeOrigin + performance.now()`, comparable across
+ * threads).
+ */
 export interface Timing {
   io: number;
   compute: number;
+  carry: number;
+  start: number;
+  end: number;
 }
 
 export type Reply =

@@ -5,9 +5,11 @@
 // - full summaries: worker w computes the summary of segment w − 1 (from a zero state, state
 //   only, chunk form), folds carry_w = initial ⊕ summary_0 ⊕ … ⊕ summary_{w−1} (an exclusive
 //   scan; each ⊕ is O(dk²·dv)) and runs segment w from it;
-// - deferred value moments (hla2 without normalize): worker w summarises only the keys before
-//   its segment, runs it from (S, zero value moments), and is settled afterwards with the end
-//   state of segment w − 1 (o += diag(γ^{t+1}) Q M0, value moments += γ^t × carry's).
+// - deferred value moments (hla2 without normalize): the key summaries of all segments are
+//   computed in parallel; worker w runs segment w from (S = initial ⊕ key summaries before it,
+//   zero value moments); a chain of cheap state-only settles gives every segment its true carry
+//   (value moments += γ^t × carry's), and each segment's outputs are settled with it in
+//   parallel (o += diag(γ^{t+1}) Q M0).
 //   hla-core supports this for la1 too, but there settling (dk·dv per token, after worker
 //   w − 1) costs as much as la1's full summary, which overlaps with worker 0 instead.
 // The last segment's end state is the call's final state.
@@ -31,8 +33,8 @@ export const SUMMARY_CHUNK: Record<OpName, number> = { la1: 32, hla2: 64, ahla: 
 
 /**
  * The deferred split (hla2 without normalize), same measurement: key summary r_S = 0.21 per
- * token of the prefix it covers, settling r_F = 0.20 per token of the segment (0.09–0.31 before
- * the token-blocked forward).
+ * token it covers, settling r_F = 0.20 per token of the segment (0.09–0.31 before the
+ * token-blocked forward). On the 16-core Xeon (bench/results/threads.json) r_S ≈ 0.15–0.2.
  */
 export const KEY_COST = 0.2;
 export const SETTLE_COST = 0.2;
@@ -84,12 +86,25 @@ export function boundsAlongT(op: OpName, T: number, normalize: boolean, workers:
   const W = Math.min(workers, Math.floor(T / 2));
   const deferred = op === 'hla2' && !normalize;
   const r = knob ? Math.min(SUMMARY_COST[op], 0.5) : SUMMARY_COST[op];
-  // a[w] = t_w / L0, every worker ending at ≈ L0. Full summaries: worker w ≥ 1 waits r L0 for
-  // summary_{w−1} (segment 0's is the longest), then runs L_w = L0 (1 − r). Deferred: worker w
-  // first summarises the t_w keys before it, so L_w = L0 − r_S t_w; settling follows.
+  if (deferred) {
+    // Three phases: every segment's key summary in parallel (segment 0's on the last worker),
+    // each forward from (initial S ⊕ the key summaries before it, zero value moments), then
+    // a cheap chain of state-only settles and every segment's outputs settled in parallel.
+    // Worker 0 runs only its forward; the others wait ≈ r_S·L0 for segment 0's key summary and
+    // settle afterwards: L0 (1 − r_S) = L (1 + r_F), and T = L0 + (W − 1) L.
+    const l0 = (1 + SETTLE_COST) / (1 - KEY_COST);
+    const gain = (W - 1 + l0) / l0;
+    if (!(gain >= (knob ? 1 : MIN_GAIN))) return null;
+    const L = T / (W - 1 + l0);
+    const bounds = [0, ...Array.from({ length: W - 1 }, (_, w) => Math.round(T - (W - 1 - w) * L)), T];
+    for (let w = 1; w <= W; w++) if (bounds[w] <= bounds[w - 1]) return null;
+    return { bounds, deferred };
+  }
+  // a[w] = t_w / L0, every worker ending at ≈ L0: worker w ≥ 1 waits r L0 for summary_{w−1}
+  // (segment 0's is the longest), then runs L_w = L0 (1 − r).
   const a = [0, 1];
-  for (let w = 1; w < W; w++) a.push(deferred ? a[w] * (1 - KEY_COST) + 1 : a[w] + 1 - r);
-  const gain = deferred ? a[W] / (1 + SETTLE_COST * (a[W] - 1)) : a[W];
+  for (let w = 1; w < W; w++) a.push(a[w] + 1 - r);
+  const gain = a[W];
   if (!(gain >= (knob ? 1 : MIN_GAIN)) || !(a[W] > a[W - 1])) return null;
   const l0 = T / a[W];
   const bounds = a.map((x) => Math.round(x * l0));

@@ -64,12 +64,26 @@ function run(glue: Glue, job: Job): Reply {
   }
 }
 
-/** The window as one contiguous `[r1 − r0, h1 − h0, d]` array: a view where it is one, else a copy. */
-function read(s: Slab): Float32Array {
+/**
+ * Scratch arrays for gathered windows, kept between jobs: a fresh multi-MB array per job costs
+ * page faults and garbage collection on every call.
+ */
+const scratch: Float32Array[] = [];
+
+function scratchOf(slot: number, n: number): Float32Array {
+  if (!(scratch[slot]?.length >= n)) scratch[slot] = new Float32Array(Math.max(n, Math.ceil((scratch[slot]?.length ?? 0) * 1.25)));
+  return scratch[slot].subarray(0, n);
+}
+
+/**
+ * The window as one contiguous `[r1 − r0, h1 − h0, d]` array: a view where it is one, else a
+ * gathered copy in scratch `slot`.
+ */
+function read(s: Slab, slot: number): Float32Array {
   const { data, heads, d, r0, r1, h0, h1 } = s;
   if (h0 === 0 && h1 === heads) return data.subarray(r0 * heads * d, r1 * heads * d);
   const w = (h1 - h0) * d;
-  const out = new Float32Array((r1 - r0) * w);
+  const out = scratchOf(slot, (r1 - r0) * w);
   for (let r = r0; r < r1; r++) out.set(data.subarray((r * heads + h0) * d, (r * heads + h1) * d), (r - r0) * w);
   return out;
 }
@@ -81,6 +95,9 @@ function write(s: Slab, x: Float32Array): void {
   const w = (h1 - h0) * d;
   for (let r = r0; r < r1; r++) data.set(x.subarray((r - r0) * w, (r - r0 + 1) * w), (r * heads + h0) * d);
 }
+
+/** Wall-clock ms comparable across threads (each worker has its own `performance.timeOrigin`). */
+const now = () => performance.timeOrigin + performance.now();
 
 /** A segment scan of `op` with these options, freed after `f`. */
 function withScan<T>(glue: Glue, op: OpName, s: Scalars, f: (scan: Scan) => T): T {
@@ -99,53 +116,55 @@ function withScan<T>(glue: Glue, op: OpName, s: Scalars, f: (scan: Scan) => T): 
 const u32 = (d: Dims) => new Uint32Array(d);
 
 function forward(glue: Glue, job: ForwardJob): Reply {
-  const t0 = performance.now();
+  const start = now();
   const [b, t, h, hv, dk, dv] = job.dims;
   const s = job.scalars;
-  const q = read(job.q), k = read(job.k), v = read(job.v);
-  const o = job.o ? read(job.o) : new Float32Array(b * t * hv * dv);
+  const q = read(job.q, 0), k = read(job.k, 1), v = read(job.v, 2);
+  const o = job.o ? read(job.o, 3) : new Float32Array(b * t * hv * dv);
   const sequences = job.cuSeqlens.length ? job.cuSeqlens.length - 1 : b;
-  let io = performance.now() - t0;
-  const t1 = performance.now();
-  let state = job.state ?? new Float32Array(glue.state_len(OP_CODES[job.op], sequences, h, hv, dk, dv, s.ridge !== 0));
-  if (job.keysBefore || job.summaries?.length) {
+  const t1 = now();
+  let io = t1 - start, carry = 0;
+  const state = job.state ?? new Float32Array(glue.state_len(OP_CODES[job.op], sequences, h, hv, dk, dv, s.ridge !== 0));
+  if (job.deferValues || job.summaries?.length) {
     withScan(glue, job.op, s, (scan) => {
-      if (job.keysBefore) {
-        const kb = job.keysBefore;
-        const dims = u32([1, kb.k.r1 - kb.k.r0, h, hv, dk, dv]);
-        scan.defer_values(dims, state);
-        scan.combine(dims, state, scan.key_summary(kb.chunkSize, dims, read(kb.k)));
-      }
-      for (const sum of job.summaries ?? []) scan.combine(u32(job.dims), state, sum);
+      const dims = u32(job.dims);
+      if (job.deferValues) scan.defer_values(dims, state);
+      for (const sum of job.summaries ?? []) scan.combine(dims, state, sum);
     });
+    carry = now() - t1;
   }
+  const t2 = now();
   engine ??= new glue.Engine();
   engine.forward(OP_CODES[job.op], job.chunkSize, u32(job.dims), s.scale, s.decay, s.normalize, s.eps, s.ridge, q, k, v, o, state, job.cuSeqlens);
-  const compute = performance.now() - t1;
-  const t2 = performance.now();
+  const t3 = now();
   if (job.o) write(job.o, o);
-  io += performance.now() - t2;
-  return { id: job.id, o: job.o ? null : o, state: job.wantState ? state : null, ms: { io, compute } };
+  const end = now();
+  io += end - t3;
+  return { id: job.id, o: job.o ? null : o, state: job.wantState ? state : null, ms: { io, compute: t3 - t2, carry, start, end } };
 }
 
 function summarise(glue: Glue, job: SummaryJob): Reply {
-  const t0 = performance.now();
-  const q = read(job.q), k = read(job.k), v = read(job.v);
-  const t1 = performance.now();
-  const summary = withScan(glue, job.op, job.scalars, (scan) => scan.summary(job.chunkSize, u32(job.dims), q, k, v));
-  return { id: job.id, summary, ms: { io: t1 - t0, compute: performance.now() - t1 } };
+  const start = now();
+  const k = read(job.k, 1);
+  const q = job.keysOnly ? k : read(job.q, 0), v = job.keysOnly ? k : read(job.v, 2);
+  const t1 = now();
+  const summary = withScan(glue, job.op, job.scalars, (scan) =>
+    job.keysOnly ? scan.key_summary(job.chunkSize, u32(job.dims), k) : scan.summary(job.chunkSize, u32(job.dims), q, k, v));
+  const end = now();
+  return { id: job.id, summary, ms: { io: t1 - start, compute: 0, carry: end - t1, start, end } };
 }
 
 function settle(glue: Glue, job: SettleJob): Reply {
-  const t0 = performance.now();
-  const q = read(job.q), o = read(job.o);
-  const t1 = performance.now();
+  const start = now();
+  const q = read(job.q, 0), o = read(job.o, 3);
+  const t1 = now();
   withScan(glue, job.op, job.scalars, (scan) => scan.settle_values(u32(job.dims), q, o, job.carry, job.state));
-  const t2 = performance.now();
+  const t2 = now();
   write(job.o, o);
   // The copying transport sent a compact copy: send it back.
   const shared = typeof SharedArrayBuffer === 'function' && job.o.data.buffer instanceof SharedArrayBuffer;
-  return { id: job.id, o: shared ? null : o, state: job.state, ms: { io: t1 - t0 + performance.now() - t2, compute: t2 - t1 } };
+  const end = now();
+  return { id: job.id, o: shared ? null : o, state: job.state, ms: { io: t1 - start + end - t2, compute: 0, carry: t2 - t1, start, end } };
 }
 
 // Entry point: Node worker_threads or a browser module Worker.
