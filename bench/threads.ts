@@ -79,13 +79,10 @@ for (const w of WORKLOADS) {
   log(`${w.op} ${w.name} B=${w.B} H=${w.H} T=${w.T}: 1 thread (synchronous) ${(base.median * 1e3).toFixed(1)} ms`);
   rows.push({ workload: w.name, op: w.op, B: w.B, H: w.H, T: w.T, threads: 1, inputs: 'plain', ms: base.median * 1e3, speedup: 1, tok_s: tokens / base.median });
   const want = single[w.op](q, k, v, OPTIONS).o.data;
-  for (const variant of ['shared', 'plain', 'shared+prefault'] as const) {
-    const shared = variant !== 'plain';
-    if (variant === 'shared+prefault' && w.name !== 'by heads') continue;
-    (globalThis as Record<symbol, unknown>)[Symbol.for('hla-wasm.prefault')] = variant === 'shared+prefault';
+  for (const variant of ['shared', 'plain'] as const) {
+    const shared = variant === 'shared';
     const [sq, sk, sv] = inputs(single, w, shared);
     for (const n of counts.filter((x) => x > 1)) {
-      if (variant === 'shared+prefault' && n < 8) continue;
       const h = pools.get(n)!;
       const got = (await h.run(w.op, sq, sk, sv, OPTIONS)).o.data;
       let err = 0;

@@ -1,6 +1,6 @@
 import { BACKENDS, type Glue, type Loaded } from './loader.js';
 import { forwardOnPool, plan, type CallProfile } from './plan.js';
-import type { Pool, Transport, WorkerProfile } from './pool.js';
+import { sharedFloats, type Pool, type Transport, type WorkerProfile } from './pool.js';
 import { restoreSession, Session, type SessionOptions } from './session.js';
 import { HlaState } from './state.js';
 import { OP_CODES, type Backend, type OpName, type Tensor } from './types.js';
@@ -63,7 +63,7 @@ export class Hla {
     });
     if (!(n <= 2 ** 30)) throw new RangeError(`shape: expected at most 2^30 elements (4 GiB), got ${n}`);
     const data = typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false
-      ? new Float32Array(new SharedArrayBuffer(4 * n))
+      ? sharedFloats(n)
       : new Float32Array(n);
     return { data, shape: [...shape] };
   }

@@ -6,7 +6,7 @@
 // - along T: one sequence with fewer heads than workers; each head group gets its share of the
 //   workers and its T is cut into segments (ts/sequence.ts), within float32 rounding.
 import { gatherHeads, scatterHeads, splitHeads } from './heads.js';
-import type { Pool, Unsent } from './pool.js';
+import { sharedFloats, type Pool, type Unsent } from './pool.js';
 import type { Dims, Reply, Scalars, Slab } from './protocol.js';
 import { boundsAlongT, KEY_CHUNK, SUMMARY_CHUNK } from './sequence.js';
 import type { OpName } from './types.js';
@@ -153,14 +153,7 @@ class Run {
   constructor(readonly pool: Pool, readonly op: OpName, readonly c: Checked, readonly q: Float32Array, readonly k: Float32Array, readonly v: Float32Array) {
     this.shared = pool.transport === 'shared';
     const n = c.B * c.T * c.HV * c.dv;
-    this.o = this.shared ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n);
-    // @internal Benchmark only (bench/threads.ts): touch the output's pages here, serially, instead
-    // of in the workers, where first-touch page faults of one buffer contend with each other.
-    if (this.shared && (globalThis as Record<symbol, unknown>)[Symbol.for('hla-wasm.prefault')] === true) {
-      const t = performance.now();
-      this.o.fill(0);
-      this.prepare += performance.now() - t;
-    }
+    this.o = this.shared ? sharedFloats(n) : new Float32Array(n);
     this.g = c.HV / c.H;
   }
 

@@ -20,6 +20,23 @@ export type Transport = 'shared' | 'copy';
  */
 const TRANSPORT_KNOB = Symbol.for('hla-wasm.transport');
 
+/**
+ * `n` zeroed floats in shared memory. A shared WebAssembly.Memory is mapped by the page
+ * allocator, zero and untouched until written: a SharedArrayBuffer of 0.1–32 MiB comes from
+ * malloc, which zeroes it on the calling thread (~10 ms for 16 MiB on the 16-core Xeon).
+ */
+export function sharedFloats(n: number): Float32Array {
+  const pages = Math.max(1, Math.ceil((4 * n) / 65536));
+  if (pages <= 65536) {
+    try {
+      return new Float32Array(new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer as unknown as SharedArrayBuffer, 0, n);
+    } catch {
+      /* no shared wasm memory here: a plain SharedArrayBuffer */
+    }
+  }
+  return new Float32Array(new SharedArrayBuffer(4 * n));
+}
+
 /** The transport this runtime allows. */
 export function transportHere(): Transport {
   const knob = (globalThis as Record<symbol, unknown>)[TRANSPORT_KNOB];
@@ -230,7 +247,7 @@ export class Pool {
     this.#staging.forEach((b, i) => {
       if (b.byteLength >= x.byteLength && (best < 0 || b.byteLength < this.#staging[best].byteLength)) best = i;
     });
-    const buffer = best >= 0 ? this.#staging.splice(best, 1)[0] : new SharedArrayBuffer(x.byteLength);
+    const buffer = best >= 0 ? this.#staging.splice(best, 1)[0] : (sharedFloats(x.length).buffer as SharedArrayBuffer);
     taken.push(buffer);
     const y = new Float32Array(buffer, 0, x.length);
     y.set(x);
