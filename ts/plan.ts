@@ -208,7 +208,10 @@ class Run {
   async groups(runs: Piece[][]): Promise<{ o: Float32Array; state: Float32Array | null }> {
     const { c, op } = this;
     const cu = c.cuSeqlens;
-    const jobs = runs.flatMap((pieces, w) => pieces.map(async ({ s0, s1, h0, h1 }) => {
+    // Heads split over shared memory: worker w first faults in band w of the output's rows.
+    const rows = c.B * c.T, split = this.shared && runs.some((p) => p.some((x) => x.h1 - x.h0 < c.H));
+    const band = (w: number): [number, number] => [Math.floor((w * rows) / runs.length), Math.floor(((w + 1) * rows) / runs.length)];
+    const jobs = runs.flatMap((pieces, w) => pieces.map(async ({ s0, s1, h0, h1 }, i) => {
       const [r0, r1] = rowsOf(c, s0, s1);
       const transfer: ArrayBuffer[] = [];
       const state = this.initial(s0, s1, h0, h1);
@@ -220,7 +223,7 @@ class Run {
         q: this.slab(this.q, c.H, c.dk, r0, r1, h0, h1, transfer),
         k: this.slab(this.k, c.H, c.dk, r0, r1, h0, h1, transfer),
         v: this.slab(this.v, c.HV, c.dv, r0, r1, h0 * this.g, h1 * this.g, transfer),
-        o: this.out(r0, r1, h0, h1), state, wantState: c.outputFinalState,
+        o: this.out(r0, r1, h0, h1), state, wantState: c.outputFinalState, ...(split && i === 0 ? { touch: band(w) } : {}),
       }, transfer);
       const { o, state: end } = forwardReply(r);
       this.place(o, r0, r1, h0, h1);

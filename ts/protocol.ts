@@ -59,6 +59,12 @@ export interface ForwardJob {
   /** Send the final state back. */
   wantState: boolean;
   /**
+   * Shared transport, heads split: rows `[r0, r1)` of `o` whose pages this worker touches
+   * first (without changing them), so that each page of the fresh output is faulted in by one
+   * worker, not raced for by all of them (every worker writes some heads of every row).
+   */
+  touch?: [number, number];
+  /**
    * Along T (ts/sequence.ts): segment summaries to fold into the initial state, in order,
    * before the forward (`carry = state ⊕ summaries[0] ⊕ …`).
    */

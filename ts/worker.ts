@@ -115,8 +115,17 @@ function withScan<T>(glue: Glue, op: OpName, s: Scalars, f: (scan: Scan) => T): 
 
 const u32 = (d: Dims) => new Uint32Array(d);
 
+/** Faults in the pages of rows `[r0, r1)` of `s.data` for writing, leaving their values as they are. */
+function touch(s: Slab, [r0, r1]: [number, number]): void {
+  const { data, heads, d } = s;
+  const words = new Int32Array(data.buffer, data.byteOffset, data.length);
+  const end = r1 * heads * d;
+  for (let i = r0 * heads * d; i < end; i += 1024) Atomics.or(words, i, 0);
+}
+
 function forward(glue: Glue, job: ForwardJob): Reply {
   const start = now();
+  if (job.touch && job.o) touch(job.o, job.touch);
   const [b, t, h, hv, dk, dv] = job.dims;
   const s = job.scalars;
   const q = read(job.q, 0), k = read(job.k, 1), v = read(job.v, 2);
