@@ -92,7 +92,8 @@ describe('bad input', () => {
 
   it('init rejects unknown options and backends', async () => {
     await expect(init({ backend: 'avx512' as never })).rejects.toThrow(/backend: expected one of relaxed, simd128, scalar, got "avx512"/);
-    await expect(init({ threads: 0 })).rejects.toThrow(/threads: expected an integer from 1 to 64, got 0/);
+    await expect(init({ threads: 0 })).rejects.toThrow(/threads: expected an integer from 1 to 64 or 'auto', got 0/);
+    await expect(init({ threads: 'many' as never })).rejects.toThrow(/threads: expected an integer from 1 to 64 or 'auto', got "?many/);
     await expect(init({ thread: 2 } as never)).rejects.toThrow(/init options\.thread: unknown option/);
   });
 });

@@ -20,6 +20,7 @@ export { HlaState } from './state.js';
 export { Session, type SessionOptions } from './session.js';
 export type { Tensor, OpName, Backend, WasmSource } from './types.js';
 export type { ForwardOptions } from './validate.js';
+export type { Transport } from './pool.js';
 
 export interface InitOptions {
   /** Force a flavour instead of the best the runtime supports. */
