@@ -118,7 +118,7 @@ export class Hla {
     const n = this.#glue.state_len(OP_CODES[op], c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0);
     const state = c.initial ? c.initial.slice() : new Float32Array(n);
     const o = new Float32Array(c.B * c.T * c.HV * c.dv);
-    const dims = new Uint32Array([c.B, c.T, c.H, c.HV, c.dk, c.dv]);
+    const dims = new Float64Array([c.B, c.T, c.H, c.HV, c.dk, c.dv]);
     this.guard(() =>
       this.#engine.forward(OP_CODES[op], c.chunkSize, dims, c.scale, c.decay, c.normalize, c.eps, c.ridge,
         q.data, k.data, v.data, o, state, c.cuSeqlens),

@@ -77,7 +77,7 @@ fn main() {
             Mode::Chunk(128),
         ] {
             let mut o = vec![0f32; n];
-            let mut state = vec![0f32; state_len(op, d.b, d.h, d.hv, d.dk, d.dv, false)];
+            let mut state = vec![0f32; state_len(op, d.b, d.h, d.hv, d.dk, d.dv, false).unwrap()];
             let mut once = || {
                 state.fill(0.0);
                 let t0 = Instant::now();

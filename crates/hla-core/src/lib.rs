@@ -7,6 +7,7 @@ pub mod gemm;
 pub mod ops;
 pub mod peak;
 pub mod simd;
+pub mod size;
 pub mod sweep;
 pub mod vector;
 pub mod workspace;

@@ -1,3 +1,5 @@
+use crate::size::MAX_FLOATS;
+
 /// Scratch memory reused across calls: it grows to the largest request once, so the
 /// per-token path allocates nothing after the first step.
 #[derive(Default)]
@@ -6,9 +8,15 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// Disjoint scratch slices of the given sizes (contents unspecified).
+    /// Disjoint scratch slices of the given sizes (contents unspecified). Callers validate
+    /// their sizes first (`ops::workspace_len`); the checked sum keeps a wrapped total (usize
+    /// is 32 bits in wasm32) from ever handing out a buffer shorter than the slices.
     pub fn parts<const N: usize>(&mut self, sizes: [usize; N]) -> [&mut [f32]; N] {
-        let total: usize = sizes.iter().sum();
+        let total = sizes
+            .iter()
+            .try_fold(0usize, |a, &n| a.checked_add(n))
+            .filter(|&n| n <= MAX_FLOATS)
+            .expect("workspace: the sizes were validated to fit one wasm32 buffer");
         if self.buf.len() < total {
             self.buf.resize(total, 0.0);
         }

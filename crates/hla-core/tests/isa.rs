@@ -42,7 +42,8 @@ macro_rules! for_each_isa {
 
 fn run<S: Simd>(c: &Case, mode: Mode, q: &[f32], k: &[f32], v: &[f32]) -> Vec<f32> {
     let d = c.d;
-    let mut state = vec![0f32; state_len(c.op, d.b, d.h, d.hv, d.dk, d.dv, c.ridge != 0.0)];
+    let mut state =
+        vec![0f32; state_len(c.op, d.b, d.h, d.hv, d.dk, d.dv, c.ridge != 0.0).unwrap()];
     reference::run::<S>(c, mode, q, k, v, &mut state, None)
 }
 

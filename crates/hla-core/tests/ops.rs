@@ -10,7 +10,7 @@ use reference::{brute_force, rand_vec, rel_err, run, Case};
 const TOL: f64 = 1e-4;
 
 fn n_state(c: &Case, n_seq: usize) -> usize {
-    state_len(c.op, n_seq, c.d.h, c.d.hv, c.d.dk, c.d.dv, c.ridge != 0.0)
+    state_len(c.op, n_seq, c.d.h, c.d.hv, c.d.dk, c.d.dv, c.ridge != 0.0).unwrap()
 }
 
 /// Signed inputs; with `positive`, q and k in [0, 1): normalised operators divide by a sum

@@ -52,7 +52,7 @@ impl Run<'_> {
     }
     fn zero_state(&self) -> Vec<f32> {
         let d = self.c.d;
-        vec![0f32; state_len(self.c.op, 1, d.h, d.hv, d.dk, d.dv, self.c.ridge != 0.0)]
+        vec![0f32; state_len(self.c.op, 1, d.h, d.hv, d.dk, d.dv, self.c.ridge != 0.0).unwrap()]
     }
     /// Forward over tokens [t0, t1) from `state` (updated in place); returns the outputs.
     fn forward(&self, mode: Mode, t0: usize, t1: usize, state: &mut [f32]) -> Vec<f32> {
@@ -93,7 +93,7 @@ impl Run<'_> {
         .unwrap();
         assert_eq!(
             s.len(),
-            summary_len(self.c.op, d.h, d.hv, d.dk, d.dv, self.c.ridge != 0.0)
+            summary_len(self.c.op, d.h, d.hv, d.dk, d.dv, self.c.ridge != 0.0).unwrap()
         );
         s
     }

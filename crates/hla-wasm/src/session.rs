@@ -2,8 +2,9 @@
 //! writes in place (views into wasm memory), so a decode step copies nothing and allocates
 //! nothing. Snapshots are (de)serialised by the facade from `state_ptr`/`state_len`.
 
-use crate::{op_from, to_js};
+use crate::{mode_from, op_from, size_from, to_js};
 use hla_core::ops::{forward, state_len, validate, OwnedOptions};
+use hla_core::size::floats;
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, Mode, Options};
 use wasm_bindgen::prelude::*;
@@ -28,11 +29,11 @@ impl Session {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         op: u32,
-        b: u32,
-        h: u32,
-        hv: u32,
-        dk: u32,
-        dv: u32,
+        b: f64,
+        h: f64,
+        hv: f64,
+        dk: f64,
+        dv: f64,
         scale: f32,
         decay: &[f32],
         normalize: bool,
@@ -41,12 +42,12 @@ impl Session {
     ) -> Result<Session, JsError> {
         let op = op_from(op)?;
         let dims = Dims {
-            b: b as usize,
+            b: size_from("batch", b)?,
             t: 1,
-            h: h as usize,
-            hv: hv as usize,
-            dk: dk as usize,
-            dv: dv as usize,
+            h: size_from("heads", h)?,
+            hv: size_from("valueHeads", hv)?,
+            dk: size_from("dk", dk)?,
+            dv: size_from("dv", dv)?,
         };
         let opts = Options {
             scale,
@@ -55,9 +56,13 @@ impl Session {
             eps,
             ridge,
         };
-        let (nq, nv) = (dims.b * dims.h * dims.dk, dims.b * dims.hv * dims.dv);
+        // Checked sizes (usize is 32 bits here); an oversized one fails `validate` below
+        // (usize::MAX matches no buffer) before anything is allocated.
+        let nq = floats(&[&[dims.b, dims.h, dims.dk]]).unwrap_or(usize::MAX);
+        let nv = floats(&[&[dims.b, dims.hv, dims.dv]]).unwrap_or(usize::MAX);
         let ns = if dims.h >= 1 && dims.hv % dims.h == 0 {
             state_len(op, dims.b, dims.h, dims.hv, dims.dk, dims.dv, ridge != 0.0)
+                .unwrap_or(usize::MAX)
         } else {
             0
         };
@@ -112,18 +117,18 @@ impl Session {
     /// `t` tokens per batch row (`[b, t, h, dk]` …), chunk-parallel when `chunk_size` > 0.
     pub fn prefill(
         &mut self,
-        t: u32,
-        chunk_size: u32,
+        t: f64,
+        chunk_size: f64,
         q: &[f32],
         k: &[f32],
         v: &[f32],
         o: &mut [f32],
     ) -> Result<(), JsError> {
         let d = Dims {
-            t: t as usize,
+            t: size_from("T", t)?,
             ..self.dims
         };
-        let mode = Mode::from_chunk_size(chunk_size as usize);
+        let mode = mode_from(chunk_size)?;
         forward(
             self.op,
             mode,
@@ -138,7 +143,7 @@ impl Session {
             &mut self.ws,
         )
         .map_err(to_js)?;
-        self.position += t as f64;
+        self.position += t;
         Ok(())
     }
 

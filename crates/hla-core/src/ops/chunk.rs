@@ -59,7 +59,9 @@ pub(crate) struct Chunk<'w> {
 
 impl<'w> Chunk<'w> {
     pub fn new(ws: &'w mut Workspace, c_max: usize, dk: usize, dv: usize) -> Self {
-        let (cc, cd, cv) = (c_max * c_max, c_max * dk, c_max * dv);
+        // Checked: `Workspace::parts` trusts none of these products to be unwrapped.
+        let mul = |a: usize, b: usize| a.checked_mul(b).expect("chunk workspace validated");
+        let (cc, cd, cv) = (mul(c_max, c_max), mul(c_max, dk), mul(c_max, dv));
         let [gp, q, k, qt, kd, qd, y, a, ad, mix, ccs, v, r, num, cdv, kv, kv2, den, r1, vec, vec2] =
             ws.parts([
                 c_max + 1,
@@ -77,8 +79,8 @@ impl<'w> Chunk<'w> {
                 cv,
                 cv,
                 cv,
-                dk * dv,
-                dk * dv,
+                mul(dk, dv),
+                mul(dk, dv),
                 c_max,
                 c_max,
                 dk,

@@ -15,6 +15,7 @@ pub use segment::{defer_values, defers_values, key_summary, settle_values};
 
 use crate::error::HlaError;
 use crate::simd::{Isa, Simd};
+use crate::size::{chunk_len, exact, floats, MAX_CHUNK, MAX_FLOATS};
 use crate::workspace::Workspace;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,7 +111,8 @@ impl OwnedOptions {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Recurrent,
-    /// Chunk-parallel scan with this chunk length (≥ 1).
+    /// Chunk-parallel scan with this chunk length (≥ 1). Chunks are never longer than the
+    /// sequence nor than [`MAX_CHUNK`] (crate::size): a longer one runs chunks of that length.
     Chunk(usize),
 }
 
@@ -121,6 +123,14 @@ impl Mode {
             Mode::Recurrent
         } else {
             Mode::Chunk(c)
+        }
+    }
+
+    /// The chunk length capped at [`MAX_CHUNK`], what the kernels run.
+    pub fn capped(self) -> Mode {
+        match self {
+            Mode::Chunk(c) => Mode::Chunk(c.min(MAX_CHUNK)),
+            m => m,
         }
     }
 }
@@ -156,17 +166,20 @@ impl Params {
 /// - hla2: S[dk×dk], n[dk], (m[dk]), g × (M[dk×dv], (C[dk×dv]))   — () only with ridge
 /// - ahla: m[dk], n[dk],          g × (P[dk×dv], E[dk×dv])
 /// - hla3: S[dk×dk], m[dk], η[dk], g × (P[dk×dv], F[dk×dv])
-pub fn group_len(op: Op, dk: usize, dv: usize, g: usize, has_ridge: bool) -> usize {
+///
+/// `None` when it would not fit one wasm32 buffer ([`MAX_FLOATS`]).
+pub fn group_len(op: Op, dk: usize, dv: usize, g: usize, has_ridge: bool) -> Option<usize> {
     let r = has_ridge as usize;
     match op {
-        Op::La1 => dk + g * dk * dv,
-        Op::Hla2 => dk * dk + dk + r * dk + g * dk * dv * (1 + r),
-        Op::Ahla => 2 * dk + g * 2 * dk * dv,
-        Op::Hla3 => dk * dk + 2 * dk + g * 2 * dk * dv,
+        Op::La1 => floats(&[&[dk], &[g, dk, dv]]),
+        Op::Hla2 => floats(&[&[dk, dk], &[dk], &[r, dk], &[g, dk, dv], &[r, g, dk, dv]]),
+        Op::Ahla => floats(&[&[2, dk], &[2, g, dk, dv]]),
+        Op::Hla3 => floats(&[&[dk, dk], &[2, dk], &[2, g, dk, dv]]),
     }
 }
 
-/// State floats for `n_seq` sequences (the batch, or the sequences of `cu_seqlens`).
+/// State floats for `n_seq` sequences (the batch, or the sequences of `cu_seqlens`); `None`
+/// when the state would not fit one wasm32 buffer ([`MAX_FLOATS`]).
 pub fn state_len(
     op: Op,
     n_seq: usize,
@@ -175,8 +188,31 @@ pub fn state_len(
     dk: usize,
     dv: usize,
     has_ridge: bool,
-) -> usize {
-    n_seq * h * group_len(op, dk, dv, hv / h.max(1), has_ridge)
+) -> Option<usize> {
+    let g = group_len(op, dk, dv, hv / h.max(1), has_ridge)?;
+    floats(&[&[n_seq, h, g]])
+}
+
+/// An upper bound of the scratch floats any kernel takes for `mode` over `d` (one head at a
+/// time): the chunk forms' [`chunk::Chunk`] buffers, or the recurrences' token panels.
+/// `None` past [`MAX_FLOATS`].
+pub fn workspace_len(mode: Mode, d: &Dims) -> Option<usize> {
+    let (dk, dv) = (d.dk, d.dv);
+    match mode {
+        Mode::Recurrent => floats(&[&[8 * recurrent::NT, dk], &[2 * recurrent::NT, dv]]),
+        Mode::Chunk(c) => {
+            let c = chunk_len(c, d.t);
+            floats(&[
+                &[3, c],
+                &[1],
+                &[6, c, dk],
+                &[4, c, c],
+                &[4, c, dv],
+                &[2, dk, dv],
+                &[2, dk],
+            ])
+        }
+    }
 }
 
 /// The rows of one (sequence, query-key head): tokens `row0 .. row0 + len` of the `[b·t]` rows.
@@ -307,7 +343,21 @@ pub fn validate(
         format!("value heads a multiple of {} (query heads)", d.h),
         d.hv,
     );
-    let (nq, nv) = (d.b * d.t * d.h * d.dk, d.b * d.t * d.hv * d.dv);
+    let (q_terms, v_terms) = ([d.b, d.t, d.h, d.dk], [d.b, d.t, d.hv, d.dv]);
+    let (nq, nv) = (floats(&[&q_terms]), floats(&[&v_terms]));
+    ensure!(
+        nq.is_some(),
+        "q",
+        format!("b·T·h·dk ≤ {MAX_FLOATS} floats (one wasm32 buffer)"),
+        exact(&[&q_terms]),
+    );
+    ensure!(
+        nv.is_some(),
+        "v",
+        format!("b·T·hv·dv ≤ {MAX_FLOATS} floats (one wasm32 buffer)"),
+        exact(&[&v_terms]),
+    );
+    let (nq, nv) = (nq.unwrap_or(0), nv.unwrap_or(0));
     ensure!(lens[0] == nq, "q", format!("{nq} floats"), lens[0]);
     ensure!(lens[1] == nq, "k", format!("{nq} floats"), lens[1]);
     ensure!(lens[2] == nv, "v", format!("{nv} floats"), lens[2]);
@@ -379,6 +429,19 @@ pub fn validate(
     };
     let want = state_len(op, n_seq, d.h, d.hv, d.dk, d.dv, opts.ridge != 0.0);
     ensure!(
+        want.is_some(),
+        "state",
+        format!("at most {MAX_FLOATS} floats (one wasm32 buffer)"),
+        format!("more for {} with {d:?}", op.name()),
+    );
+    let want = want.unwrap_or(0);
+    ensure!(
+        workspace_len(mode, d).is_some(),
+        "dims",
+        format!("a workspace of at most {MAX_FLOATS} floats (one wasm32 buffer)"),
+        format!("more for {d:?}, {mode:?}"),
+    );
+    ensure!(
         state_len_given == want,
         "state",
         format!("{want} floats"),
@@ -421,6 +484,7 @@ pub fn forward_with<S: Simd>(
     cu_seqlens: Option<&[i32]>,
     ws: &mut Workspace,
 ) -> Result<(), HlaError> {
+    let mode = mode.capped();
     let n_seq = validate(
         op,
         mode,
@@ -431,7 +495,7 @@ pub fn forward_with<S: Simd>(
         cu_seqlens,
     )?;
     let has_ridge = opts.ridge != 0.0;
-    let glen = group_len(op, d.dk, d.dv, d.group(), has_ridge);
+    let glen = group_len(op, d.dk, d.dv, d.group(), has_ridge).expect("validated state size");
     for s in 0..n_seq {
         let (row0, len) = match cu_seqlens {
             None => (s * d.t, d.t),

@@ -20,29 +20,59 @@ use super::{group_len, state_len, validate, Dims, HeadIo, Mode, Op, Options, Par
 use crate::error::HlaError;
 use crate::gemm::{gemm, gemm_acc, MatRef};
 use crate::simd::{Isa, Simd};
+use crate::size::{floats, MAX_CHUNK, MAX_FLOATS};
 use crate::workspace::Workspace;
 
 mod deferred;
 pub use deferred::{defer_values, defers_values, key_summary, settle_values};
 
 /// Floats of extra moments per group, after ρ and the state.
-fn extra_len(op: Op, dk: usize, dv: usize, g: usize) -> usize {
+fn extra_len(op: Op, dk: usize, dv: usize, g: usize) -> Option<usize> {
     match op {
-        Op::La1 => 0,
-        Op::Hla2 => dk + g * dk * dv,
-        Op::Ahla => dk * dk,
-        Op::Hla3 => 2 * dk * dk + dk + g * dk * dv,
+        Op::La1 => Some(0),
+        Op::Hla2 => floats(&[&[dk], &[g, dk, dv]]),
+        Op::Ahla => floats(&[&[dk, dk]]),
+        Op::Hla3 => floats(&[&[2, dk, dk], &[dk], &[g, dk, dv]]),
     }
 }
 
 /// Floats of a segment summary per (sequence, query-key head) group.
-pub fn summary_group_len(op: Op, dk: usize, dv: usize, g: usize, has_ridge: bool) -> usize {
-    1 + group_len(op, dk, dv, g, has_ridge) + extra_len(op, dk, dv, g)
+pub fn summary_group_len(op: Op, dk: usize, dv: usize, g: usize, has_ridge: bool) -> Option<usize> {
+    let (glen, extra) = (
+        group_len(op, dk, dv, g, has_ridge)?,
+        extra_len(op, dk, dv, g)?,
+    );
+    floats(&[&[1], &[glen], &[extra]])
 }
 
 /// Floats of the summary of one segment of one sequence with `h` query-key heads.
-pub fn summary_len(op: Op, h: usize, hv: usize, dk: usize, dv: usize, has_ridge: bool) -> usize {
-    h * summary_group_len(op, dk, dv, hv / h.max(1), has_ridge)
+pub fn summary_len(
+    op: Op,
+    h: usize,
+    hv: usize,
+    dk: usize,
+    dv: usize,
+    has_ridge: bool,
+) -> Option<usize> {
+    floats(&[&[h, summary_group_len(op, dk, dv, hv / h.max(1), has_ridge)?]])
+}
+
+/// Floats of one group's state and summary, and of one sequence's state and summary (`h`
+/// groups), all checked against [`MAX_FLOATS`].
+pub(crate) fn lens(op: Op, d: &Dims, has_ridge: bool) -> Result<[usize; 4], HlaError> {
+    let too_big = || {
+        HlaError::new(
+            "dims",
+            format!("a state and summary of at most {MAX_FLOATS} floats (one wasm32 buffer)"),
+            format!("more for {} with {d:?}", op.name()),
+        )
+    };
+    let g = d.hv / d.h.max(1);
+    let glen = group_len(op, d.dk, d.dv, g, has_ridge).ok_or_else(too_big)?;
+    let sg = summary_group_len(op, d.dk, d.dv, g, has_ridge).ok_or_else(too_big)?;
+    let state = floats(&[&[d.h, glen]]).ok_or_else(too_big)?;
+    let summary = floats(&[&[d.h, sg]]).ok_or_else(too_big)?;
+    Ok([glen, sg, state, summary])
 }
 
 /// The summary of the segment `q, k, v` (`d.b == 1`, `d.t` tokens, all heads) from a zero
@@ -74,9 +104,10 @@ pub fn segment_summary_with<S: Simd>(
     ws: &mut Workspace,
 ) -> Result<Vec<f32>, HlaError> {
     check_one_sequence(d)?;
+    let chunk_size = chunk_size.min(MAX_CHUNK);
     let has_ridge = opts.ridge != 0.0;
-    let nv = d.t * d.hv * d.dv;
-    let slen = state_len(op, 1, d.h, d.hv, d.dk, d.dv, has_ridge);
+    let nv = floats(&[&[d.t, d.hv, d.dv]]).unwrap_or(usize::MAX);
+    let slen = state_len(op, 1, d.h, d.hv, d.dk, d.dv, has_ridge).unwrap_or(usize::MAX);
     validate(
         op,
         Mode::Chunk(chunk_size),
@@ -86,10 +117,8 @@ pub fn segment_summary_with<S: Simd>(
         slen,
         None,
     )?;
-    let g = d.group();
-    let sg = summary_group_len(op, d.dk, d.dv, g, has_ridge);
-    let glen = group_len(op, d.dk, d.dv, g, has_ridge);
-    let mut out = vec![0f32; d.h * sg];
+    let [glen, sg, _, summary] = lens(op, d, has_ridge)?;
+    let mut out = vec![0f32; summary];
     for h in 0..d.h {
         let io = HeadIo::new(d, q, k, v, 0, d.t, h);
         let p = Params::for_head(opts, h);
@@ -290,8 +319,7 @@ pub fn combine(
         ));
     }
     let g = d.group();
-    let glen = group_len(op, dk, dv, g, has_ridge);
-    let sg = summary_group_len(op, dk, dv, g, has_ridge);
+    let [glen, sg, _, _] = lens(op, d, has_ridge)?;
     if carry.len() != h * glen {
         return Err(HlaError::new(
             "state",

@@ -8,11 +8,12 @@
 //! carry is known (dk·dv per token). la1's whole state (z, P) is such a moment: no key
 //! summary at all. docs/math.md, section f.
 
-use super::{check_one_sequence, for_chunks, summary_group_len};
+use super::{check_one_sequence, for_chunks, lens};
 use crate::error::HlaError;
 use crate::gemm::{gemm_acc, MatRef};
-use crate::ops::{group_len, Dims, HeadIo, Op, Options, Params};
+use crate::ops::{workspace_len, Dims, HeadIo, Mode, Op, Options, Params};
 use crate::simd::Isa;
+use crate::size::{floats, MAX_CHUNK, MAX_FLOATS};
 use crate::workspace::Workspace;
 
 /// Whether [`key_summary`], [`defer_values`] and [`settle_values`] apply.
@@ -58,16 +59,28 @@ pub fn key_summary(
     ws: &mut Workspace,
 ) -> Result<Vec<f32>, HlaError> {
     check_deferred(op, d, opts)?;
-    let nk = d.t * d.h * d.dk;
-    if k.len() != nk {
-        return Err(HlaError::new("k", format!("{nk} floats"), k.len()));
+    let nk = floats(&[&[d.t, d.h, d.dk]]);
+    if nk != Some(k.len()) {
+        return Err(HlaError::new(
+            "k",
+            format!("T·h·dk floats, at most {MAX_FLOATS}"),
+            k.len(),
+        ));
     }
     if chunk_size == 0 {
         return Err(HlaError::new("chunkSize", "an integer ≥ 1", 0));
     }
+    let chunk_size = chunk_size.min(MAX_CHUNK);
+    if workspace_len(Mode::Chunk(chunk_size), d).is_none() {
+        return Err(HlaError::new(
+            "dims",
+            format!("a workspace of at most {MAX_FLOATS} floats"),
+            format!("more for {d:?}"),
+        ));
+    }
     let has_ridge = opts.ridge != 0.0;
-    let sg = summary_group_len(op, d.dk, d.dv, d.group(), has_ridge);
-    let mut out = vec![0f32; d.h * sg];
+    let [_, sg, _, summary] = lens(op, d, has_ridge)?;
+    let mut out = vec![0f32; summary];
     for h in 0..d.h {
         let io = HeadIo::new(d, k, k, &[], 0, d.t, h);
         let p = Params {
@@ -106,7 +119,7 @@ fn value_moments(op: Op, dk: usize) -> usize {
 /// Zeroes the value moments of `state` (one sequence): the carry a deferred segment starts from.
 pub fn defer_values(op: Op, d: &Dims, opts: &Options, state: &mut [f32]) -> Result<(), HlaError> {
     check_deferred(op, d, opts)?;
-    let glen = group_len(op, d.dk, d.dv, d.group(), opts.ridge != 0.0);
+    let [glen, _, _, _] = lens(op, d, opts.ridge != 0.0)?;
     if state.len() != d.h * glen {
         return Err(HlaError::new(
             "state",
@@ -135,7 +148,7 @@ pub fn settle_values(
     check_deferred(op, d, opts)?;
     let (h, hv, dk, dv, g) = (d.h, d.hv, d.dk, d.dv, d.group());
     let has_ridge = opts.ridge != 0.0;
-    let glen = group_len(op, dk, dv, g, has_ridge);
+    let [glen, _, _, _] = lens(op, d, has_ridge)?;
     if state.len() != h * glen || carry.len() != h * glen {
         return Err(HlaError::new(
             "state",
@@ -143,7 +156,10 @@ pub fn settle_values(
             format!("{} and {}", carry.len(), state.len()),
         ));
     }
-    let (nq, no) = (d.t * h * dk, d.t * hv * dv);
+    let (nq, no) = (
+        floats(&[&[d.t, h, dk]]).unwrap_or(usize::MAX),
+        floats(&[&[d.t, hv, dv]]).unwrap_or(usize::MAX),
+    );
     if !o.is_empty() && (q.len() != nq || o.len() != no) {
         return Err(HlaError::new(
             "q, o",
