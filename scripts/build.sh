@@ -30,6 +30,21 @@ for flavour in $flavours; do
   rm -rf "$out"
   wasm-bindgen --target web --out-dir "$out" --out-name "hla_$flavour" \
     "target/wasm-$flavour/wasm32-unknown-unknown/release/hla_wasm.wasm"
+  # The glue keeps one instance in module-level state and exports no way to replace it; after
+  # a trap (panic = "abort") the facade needs a fresh instance of the same module (ts/runtime.ts).
+  cat >> "$out/hla_$flavour.js" <<'GLUE'
+
+/** Added by hla-wasm's scripts/build.sh: replaces this glue's instance with a fresh one of the same module. */
+export function __hla_reinstantiate() {
+    const instance = new WebAssembly.Instance(wasmModule, __wbg_get_imports());
+    return __wbg_finalize_init(instance, wasmModule);
+}
+GLUE
+  cat >> "$out/hla_$flavour.d.ts" <<'GLUE'
+
+/** Added by hla-wasm's scripts/build.sh: replaces this glue's instance with a fresh one of the same module. */
+export function __hla_reinstantiate(): InitOutput;
+GLUE
 done
 
 say "bundling the facade (esbuild) and declarations (tsc)"

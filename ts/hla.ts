@@ -1,9 +1,12 @@
+import { typeError } from './errors.js';
+import { checkSizes, stateFloats } from './limits.js';
 import { BACKENDS, type Glue, type Loaded } from './loader.js';
 import type { Pool } from './pool.js';
+import type { Runtime } from './runtime.js';
 import { restoreSession, Session, type SessionOptions } from './session.js';
 import { HlaState } from './state.js';
 import { OP_CODES, type Backend, type OpName, type Tensor } from './types.js';
-import { checkForward, type ForwardOptions } from './validate.js';
+import { checkForward, checkKnown, checkOp, type Checked, type ForwardOptions } from './validate.js';
 
 /** What every operator returns. */
 export interface ForwardResult {
@@ -15,23 +18,39 @@ export interface ForwardResult {
 
 type Engine = InstanceType<Glue['Engine']>;
 
+function positiveInteger(name: string, x: unknown): number {
+  if (typeof x !== 'number') throw typeError(name, 'a positive integer', x);
+  if (!Number.isInteger(x) || x < 1) throw new RangeError(`${name}: expected a positive integer, got ${x}`);
+  return x;
+}
+
 /** An initialised hla-wasm instance: the operators, sessions and their backend. */
 export class Hla {
   /** The SIMD flavour in use: 'relaxed', 'simd128' or 'scalar'. */
   readonly backend: Backend;
+  #rt: Runtime;
   #glue: Glue;
-  #memory: WebAssembly.Memory;
-  #engine: Engine;
+  #engine: Engine | null = null;
+  /** The runtime epoch #engine belongs to (a reset replaces the instance under it). */
+  #engineEpoch = -1;
   #pool: Pool | null;
 
   /** @internal Use `init()`. */
-  constructor({ glue, memory }: Loaded, pool: Pool | null = null) {
-    this.#glue = glue;
-    this.#memory = memory;
+  constructor(runtime: Loaded, pool: Pool | null = null) {
+    this.#rt = runtime;
+    this.#glue = runtime.glue;
     this.#pool = pool;
-    this.backend = glue.backend() as Backend;
+    this.backend = this.#glue.backend() as Backend;
     if (!BACKENDS.includes(this.backend)) throw new Error(`hla-wasm: unknown backend ${this.backend}`);
-    this.#engine = new glue.Engine();
+  }
+
+  /** The scratch engine of the current instance (a new one after a reset). */
+  #currentEngine(): Engine {
+    if (!this.#engine || this.#engineEpoch !== this.#rt.epoch) {
+      this.#engine = this.#rt.track(new this.#glue.Engine());
+      this.#engineEpoch = this.#rt.epoch;
+    }
+    return this.#engine;
   }
 
   /** Worker threads behind {@link Hla.run} (1 = none: everything runs on the calling thread). */
@@ -47,10 +66,10 @@ export class Hla {
    * falls back to when there is no pool or nothing to split.
    */
   async run(op: OpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): Promise<ForwardResult> {
-    if (!(op in OP_CODES)) throw new RangeError(`op: expected one of ${Object.keys(OP_CODES).join(', ')}, got ${String(op)}`);
+    checkOp(op);
     const c = checkForward(op, q, k, v, options);
-    if (!this.#pool || !this.#pool.accepts(op, c)) return this.#forward(op, q, k, v, options);
-    const { o, state } = await this.#pool.forward(op, c, q.data, k.data, v.data);
+    if (!this.#pool || !this.#pool.accepts(op, c)) return this.#run(op, c);
+    const { o, state } = await this.#pool.forward(op, c, c.q, c.k, c.v);
     const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
     if (c.outputFinalState && state) result.finalState = new HlaState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0, state);
     return result;
@@ -87,7 +106,7 @@ export class Hla {
    * `snapshot` to bytes. Call `free()` when done (or `using s = hla.session(…)`).
    */
   session(op: OpName, options: SessionOptions): Session {
-    return new Session(this.#host(), op, options);
+    return new Session(this.#host(), checkOp(op), options);
   }
 
   /**
@@ -95,33 +114,51 @@ export class Hla {
    * with the same format version). `expect.op` rejects a snapshot of another operator.
    */
   restore(bytes: Uint8Array, expect?: { op?: OpName }): Session {
-    return restoreSession(this.#host(), bytes, expect);
+    if (expect !== undefined && (typeof expect !== 'object' || expect === null)) throw typeError('expect', "an object { op } (e.g. { op: 'la1' })", expect);
+    if (expect !== undefined) checkKnown(expect, new Set(['op']), 'expect');
+    const op = expect?.op === undefined ? undefined : checkOp(expect.op, 'expect.op');
+    return restoreSession(this.#host(), bytes, op);
   }
 
   #host() {
-    return { glue: this.#glue, memory: this.#memory, guard: <T>(f: () => T) => this.guard(f) };
+    return { runtime: this.#rt, guard: <T>(f: () => T) => this.guard(f) };
   }
 
   /** Current size of the wasm linear memory in bytes (a diagnostic: it must not creep). */
   get memoryBytes(): number {
-    return this.#memory.buffer.byteLength;
+    return this.#rt.memory.buffer.byteLength;
   }
 
   /** Bytes of streaming state per (sequence, query-key head with its HV/H value heads). */
   stateBytes(op: OpName, dims: { heads?: number; valueHeads?: number; dk: number; dv: number; ridge?: boolean }): number {
-    const h = dims.heads ?? 1;
-    return 4 * this.#glue.state_len(OP_CODES[op], 1, h, dims.valueHeads ?? h, dims.dk, dims.dv, dims.ridge ?? false) / h;
+    checkOp(op);
+    if (typeof dims !== 'object' || dims === null) throw typeError('dims', 'an object { heads, valueHeads, dk, dv, ridge }', dims);
+    checkKnown(dims, new Set(['heads', 'valueHeads', 'dk', 'dv', 'ridge']), 'dims');
+    const int = (name: string, x: unknown) => positiveInteger(`dims.${name}`, x);
+    const h = dims.heads === undefined ? 1 : int('heads', dims.heads);
+    const hv = dims.valueHeads === undefined ? h : int('valueHeads', dims.valueHeads);
+    if (hv % h !== 0) throw new RangeError(`dims.valueHeads: expected a multiple of heads = ${h}, got ${hv}`);
+    const dk = int('dk', dims.dk), dv = int('dv', dims.dv);
+    if (dims.ridge !== undefined && typeof dims.ridge !== 'boolean') throw typeError('dims.ridge', 'a boolean', dims.ridge);
+    if (dims.ridge && op !== 'hla2') throw new RangeError(`dims.ridge: expected false or absent (${op} has no ridge term; only hla2 does), got true`);
+    const n = stateFloats(op, 1, h, hv, dk, dv, dims.ridge ?? false);
+    checkSizes({ buffers: [['dims', `a ${op} state`, n]], total: n });
+    return (4 * n) / h;
   }
 
   #forward(op: OpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): ForwardResult {
-    const c = checkForward(op, q, k, v, options);
-    const n = this.#glue.state_len(OP_CODES[op], c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0);
+    return this.#run(op, checkForward(op, q, k, v, options));
+  }
+
+  /** A checked call on this thread: its inputs are the views `checkForward` read once. */
+  #run(op: OpName, c: Checked): ForwardResult {
+    const n = stateFloats(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0);
     const state = c.initial ? c.initial.slice() : new Float32Array(n);
     const o = new Float32Array(c.B * c.T * c.HV * c.dv);
     const dims = new Float64Array([c.B, c.T, c.H, c.HV, c.dk, c.dv]);
     this.guard(() =>
-      this.#engine.forward(OP_CODES[op], c.chunkSize, dims, c.scale, c.decay, c.normalize, c.eps, c.ridge,
-        q.data, k.data, v.data, o, state, c.cuSeqlens),
+      this.#currentEngine().forward(OP_CODES[op], c.chunkSize, dims, c.scale, c.decay, c.normalize, c.eps, c.ridge,
+        c.q, c.k, c.v, o, state, c.cuSeqlens),
     );
     const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
     if (c.outputFinalState) result.finalState = new HlaState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0, state);
@@ -129,8 +166,9 @@ export class Hla {
   }
 
   /**
-   * @internal Runs a wasm call; a trap (a Rust panic: a bug) becomes a readable Error and the
-   * scratch engine is replaced, so the instance keeps working.
+   * @internal Runs a wasm call. A trap (a Rust panic, or running out of wasm memory) poisons
+   * the instance (panic = "abort" unwinds nothing), so it is replaced by a fresh one
+   * (ts/runtime.ts) and the trap becomes a readable Error saying what was lost.
    */
   guard<T>(f: () => T): T {
     try {
@@ -143,8 +181,10 @@ export class Hla {
       } catch {
         /* the panic message is best effort */
       }
-      this.#engine = new this.#glue.Engine();
-      throw new Error(`hla-wasm internal error in the ${this.backend} kernel: ${why || e.message}. This is a bug; please report it. The instance was reset and keeps working.`);
+      const mib = Math.round(this.#rt.memory.buffer.byteLength / 2 ** 20);
+      if (!why) why = `${e.message} (no Rust panic: most likely out of wasm memory; ${mib} MiB of 4096 in use)`;
+      this.#rt.reset();
+      throw new Error(`hla-wasm internal error in the ${this.backend} kernel: ${why}. This call returned nothing. The wasm instance was replaced by a fresh one: sessions of the ${this.backend} flavour created before now lost their state and throw when used; new calls and sessions work.`);
     }
   }
 
@@ -167,6 +207,6 @@ export class Hla {
 
   /** @internal For the test of panic reporting only. */
   _panicForTests(): void {
-    this.guard(() => this.#engine.panic_for_tests());
+    this.guard(() => this.#currentEngine().panic_for_tests());
   }
 }
