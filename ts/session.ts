@@ -276,6 +276,12 @@ export class Session {
     this.free();
   }
 
+  /** @internal For the containment test only: a Rust panic inside a session call. */
+  _panicForTests(): void {
+    const inner = this.#live();
+    this.#host.guard(() => inner.panic_for_tests());
+  }
+
   /** Whether `free()` has been called. */
   get freed(): boolean {
     return this.#inner === null;

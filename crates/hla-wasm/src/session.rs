@@ -147,6 +147,13 @@ impl Session {
         Ok(())
     }
 
+    /// Panics on purpose while `self` is mutably borrowed, as a trap inside `prefill` would:
+    /// lets the tests check that the facade contains it. Never called by the facade itself.
+    pub fn panic_for_tests(&mut self) {
+        self.position = f64::NAN;
+        panic!("deliberate panic inside a session call (test of containment)");
+    }
+
     pub fn reset(&mut self) {
         self.state.fill(0.0);
         self.o.fill(0.0);
