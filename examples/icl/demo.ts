@@ -1,11 +1,13 @@
 // Regenerates the two in-context-learning figures and their numbers:
 //   npm run demo:icl   (= node scripts/run-ts.mjs examples/icl/demo.ts; needs the built package)
-// writes docs/icl-subspace.{svg,json} and docs/icl-prompts.{svg,json}, and prints the Monte
-// Carlo points next to the closed form with their distance in standard errors.
+// writes docs/icl-subspace.{svg,json}, docs/icl-prompts.{svg,json} and docs/icl-training.{svg,json}
+// (SGD through la1 landing on the optimum), and prints the Monte Carlo points next to the closed
+// form with their distance in standard errors.
 import { existsSync, writeFileSync } from 'node:fs';
-import { promptsSvg, subspaceSvg } from './figures.ts';
+import { promptsSvg, subspaceSvg, trainingSvg } from './figures.ts';
 import { computePrompts, PROMPTS } from './prompts.ts';
 import { computeSubspace, SUBSPACE } from './subspace.ts';
+import { train, TRAINING } from './training.ts';
 
 const docs = new URL('../../docs/', import.meta.url);
 /** Six significant digits are plenty for a figure's numbers and keep the JSON diffable. */
@@ -22,10 +24,14 @@ const subspace = await computeSubspace(hla, SUBSPACE);
 const t1 = performance.now();
 const prompts = await computePrompts(hla, PROMPTS);
 const t2 = performance.now();
+const training = { setting: { ...TRAINING }, runs: [await train(hla, PROMPTS, TRAINING, false), await train(hla, PROMPTS, TRAINING, true)] };
+const t3 = performance.now();
 
 writeFileSync(new URL('icl-subspace.svg', docs), subspaceSvg(subspace));
 writeFileSync(new URL('icl-subspace.json', docs), json({ figure: 'docs/icl-subspace.svg', command: 'npm run demo:icl', backend: hla.backend, ...subspace }));
 writeFileSync(new URL('icl-prompts.svg', docs), promptsSvg(prompts));
+writeFileSync(new URL('icl-training.svg', docs), trainingSvg(training));
+writeFileSync(new URL('icl-training.json', docs), json({ figure: 'docs/icl-training.svg', command: 'npm run demo:icl', backend: hla.backend, ...training }));
 writeFileSync(new URL('icl-prompts.json', docs), json({ figure: 'docs/icl-prompts.svg', command: 'npm run demo:icl', backend: hla.backend, ...prompts }));
 
 const z = (p: { mean: number; se: number; closedForm: number }) => (p.mean - p.closedForm) / p.se;
@@ -39,4 +45,6 @@ console.log(`[demo:icl] prompts: ${prompts.points.length} Monte Carlo points (${
 for (const p of prompts.points) {
   console.log(`  n=${String(p.n).padStart(2)} ${p.regime.padEnd(8)} loss/trM: MC ${p.mean.toFixed(4)} ± ${p.se.toFixed(4)}  closed form ${p.closedForm.toFixed(4)}  (${z(p).toFixed(2)} SE)`);
 }
-console.log('[demo:icl] wrote docs/icl-subspace.svg, docs/icl-subspace.json, docs/icl-prompts.svg, docs/icl-prompts.json');
+console.log(`[demo:icl] training: ${TRAINING.steps} SGD steps of ${TRAINING.batch} prompts through la1, twice, in ${((t3 - t2) / 1000).toFixed(1)} s`);
+for (const r of training.runs) console.log(`  ${r.regime.padEnd(6)} loss/trM: start ${r.loss[0].toFixed(4)}, last iterate ${r.loss.at(-1)!.toFixed(4)}, average of the last ${TRAINING.steps / 2} ${r.averaged.toFixed(4)}, closed-form optimum ${r.closedForm.toFixed(4)}`);
+console.log('[demo:icl] wrote docs/icl-{subspace,prompts,training}.{svg,json}');

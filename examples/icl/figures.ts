@@ -3,6 +3,7 @@
 import { chartSvg, type LegendRow, type Series } from './plot.ts';
 import { REGIME_LABELS, REGIMES, type PromptsResult } from './prompts.ts';
 import type { SubspaceResult } from './subspace.ts';
+import type { TrainingRun } from './training.ts';
 
 const N_COLOURS = ['#c8433a', '#e08a1e', '#14a085', '#2f6fdb', '#7b4fc9'];
 const REGIME_COLOURS = ['#c8433a', '#e08a1e', '#2f6fdb', '#14a085'];
@@ -42,6 +43,7 @@ export function subspaceSvg(res: SubspaceResult): string {
     ...MC_ROWS,
   ];
   return chartSvg({
+    id: 'icl-subspace',
     title: 'In-context regression out of distribution: test risk vs subspace angle',
     subtitle: [
       `One linear-attention layer ŷ = x_qᵀ Γ (1/n) Σᵢ yᵢxᵢ with its risk-optimal Γ; x ~ N(0, I${sub(d)}), tasks w ~ N(0, UUᵀ), rank r = ${r}, y = wᵀx.`,
@@ -76,6 +78,7 @@ export function promptsSvg(res: PromptsResult): string {
   ];
   const maxN = Math.max(...res.lines.ns);
   return chartSvg({
+    id: 'icl-prompts',
     title: 'Task-specific prompts and heads for in-context regression: loss vs context length',
     subtitle: [
       `One linear-attention layer ŷ = x_qᵀ W (Σᵢ xᵢyᵢ + b_k); the task's prompt b_k is one extra key/value token.`,
@@ -89,5 +92,45 @@ export function promptsSvg(res: PromptsResult): string {
     series,
     legend,
     footnote: `${s.prompts} prompts per marked n (n = ${s.ns.join(', ')}); lines at every n from ${Math.min(...res.lines.ns)} to ${maxN}; npm run demo:icl regenerates this figure.`,
+  });
+}
+
+export interface TrainingResult {
+  setting: { n: number; steps: number; batch: number; rate: number; seed: number };
+  runs: TrainingRun[];
+}
+
+export function trainingSvg(res: TrainingResult): string {
+  const { n, steps, batch } = res.setting;
+  const colours = { plain: REGIME_COLOURS[0], joint: REGIME_COLOURS[2] };
+  const series: Series[] = res.runs.flatMap((run) => [
+    { colour: colours[run.regime], line: run.loss.map((l, i) => [i, l] as [number, number]), points: [{ x: steps, y: run.averaged, se: 0 }] },
+    { colour: colours[run.regime], dash: '6 4', line: [[0, run.closedForm], [steps, run.closedForm]] as [number, number][] },
+  ]);
+  const lo = Math.min(...res.runs.map((r) => r.closedForm));
+  const legend: LegendRow[] = [
+    { label: 'trained parameters' },
+    { label: REGIME_LABELS.plain, colour: colours.plain },
+    { label: REGIME_LABELS.joint, colour: colours.joint },
+    { label: '' },
+    { label: 'closed-form optimum', colour: '#5f6b7a', dash: '6 4' },
+    { label: `average of the last ${steps / 2} iterates`, colour: '#5f6b7a', line: false, marker: 'circle' },
+  ];
+  return chartSvg({
+    id: 'icl-training',
+    title: 'Training the layer by SGD through la1 lands on the closed-form optimum',
+    subtitle: [
+      `Task prompts setting of Chang et al. at n = ${n}; from W = 0 and zero prompts, each step a fresh batch of ${batch} prompts,`,
+      'predictions by hla.la1, gradient of the batch\'s squared error (linear in the residual).',
+      'The curves are the exact population loss of each iterate (a closed form for any W and prompts), / tr M.',
+    ],
+    xLabel: 'SGD step',
+    yLabel: 'population loss / tr M',
+    // A little room right of the last step, so the averages' markers are not clipped.
+    x: { min: 0, max: steps * 1.03, ticks: Array.from({ length: 5 }, (_, k) => ({ at: (k * steps) / 4, label: String((k * steps) / 4) })) },
+    y: { min: Math.floor(lo * 10 - 1) / 10, max: 1.05 },
+    series,
+    legend,
+    footnote: 'npm run demo:icl regenerates this figure (examples/icl/training.ts).',
   });
 }

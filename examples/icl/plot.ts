@@ -27,6 +27,8 @@ export interface LegendRow {
 }
 
 export interface Chart {
+  /** Unique per page: names the chart's clip path (two charts inline in one page). */
+  id: string;
   title: string;
   /** Lines under the title (setting, model). */
   subtitle: string[];
@@ -83,7 +85,7 @@ export function chartSvg(c: Chart): string {
   out.push(`<text x="${left + plotW / 2}" y="${top + plotH + 40}" text-anchor="middle">${esc(c.xLabel)}</text>`);
   out.push(`<text transform="translate(${left - 50} ${top + plotH / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}</text>`);
   // Curves, then error bars and markers on top (clipped to the plot area).
-  out.push(`<clipPath id="plot-area"><rect x="${left}" y="${top}" width="${plotW}" height="${plotH}"/></clipPath><g clip-path="url(#plot-area)">`);
+  out.push(`<clipPath id="${c.id}-plot"><rect x="${left}" y="${top}" width="${plotW}" height="${plotH}"/></clipPath><g clip-path="url(#${c.id}-plot)">`);
   for (const s of c.series) {
     const pts = s.line.map(([x, y]) => `${f1(sx(x))},${f1(sy(y))}`).join(' ');
     out.push(`<polyline points="${pts}" fill="none" stroke="${s.colour}" stroke-width="1.8"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
