@@ -1,6 +1,7 @@
 // The in-context-learning figures (examples/icl/, docs/icl-math.md): the closed forms give the
 // reference values, and Monte Carlo estimates whose every prediction comes out of hla.la1
 // agree with them within 4 standard errors (seeded, so the outcome is fixed).
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, type Hla } from '../dist/index.mjs';
 import type { La1, Tensor } from '../examples/icl/estimate.ts';
@@ -210,5 +211,39 @@ describe('task prompts and heads (Chang et al., docs/icl-math.md §2)', () => {
     expect(run.averaged / run.closedForm).toBeLessThan(1.01);
     // And below what plain training can reach: the prompts were learnt.
     expect(run.averaged).toBeLessThan(P.solve(P.PROMPTS, TRAINING.n).plain.loss / P.normaliser(P.PROMPTS));
+  });
+});
+
+describe('the committed figures (docs/icl-*.json, .svg; npm run demo:icl rewrites them)', () => {
+  const read = (f: string) => readFileSync(new URL(`../docs/${f}`, import.meta.url), 'utf8');
+  const close = (a: number, b: number) => expect(Math.abs(a - b)).toBeLessThan(1e-5 * (1 + Math.abs(b)));
+
+  it('hold the closed forms the code computes now, and Monte Carlo points within 4 SE of them', () => {
+    const sub = JSON.parse(read('icl-subspace.json')) as S.SubspaceResult;
+    expect(sub.setting).toMatchObject({ d: S.SUBSPACE.d, r: S.SUBSPACE.r, ns: S.SUBSPACE.ns, prompts: S.SUBSPACE.prompts });
+    for (const n of S.SUBSPACE.ns) {
+      for (const model of S.MODELS) sub.lines.angles.forEach((th, i) => close(sub.lines.risk[n][model][i], S.riskFormula(n, S.SUBSPACE.r, th, model)));
+    }
+    expect(sub.points.length).toBe(S.SUBSPACE.ns.length * S.MODELS.length * S.SUBSPACE.mcAngles);
+    for (const p of sub.points) {
+      close(p.closedForm, S.riskFormula(p.n, S.SUBSPACE.r, p.theta, p.model));
+      within4se(p, p.closedForm, `docs/icl-subspace.json n=${p.n} ${p.model} θ=${p.theta}`);
+    }
+    const prm = JSON.parse(read('icl-prompts.json')) as P.PromptsResult;
+    const z = P.normaliser(P.PROMPTS);
+    prm.lines.ns.forEach((n, i) => { const s = P.solve(P.PROMPTS, n); for (const r of P.REGIMES) close(prm.lines.loss[r][i], s[r].loss / z); });
+    expect(prm.points.length).toBe(P.PROMPTS.ns.length * P.REGIMES.length);
+    for (const p of prm.points) within4se(p, P.solve(P.PROMPTS, p.n)[p.regime].loss / z, `docs/icl-prompts.json n=${p.n} ${p.regime}`);
+    const tr = JSON.parse(read('icl-training.json')) as { runs: { averaged: number; closedForm: number }[] };
+    for (const run of tr.runs) expect(run.averaged / run.closedForm).toBeLessThan(1.01);
+  });
+
+  it('are labelled: titles, axes, legend, the model-class caveat', () => {
+    const sub = read('icl-subspace.svg'), prm = read('icl-prompts.svg');
+    for (const svg of [sub, prm]) for (const s of ['<svg', 'lines: closed form', 'markers: Monte Carlo, hla.la1', 'error bars: ±2 standard errors']) expect(svg).toContain(s);
+    expect(sub).toContain('derived independently');
+    expect(sub).toContain('angle θ between test and training subspace');
+    expect(prm).toContain('context length n');
+    for (const r of P.REGIMES) expect(prm).toContain(P.REGIME_LABELS[r].replace(/&/g, '&amp;'));
   });
 });

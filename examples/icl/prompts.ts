@@ -16,7 +16,8 @@ import { Mean, type Estimate, type La1, type Progress, type Tensor } from './est
 import { apply, combine, identity, inverse, matmul, outer, trace, transpose, type Mat } from './linalg.ts';
 import { gaussian } from './random.ts';
 
-/** The paper's figure setting (its code's `nonzero_cov_12`-style mixture, d = 10). */
+/** The paper's figure setting (the authors' `zero_cov_12` experiment: the mixture's mean
+ *  0.3·1.4 − 0.7·0.6 is 0: without a prompt nothing tells the layer which task's mean applies). */
 export const PROMPTS = {
   d: 10,
   weights: [0.3, 0.7],
