@@ -73,8 +73,18 @@ describe('subspace angle (Kwon et al. model class, docs/icl-math.md §1)', () =>
   it('la1 computes the layer: its last output is x_qᵀΓ(1/n)Σ yᵢxᵢ (float64, direct) on a few prompts', () => {
     const f = S.frames(20, 2, 3), n = 12;
     const gammas = S.MODELS.map((m) => S.optimalGamma(n, f, m));
-    const bases = [0, 0.7, Math.PI / 2].map((th) => S.testBasis(f, th));
-    const batch = S.drawBatch(n, 5, bases, gaussian(11));
+    const angles = [0, 0.7, Math.PI / 2];
+    const batch = S.drawBatch(n, 5, f, angles, gaussian(11));
+    // The labels are those of w_θ = U(θ)z, for the context and the query.
+    for (let b = 0; b < 5; b++) {
+      angles.forEach((th, t) => {
+        const u = S.testBasis(f, th), w = new Float64Array(20);
+        u.forEach((col, j) => col.forEach((x, c) => (w[c] += x * batch.z[b * 2 + j])));
+        const dot = (v: Float64Array) => v.reduce((s, x, c) => s + x * w[c], 0);
+        for (let i = 0; i < n; i++) expect(batch.y[(b * n + i) * 3 + t]).toBeCloseTo(dot(batch.x.subarray((b * n + i) * 20, (b * n + i + 1) * 20)), 12);
+        expect(batch.yq[b * 3 + t]).toBeCloseTo(dot(batch.xq.subarray(b * 20, (b + 1) * 20)), 12);
+      });
+    }
     const { wrapped, calls } = spy(hla);
     const yhat = S.predict(wrapped, batch, gammas);
     expect(calls).toEqual([{ shapes: [[5, n + 1, 2, 20], [5, n + 1, 2, 20], [5, n + 1, 2, 3]], scale: 1 }]);

@@ -168,6 +168,7 @@ export function drawBatch(mix: Mixture, n: number, count: number, normal: () => 
 export function tensors(batch: Batch, solutions: RegimeSolution[]): { q: Tensor; k: Tensor; v: Tensor } {
   const { n, d, count } = batch, T = n + 2, H = solutions.length, dv = d + 1;
   const q = new Float32Array(count * T * H * d), k = new Float32Array(count * T * H * d), v = new Float32Array(count * T * H * dv);
+  const sameW = solutions.map((s) => solutions.findIndex((t) => t.W === s.W));
   // Plain loops: TypedArray.set from a Float64Array into a Float32Array is a slow path in V8.
   for (let b = 0; b < count; b++) {
     for (let h = 0; h < H; h++) {
@@ -179,12 +180,18 @@ export function tensors(batch: Batch, solutions: RegimeSolution[]): { q: Tensor;
       }
       for (let i = 0; i < n; i++) {
         const x0 = (b * n + i) * d, kt = at(i + 1) * d, vt = at(i + 1) * dv;
-        for (let r = 0; r < d; r++) {
-          let s = 0;
-          for (let c = 0; c < d; c++) s += Wa[r * d + c] * batch.x[x0 + c];
-          k[kt + r] = s;
-          v[vt + r] = batch.x[x0 + r];
+        if (sameW[h] < h) {
+          // Plain and fine-tune share W: copy the keys computed for the earlier head.
+          const src = ((b * T + i + 1) * H + sameW[h]) * d;
+          k.copyWithin(kt, src, src + d);
+        } else {
+          for (let r = 0; r < d; r++) {
+            let s = 0;
+            for (let c = 0; c < d; c++) s += Wa[r * d + c] * batch.x[x0 + c];
+            k[kt + r] = s;
+          }
         }
+        for (let r = 0; r < d; r++) v[vt + r] = batch.x[x0 + r];
         v[vt + d] = batch.y[b * n + i];
       }
       const qt = at(n + 1) * d;

@@ -108,34 +108,47 @@ export interface Batch {
   y: Float64Array;
   /** [count, m]: the query's true label x_q·w_θ */
   yq: Float64Array;
+  /** [count, r]: each prompt's task coefficients, w_θ = U(θ) z */
+  z: Float64Array;
 }
 
-export function drawBatch(n: number, count: number, bases: Float64Array[][], normal: () => number): Batch {
-  const d = bases[0][0].length, r = bases[0].length, m = bases.length;
+/** Draws the batch for test subspaces U(θ) at `angles`. Since w_θ = U(θ)z = cos θ·U₁z + sin θ·U₂z,
+ *  every label is cos θ·(x·U₁z) + sin θ·(x·U₂z): two dot products per token, whatever the number
+ *  of angles. */
+export function drawBatch(n: number, count: number, f: Frames, angles: number[], normal: () => number): Batch {
+  const { d, r } = f, m = angles.length;
+  const cos = angles.map(Math.cos), sin = angles.map(Math.sin);
   const x = new Float64Array(count * n * d), xq = new Float64Array(count * d);
   const y = new Float64Array(count * n * m), yq = new Float64Array(count * m);
-  const w = new Float64Array(m * d), z = new Float64Array(r);
+  const w1 = new Float64Array(d), w2 = new Float64Array(d), zs = new Float64Array(count * r);
+  const label = (row: Float64Array, at: number, out: Float64Array, outAt: number) => {
+    let s1 = 0, s2 = 0;
+    for (let c = 0; c < d; c++) {
+      s1 += row[at + c] * w1[c];
+      s2 += row[at + c] * w2[c];
+    }
+    for (let t = 0; t < m; t++) out[outAt + t] = cos[t] * s1 + sin[t] * s2;
+  };
   for (let b = 0; b < count; b++) {
-    for (let i = 0; i < r; i++) z[i] = normal();
-    w.fill(0);
-    for (let t = 0; t < m; t++) for (let j = 0; j < r; j++) for (let i = 0; i < d; i++) w[t * d + i] += bases[t][j][i] * z[j];
+    const z = zs.subarray(b * r, (b + 1) * r);
+    for (let j = 0; j < r; j++) z[j] = normal();
+    w1.fill(0);
+    w2.fill(0);
+    for (let j = 0; j < r; j++) {
+      for (let c = 0; c < d; c++) {
+        w1[c] += f.u1[j][c] * z[j];
+        w2[c] += f.u2[j][c] * z[j];
+      }
+    }
     for (let i = 0; i < n; i++) {
       const row = (b * n + i) * d;
       for (let c = 0; c < d; c++) x[row + c] = normal();
-      for (let t = 0; t < m; t++) {
-        let s = 0;
-        for (let c = 0; c < d; c++) s += x[row + c] * w[t * d + c];
-        y[(b * n + i) * m + t] = s;
-      }
+      label(x, row, y, (b * n + i) * m);
     }
     for (let c = 0; c < d; c++) xq[b * d + c] = normal();
-    for (let t = 0; t < m; t++) {
-      let s = 0;
-      for (let c = 0; c < d; c++) s += xq[b * d + c] * w[t * d + c];
-      yq[b * m + t] = s;
-    }
+    label(xq, b * d, yq, b * m);
   }
-  return { n, d, count, m, x, xq, y, yq };
+  return { n, d, count, m, x, xq, y, yq, z: zs };
 }
 
 /**
@@ -192,13 +205,12 @@ export interface SubspaceMC {
  *  both layers (single, union) as two heads of the same call. */
 export async function monteCarlo(hla: La1, n: number, opts: { f: Frames; angles: number[]; prompts: number; chunk: number; seed: number }, progress?: Progress): Promise<SubspaceMC> {
   const gammas = MODELS.map((model) => optimalGamma(n, opts.f, model));
-  const bases = opts.angles.map((th) => testBasis(opts.f, th));
   const normal = gaussian(opts.seed + n);
-  const m = bases.length;
+  const m = opts.angles.length;
   const acc = MODELS.map(() => opts.angles.map(() => new Mean()));
   for (let done = 0; done < opts.prompts;) {
     const count = Math.min(opts.chunk, opts.prompts - done);
-    const batch = drawBatch(n, count, bases, normal);
+    const batch = drawBatch(n, count, opts.f, opts.angles, normal);
     const yhat = predict(hla, batch, gammas);
     for (let b = 0; b < count; b++) {
       for (let h = 0; h < MODELS.length; h++) {
