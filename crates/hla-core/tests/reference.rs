@@ -1,4 +1,4 @@
-//! float64 brute force, written straight from the SPEC table (quadratic, cubic for hla3).
+//! float64 brute force, written straight from the table of docs/spec.md (quadratic, cubic for hla3).
 
 use hla_core::ops::forward_with;
 use hla_core::simd::Simd;
