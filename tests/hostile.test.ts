@@ -4,7 +4,7 @@
 // argument (or succeed, where the case is a legitimate call), and leave the instance
 // and the session it targets usable.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init, type Hla, type Session } from '../dist/index.mjs';
+import { init, type Hla, type Session } from '../target/testing/dist/index.mjs';
 import { qkv, relErr, tensor } from './helpers.js';
 import { crc32, craft, snapshotFields } from './snapshots.js';
 

@@ -1,7 +1,7 @@
 // init({ threads }): hla.run splits a call over workers by query-key heads; results equal the
 // single-threaded call for every operator and option, and the pool ends with close().
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init, type Hla, type OpName } from '../dist/index.mjs';
+import { init, type Hla, type OpName } from '../target/testing/dist/index.mjs';
 import { bruteForce } from './reference/bruteforce.js';
 import { qkv, relErr, TOL } from './helpers.js';
 

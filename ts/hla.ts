@@ -1,11 +1,13 @@
 import { typeError } from './errors.js';
 import { checkSizes, stateFloats } from './limits.js';
+import { withConfig } from './config.js';
 import { BACKENDS, type Glue, type Loaded } from './loader.js';
 import type { Pool } from './pool.js';
 import type { Runtime } from './runtime.js';
 import { restoreSession, Session, type SessionOptions } from './session.js';
 import { HlaState } from './state.js';
-import { OP_CODES, type Backend, type OpName, type Tensor } from './types.js';
+import { hook, trapReason } from './trap.js';
+import type { Backend, OpName, Tensor } from './types.js';
 import { checkForward, checkKnown, checkOp, type Checked, type ForwardOptions } from './validate.js';
 
 /** What every operator returns. */
@@ -155,10 +157,12 @@ export class Hla {
     const n = stateFloats(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0);
     const state = c.initial ? c.initial.slice() : new Float32Array(n);
     const o = new Float32Array(c.B * c.T * c.HV * c.dv);
-    const dims = new Float64Array([c.B, c.T, c.H, c.HV, c.dk, c.dv]);
     this.guard(() =>
-      this.#currentEngine().forward(OP_CODES[op], c.chunkSize, dims, c.scale, c.decay, c.normalize, c.eps, c.ridge,
-        c.q, c.k, c.v, o, state, c.cuSeqlens),
+      withConfig(this.#glue, op, c, c, (config) => {
+        const engine = this.#currentEngine();
+        [c.q, c.k, c.v].forEach((x, i) => engine.setInput(i, x));
+        engine.forward(config, c.chunkSize, o, state, c.cuSeqlens);
+      }),
     );
     const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
     if (c.outputFinalState) result.finalState = new HlaState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0, state);
@@ -174,15 +178,8 @@ export class Hla {
     try {
       return f();
     } catch (e) {
-      if (!(e instanceof WebAssembly.RuntimeError)) throw e;
-      let why = '';
-      try {
-        why = this.#glue.last_panic().replace(/\s+/g, ' ');
-      } catch {
-        /* the panic message is best effort */
-      }
-      const mib = Math.round(this.#rt.memory.buffer.byteLength / 2 ** 20);
-      if (!why) why = `${e.message} (no Rust panic: most likely out of wasm memory; ${mib} MiB of 4096 in use)`;
+      const why = trapReason(this.#glue, e, this.#rt.memory);
+      if (why === null) throw e;
       this.#rt.reset();
       throw new Error(`hla-wasm internal error in the ${this.backend} kernel: ${why}. This call returned nothing. The wasm instance was replaced by a fresh one: sessions of the ${this.backend} flavour created before now lost their state and throw when used; new calls and sessions work.`);
     }
@@ -191,22 +188,25 @@ export class Hla {
   /**
    * @internal For the benchmark (bench/): this flavour's arithmetic peak on this thread, in
    * GFLOP/s, from the multiply-add probe (hla-core `peak.rs`); the best of calls over ~`ms`.
+   * A testing build only (the shipped .wasm has no probe).
    */
   _fmaPeakGflops(ms = 200): number {
+    const [fmaProbe, fmaProbeFlops] = [hook(this.#glue, 'fmaProbe'), hook(this.#glue, 'fmaProbeFlops')];
     let iters = 1 << 14, best = 0;
     const end = performance.now() + ms;
     do {
       const t0 = performance.now();
-      this.#glue.fma_probe(iters);
+      fmaProbe(iters);
       const s = (performance.now() - t0) / 1e3;
       if (s < 5e-3) iters *= 2; // too short for the timer: lengthen the call
-      else best = Math.max(best, this.#glue.fma_probe_flops(iters) / s / 1e9);
+      else best = Math.max(best, fmaProbeFlops(iters) / s / 1e9);
     } while (performance.now() < end || best === 0);
     return best;
   }
 
-  /** @internal For the test of panic reporting only. */
+  /** @internal For the test of panic reporting only (a testing build). */
   _panicForTests(): void {
-    this.guard(() => this.#currentEngine().panic_for_tests());
+    const panic = hook(this.#currentEngine(), 'panicForTests');
+    this.guard(() => panic());
   }
 }

@@ -5,7 +5,9 @@ import { checkSizes, stateFloats, workspaceFloats } from './limits.js';
 import type { Glue } from './loader.js';
 import { RESET_MESSAGE, type Runtime } from './runtime.js';
 import { decodeSnapshot, encodeSnapshot, type SnapshotHeader } from './snapshot.js';
-import { OP_CODES, type OpName, type Tensor } from './types.js';
+import { withConfig } from './config.js';
+import { hook } from './trap.js';
+import type { OpName, Tensor } from './types.js';
 import { checkCommon, checkKnown, checkOp, checkTensorData, f32View, resolveMode } from './validate.js';
 
 /** Shape and options of a session (the functional options, minus per-call ones). */
@@ -119,7 +121,8 @@ export class Session {
     this.#host = host;
     this.#rt = host.runtime;
     const glue: Glue = this.#rt.glue;
-    this.#inner = this.#rt.track(host.guard(() => new glue.Session(OP_CODES[op], this.batch, this.heads, this.valueHeads, this.dk, this.dv, c.scale, c.decay, c.normalize, c.eps, c.ridge)));
+    const dims = { B: this.batch, T: 1, H: this.heads, HV: this.valueHeads, dk: this.dk, dv: this.dv };
+    this.#inner = this.#rt.track(host.guard(() => withConfig(glue, op, dims, c, (config) => new glue.Session(config))));
     this.#epoch = this.#rt.epoch;
     registry?.register(this, { inner: this.#inner, runtime: this.#rt, epoch: this.#epoch }, this);
   }
@@ -137,8 +140,8 @@ export class Session {
     if (buf !== this.#buffer) {
       const f = (ptr: number, n: number) => new Float32Array(buf, ptr, n);
       const nq = this.batch * this.heads * this.dk, nv = this.batch * this.valueHeads * this.dv;
-      this.#inputs = { q: f(inner.q_ptr(), nq), k: f(inner.k_ptr(), nq), v: f(inner.v_ptr(), nv) };
-      this.#output = f(inner.o_ptr(), nv);
+      this.#inputs = { q: f(inner.inputPtr(0), nq), k: f(inner.inputPtr(1), nq), v: f(inner.inputPtr(2), nv) };
+      this.#output = f(inner.outputPtr(), nv);
       this.#buffer = buf;
     }
   }
@@ -166,7 +169,7 @@ export class Session {
 
   /** Bytes of streaming state this session holds. */
   get stateBytes(): number {
-    return 4 * this.#live().state_len();
+    return 4 * this.#live().stateLen();
   }
 
   /** One token: q, k `[B·H·dk]`, v `[B·HV·dv]`. Returns a copy of the output `[B·HV·dv]` that the caller owns. */
@@ -227,14 +230,17 @@ export class Session {
       total: 2 * nq + 2 * nv + ws,
     });
     const o = new Float32Array(nv);
-    this.#host.guard(() => inner.prefill(T, chunkSize, qt.data, kt.data, vt.data, o));
+    this.#host.guard(() => {
+      [qt.data, kt.data, vt.data].forEach((x, i) => inner.setInput(i, x));
+      inner.prefill(T, chunkSize, o);
+    });
     return { data: o, shape: [this.batch, T, this.valueHeads, this.dv] };
   }
 
   /** Self-describing bytes (operator, dims, options, position, state, CRC-32): see README "Snapshots". */
   snapshot(): Uint8Array {
     const inner = this.#live();
-    const state = new Float32Array(this.#rt.memory.buffer, inner.state_ptr(), inner.state_len());
+    const state = new Float32Array(this.#rt.memory.buffer, inner.statePtr(), inner.stateLen());
     return encodeSnapshot({ ...this.#header(), position: inner.position }, state);
   }
 
@@ -246,8 +252,8 @@ export class Session {
   /** @internal Loads state and position decoded from a snapshot of the same shape. */
   _load(state: Float32Array, position: number): void {
     const inner = this.#live();
-    if (state.length !== inner.state_len()) throw rangeError('snapshot state', `${inner.state_len()} floats`, state.length);
-    new Float32Array(this.#rt.memory.buffer, inner.state_ptr(), state.length).set(state);
+    if (state.length !== inner.stateLen()) throw rangeError('snapshot state', `${inner.stateLen()} floats`, state.length);
+    new Float32Array(this.#rt.memory.buffer, inner.statePtr(), state.length).set(state);
     inner.position = position;
   }
 
@@ -278,8 +284,8 @@ export class Session {
 
   /** @internal For the containment test only: a Rust panic inside a session call. */
   _panicForTests(): void {
-    const inner = this.#live();
-    this.#host.guard(() => inner.panic_for_tests());
+    const panic = hook(this.#live(), 'panicForTests');
+    this.#host.guard(() => panic());
   }
 
   /** Whether `free()` has been called. */

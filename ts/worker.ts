@@ -3,9 +3,11 @@
 // a long sequence (ts/sequence.ts: a segment's summary, or its forward from a folded carry),
 // and posts the result back.
 import { init } from './index.js';
+import { withConfig } from './config.js';
 import { loadGlue, type Glue } from './loader.js';
 import { HlaState, stateData } from './state.js';
-import { OP_CODES, type Backend, type OpName } from './types.js';
+import { trapReason } from './trap.js';
+import type { Backend, OpName } from './types.js';
 import type { Hla } from './hla.js';
 
 export interface Job {
@@ -87,24 +89,21 @@ export function handle(port: Port, msg: { backend: Backend } | Job | SummaryJob 
 }
 
 /**
- * Runs `f` with a segment scan of `op` and the call's options (same wasm instance as this
- * worker's facade), freed afterwards; a trap (a bug) becomes a readable Error.
+ * Runs `f` with a segment scan of `op` with the call's options and the heads of `qShape`,
+ * `vShape` (same wasm instance as this worker's facade), freed afterwards; a trap (a bug)
+ * becomes a readable Error.
  */
-async function withScan<T>(op: OpName, s: Scalars, f: (scan: Scan, glue: Glue) => T): Promise<T> {
+async function withScan<T>(op: OpName, s: Scalars, qShape: number[], vShape: number[], f: (scan: Scan) => T): Promise<T> {
   await hla;
   const { glue } = await loadGlue(backend);
-  const scan = new glue.SegmentScan(OP_CODES[op], s.scale, s.decay, s.normalize, s.eps, s.ridge);
+  const dims = { B: 1, T: qShape[1], H: qShape[2], HV: vShape[2], dk: qShape[3], dv: vShape[3] };
+  const scan = withConfig(glue, op, dims, s, (config) => new glue.SegmentScan(config));
   try {
-    return f(scan, glue);
+    return f(scan);
   } catch (e) {
-    if (!(e instanceof WebAssembly.RuntimeError)) throw e;
-    let why = '';
-    try {
-      why = glue.last_panic().replace(/\s+/g, ' ');
-    } catch {
-      /* best effort */
-    }
-    throw new Error(`hla-wasm internal error in the ${backend} segment kernel: ${why || e.message}. This is a bug; please report it.`);
+    const why = trapReason(glue, e);
+    if (why === null) throw e;
+    throw new Error(`hla-wasm internal error in the ${backend} segment kernel: ${why}. This is a bug; please report it.`);
   } finally {
     try {
       scan.free();
@@ -114,20 +113,17 @@ async function withScan<T>(op: OpName, s: Scalars, f: (scan: Scan, glue: Glue) =
   }
 }
 
-function dimsOf(qShape: number[], vShape: number[]): Uint32Array {
-  return new Uint32Array([qShape[0], qShape[1], qShape[2], vShape[2], qShape[3], vShape[3]]);
-}
-
 async function summarise(job: SummaryJob): Promise<Reply> {
-  const summary = await withScan(job.op, job.scalars, (scan) =>
-    scan.summary(job.chunkSize, dimsOf(job.qShape, job.vShape), job.q, job.k, job.v),
-  );
+  const summary = await withScan(job.op, job.scalars, job.qShape, job.vShape, (scan) => {
+    [job.q, job.k, job.v].forEach((x, i) => scan.setInput(i, x));
+    return scan.summary(job.qShape[1], job.chunkSize);
+  });
   return { id: job.id, summary };
 }
 
 async function settle(job: SettleJob): Promise<Reply> {
-  await withScan(job.op, job.scalars, (scan) =>
-    scan.settle_values(dimsOf(job.qShape, job.vShape), job.q, job.o, job.carry, job.state),
+  await withScan(job.op, job.scalars, job.qShape, job.vShape, (scan) =>
+    scan.settleValues(job.qShape[1], job.q, job.o, job.carry, job.state),
   );
   return { id: job.id, o: job.o, state: job.state };
 }
@@ -139,20 +135,18 @@ async function run(job: Job): Promise<Reply> {
   let state = job.state;
   if (job.keysBefore) {
     const s = job.scalars!, kb = job.keysBefore;
-    state = await withScan(job.op, s, (scan, glue) => {
-      const carry = state ?? new Float32Array(glue.state_len(OP_CODES[job.op], 1, H, HV, dk, dv, s.ridge !== 0));
-      const dims = new Uint32Array([1, kb.t, H, HV, dk, dv]);
-      scan.defer_values(dims, carry);
-      scan.combine(dims, carry, scan.key_summary(kb.chunkSize, dims, kb.k));
+    state = await withScan(job.op, s, job.qShape, job.vShape, (scan) => {
+      const carry = state ?? new Float32Array(scan.stateLen());
+      scan.deferValues(carry);
+      scan.combine(carry, scan.keySummary(kb.t, kb.chunkSize, kb.k));
       return carry;
     });
   }
   if (job.summaries?.length) {
     const s = job.scalars!;
-    state = await withScan(job.op, s, (scan, glue) => {
-      const carry = state ?? new Float32Array(glue.state_len(OP_CODES[job.op], 1, H, HV, dk, dv, s.ridge !== 0));
-      const dims = dimsOf(job.qShape, job.vShape);
-      for (const sum of job.summaries!) scan.combine(dims, carry, sum);
+    state = await withScan(job.op, s, job.qShape, job.vShape, (scan) => {
+      const carry = state ?? new Float32Array(scan.stateLen());
+      for (const sum of job.summaries!) scan.combine(carry, sum);
       return carry;
     });
   }

@@ -27,6 +27,14 @@ pub fn floats(terms: &[&[usize]]) -> Option<usize> {
     (total <= MAX_FLOATS).then_some(total)
 }
 
+/// `Σ sizes`, checked; `None` on overflow or past [`MAX_FLOATS`].
+pub fn total(sizes: &[usize]) -> Option<usize> {
+    sizes
+        .iter()
+        .try_fold(0usize, |a, &n| a.checked_add(n))
+        .filter(|&n| n <= MAX_FLOATS)
+}
+
 /// The exact `Σᵢ Πⱼ terms[i][j]` for error messages (u128 holds any product of four u32s).
 pub fn exact(terms: &[&[usize]]) -> u128 {
     terms

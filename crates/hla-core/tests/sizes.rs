@@ -4,10 +4,10 @@
 //! every size that wraps there is refused here too.
 
 mod reference;
-use hla_core::ops::{forward, group_len, state_len, summary_len, validate, workspace_len};
+use hla_core::ops::{forward, validate, workspace_len};
 use hla_core::size::{chunk_len, floats, MAX_CHUNK, MAX_FLOATS};
 use hla_core::workspace::Workspace;
-use hla_core::{Dims, Mode, Op, Options};
+use hla_core::{Dims, HlaOptions, Mode, Op, Options};
 use reference::{rand_vec, rel_err};
 
 /// `group_len` as wasm32 computes it without checks (u32, wrapping): the bug of issue #10.
@@ -33,14 +33,49 @@ fn group_len_exact(op: Op, dk: u128, dv: u128, g: u128, ridge: bool) -> u128 {
     }
 }
 
-fn opts(decay: &[f32]) -> Options<'_> {
-    Options {
+fn opts(decay: &[f32]) -> Options {
+    opts_ridge(decay, false)
+}
+
+fn opts_ridge(decay: &[f32], ridge: bool) -> Options {
+    HlaOptions {
         scale: 1.0,
-        decay,
+        decay: decay.to_vec(),
         normalize: false,
         eps: 1e-6,
-        ridge: 0.0,
+        ridge: if ridge { 1.0 } else { 0.0 },
     }
+    .into()
+}
+
+fn heads(h: usize, hv: usize, dk: usize, dv: usize) -> Dims {
+    Dims {
+        b: 1,
+        t: 1,
+        h,
+        hv,
+        dk,
+        dv,
+    }
+}
+
+/// The lengths in the positional form these tests were written in.
+fn group_len(op: Op, dk: usize, dv: usize, g: usize, ridge: bool) -> Option<usize> {
+    hla_core::ops::group_len(op, &heads(1, g, dk, dv), &opts_ridge(&[1.0], ridge))
+}
+fn state_len(
+    op: Op,
+    n: usize,
+    h: usize,
+    hv: usize,
+    dk: usize,
+    dv: usize,
+    r: bool,
+) -> Option<usize> {
+    hla_core::ops::state_len(op, n, &heads(h, hv, dk, dv), &opts_ridge(&[1.0], r))
+}
+fn summary_len(op: Op, h: usize, hv: usize, dk: usize, dv: usize, r: bool) -> Option<usize> {
+    hla_core::ops::summary_len(op, &heads(h, hv, dk, dv), &opts_ridge(&[1.0], r))
 }
 
 #[test]
@@ -210,7 +245,7 @@ fn validate_refuses_sizes_that_wrap_in_wasm32() {
             1,
             false,
         ) as usize);
-        let e = validate(op, mode, &d, &opts(&d1), [nq, nq, nv, nv], ns, None)
+        let e = validate(op, mode, &d, &opts(&d1), &[nq, nq, nv], nv, ns, None)
             .expect_err(&format!("{d:?}"));
         assert_eq!(e.arg, arg, "{e}");
         assert!(e.expected.contains(&MAX_FLOATS.to_string()), "{e}");
@@ -270,9 +305,7 @@ fn chunk_size_of_the_whole_sequence_runs() {
             mode,
             &d,
             &opts(&decay),
-            &q,
-            &k,
-            &v,
+            &[&q, &k, &v],
             &mut o,
             &mut st,
             None,
