@@ -9,6 +9,8 @@ import { qkv, relErr, tensor } from './helpers.js';
 import { crc32, craft, snapshotFields } from './snapshots.js';
 
 const MiB = 2 ** 20;
+/** The largest wasm memory growth of any case (printed at the end). */
+let maxGrowth = 0;
 let hla: Hla;
 let others: Session[];
 
@@ -34,7 +36,10 @@ beforeAll(async () => {
   hla = await init();
   others = liveSessions(hla);
 });
-afterAll(() => others.forEach((s) => s.free()));
+afterAll(() => {
+  console.log(`hostile cases: largest wasm memory growth of one case ${(maxGrowth / MiB).toFixed(2)} MiB`);
+  others.forEach((s) => s.free());
+});
 
 /** A reference call whose result must not change across any case. */
 function reference(h: Hla): number[] {
@@ -59,6 +64,7 @@ function hostile(call: () => unknown, kind: typeof TypeError | typeof RangeError
   } else {
     expect(err).toBeNull();
   }
+  maxGrowth = Math.max(maxGrowth, hla.memoryBytes - mem);
   expect(hla.memoryBytes - mem, 'wasm memory growth').toBeLessThan(64 * MiB);
   expect(snaps()).toEqual(before);
   expect(reference(hla)).toEqual(ref);
