@@ -223,6 +223,19 @@ describe('item 4: oversized requests', () => {
     hostile(() => hla.stateBytes('la1', null as never), TypeError, /^dims: expected an object/);
     expect(hla.stateBytes('hla2', { dk: 4, dv: 2 })).toBe(4 * (16 + 4 + 8));
   });
+  it("README's largest dk and dv (Limits → Sizes) are exactly the last accepted sizes", () => {
+    // [op, dk, dv] at the limit; one more in the growing dimension is refused.
+    const edges: [string, number, number, 'dk' | 'dv'][] = [
+      ['hla2', 23169, 1, 'dk'], ['hla2', 23137, 64, 'dk'], ['hla3', 23168, 1, 'dk'], ['hla3', 23105, 64, 'dk'],
+      ['la1', 268435455, 1, 'dk'], ['la1', 8259552, 64, 'dk'], ['ahla', 134217727, 1, 'dk'], ['ahla', 4129776, 64, 'dk'],
+      ['la1', 64, 8388606, 'dv'], ['hla2', 64, 8388542, 'dv'], ['ahla', 64, 4194302, 'dv'], ['hla3', 64, 4194270, 'dv'],
+    ];
+    for (const [op, dk, dv, grow] of edges) {
+      expect(hla.stateBytes(op as never, { dk, dv }), `${op} dk ${dk} dv ${dv}`).toBeLessThanOrEqual(4 * 536870911);
+      const more = grow === 'dk' ? { dk: dk + 1, dv } : { dk, dv: dv + 1 };
+      expect(() => hla.stateBytes(op as never, more), `${op} ${JSON.stringify(more)}`).toThrow(RangeError);
+    }
+  });
 });
 
 describe('item 6: the smaller holes', () => {
