@@ -54,7 +54,7 @@ export async function buildPage(root = process.cwd()): Promise<string> {
   const tfjsDist = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
   for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) copyFileSync(join(tfjsDist, f), join(out, 'tfjs', f));
   copyFileSync(join(root, 'bench/browser/index.html'), join(out, 'index.html'));
-  for (const f of ['hla_relaxed.wasm', 'hla_simd128.wasm', 'hla_scalar.wasm', 'worker.browser.mjs']) copyFileSync(join(root, 'dist', f), join(out, f));
+  for (const f of ['hla_relaxed.wasm', 'hla_simd128.wasm', 'hla_scalar.wasm', 'worker.browser.mjs']) copyFileSync(join(root, 'target/testing/dist', f), join(out, f));
   return out;
 }
 

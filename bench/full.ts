@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { init } from '../dist/index.mjs';
+import { init } from '../target/testing/dist/index.mjs';
 import { fullChart } from './chart.js';
 import { runInChromium } from './chromium.js';
 import { fmt, table } from './harness.js';

@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { init, type Backend, type Hla, type OpName, type Tensor } from '../dist/index.mjs';
+import { init, type Backend, type Hla, type OpName, type Tensor } from '../target/testing/dist/index.mjs';
 import { BaselineDecoder, baselineForward } from '../tests/reference/streaming.js';
 import { resultsChart } from './chart.js';
 import { initTfjs, tfjsHla2 } from './tfjs.js';

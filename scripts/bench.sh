@@ -3,7 +3,8 @@
 # CPU), then runs the benchmark. Node 20 needs the flag for the relaxed-SIMD flavour.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh
+# HLA_TESTING=1: also the testing build, whose FMA probe the benchmark reads (target/testing/).
+HLA_TESTING=1 bash scripts/build.sh
 echo "[bench] building the native anchor (target-cpu=native)" >&2
 RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR=target/native cargo build --quiet --release --example native_bench -p hla-core
 # The same at wasm's vector width: 128-bit Sse with FMA (no AVX2), for a same-width comparison.

@@ -8,8 +8,13 @@ import { gzipSync } from 'node:zlib';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
-rmSync(`${root}dist`, { recursive: true, force: true });
-mkdirSync(`${root}dist`, { recursive: true });
+// HLA_BUNDLE=testing (scripts/build.sh): the test and bench bundle, from the `testing` flavours in
+// target/testing/wasm/ into target/testing/dist/, with the facade's test knob compiled in.
+const testing = process.env.HLA_BUNDLE === 'testing';
+const wasmDir = testing ? `${root}target/testing/wasm` : `${root}ts/wasm`;
+const dist = testing ? `${root}target/testing/dist` : `${root}dist`;
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
 
 // wasm-bindgen's glue falls back to `new URL('hla_X_bg.wasm', import.meta.url)` when given no
 // source. We always pass one (ts/loader.ts), and bundlers would try to emit that file, which
@@ -17,12 +22,21 @@ mkdirSync(`${root}dist`, { recursive: true });
 const glueFallback = {
   name: 'glue-fallback',
   setup(b) {
-    b.onLoad({ filter: /ts\/wasm\/\w+\/hla_\w+\.js$/ }, async (a) => {
+    b.onLoad({ filter: /\/wasm\/\w+\/hla_\w+\.js$/ }, async (a) => {
       const src = readFileSync(a.path, 'utf8');
       const out = src.replace(/module_or_path = new URL\('hla_\w+_bg\.wasm', import\.meta\.url\);/, "throw new Error('hla-wasm: no wasm source');");
       if (out === src) throw new Error(`glue fallback not found in ${a.path} (wasm-bindgen changed?)`);
       return { contents: out, loader: 'js' };
     });
+  },
+};
+
+// The testing bundle takes the glue of the testing flavours instead of ts/wasm's.
+const testingGlue = {
+  name: 'testing-glue',
+  setup(b) {
+    if (!testing) return;
+    b.onResolve({ filter: /^\.\/wasm\/\w+\/hla_\w+\.js$/ }, (a) => ({ path: `${wasmDir}/${a.path.slice('./wasm/'.length)}` }));
   },
 };
 
@@ -33,34 +47,40 @@ const common = {
   target: 'es2022',
   external: ['node:*'],
   logLevel: 'warning',
-  plugins: [glueFallback],
+  plugins: [testingGlue, glueFallback],
 };
-const node = { __HLA_NODE__: 'true' };
-await build({ ...common, format: 'esm', outfile: `${root}dist/index.mjs`, define: node });
+const knob = { __HLA_TESTING__: String(testing) };
+const node = { __HLA_NODE__: 'true', ...knob };
+await build({ ...common, format: 'esm', outfile: `${dist}/index.mjs`, define: node });
 // Browsers and bundlers targeting them: no node: imports at all.
-await build({ ...common, format: 'esm', outfile: `${root}dist/index.browser.mjs`, define: { __HLA_NODE__: 'false' }, minifySyntax: true });
+await build({ ...common, format: 'esm', outfile: `${dist}/index.browser.mjs`, define: { __HLA_NODE__: 'false', ...knob }, minifySyntax: true });
 // Pool workers (ts/worker.ts): one per build flavour of the facade.
-await build({ ...common, entryPoints: [`${root}ts/worker.ts`], format: 'esm', outfile: `${root}dist/worker.mjs`, define: node });
-await build({ ...common, entryPoints: [`${root}ts/worker.ts`], format: 'esm', outfile: `${root}dist/worker.browser.mjs`, define: { __HLA_NODE__: 'false' }, minifySyntax: true });
+await build({ ...common, entryPoints: [`${root}ts/worker.ts`], format: 'esm', outfile: `${dist}/worker.mjs`, define: node });
+await build({ ...common, entryPoints: [`${root}ts/worker.ts`], format: 'esm', outfile: `${dist}/worker.browser.mjs`, define: { __HLA_NODE__: 'false', ...knob }, minifySyntax: true });
 await build({
   ...common,
   format: 'cjs',
-  outfile: `${root}dist/index.cjs`,
-  define: { 'import.meta.url': '__hla_import_meta_url', __HLA_NODE__: 'true' },
+  outfile: `${dist}/index.cjs`,
+  define: { 'import.meta.url': '__hla_import_meta_url', __HLA_NODE__: 'true', ...knob },
   banner: { js: "const __hla_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
 });
 
 const sizes = [];
-for (const flavour of readdirSync(`${root}ts/wasm`)) {
-  const src = `${root}ts/wasm/${flavour}/hla_${flavour}_bg.wasm`;
-  const dst = `${root}dist/hla_${flavour}.wasm`;
+for (const flavour of readdirSync(wasmDir)) {
+  const src = `${wasmDir}/${flavour}/hla_${flavour}_bg.wasm`;
+  const dst = `${dist}/hla_${flavour}.wasm`;
   copyFileSync(src, dst);
   const raw = statSync(dst).size;
   sizes.push(`${flavour}: ${(raw / 1024).toFixed(1)} KiB raw, ${(gzipSync(readFileSync(dst)).length / 1024).toFixed(1)} KiB gzip`);
 }
 console.error(`[build] wasm sizes: ${sizes.join('; ')}`);
 
-execFileSync(`${root}node_modules/.bin/tsc`, ['-p', `${root}tsconfig.build.json`], { stdio: 'inherit' });
-// Types for `import … from 'hla-wasm/dist/index.mjs'`-style paths (the tests use it).
-writeFileSync(`${root}dist/index.d.mts`, "export * from './index.js';\n");
-writeFileSync(`${root}dist/index.browser.d.mts`, "export * from './index.js';\n");
+if (testing) {
+  // The same API as dist/ (its declarations), for the tests and bench that import this bundle.
+  for (const f of ['index', 'index.browser']) writeFileSync(`${dist}/${f}.d.mts`, "export * from '../../../dist/index.js';\n");
+} else {
+  execFileSync(`${root}node_modules/.bin/tsc`, ['-p', `${root}tsconfig.build.json`], { stdio: 'inherit' });
+  // Types for `import … from 'hla-wasm/dist/index.mjs'`-style paths (the tests use it).
+  writeFileSync(`${dist}/index.d.mts`, "export * from './index.js';\n");
+  writeFileSync(`${dist}/index.browser.d.mts`, "export * from './index.js';\n");
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Numerical evidence for docs/math.md: the two errata of shared/SPEC.md (where the printed
+// Numerical evidence for docs/math.md: the two errata of docs/spec.md (math.md §e) (where the printed
 // formulas of arXiv 2510.27258 do not reproduce the paper's own masked operators) and a check
 // of every chunk-parallel / segment-combine formula derived in docs/math.md.
 // float64, dependency-free, deterministic (seeded inputs). Usage: node scripts/errata.mjs
@@ -39,7 +39,7 @@ const inputs = (seed, T, dk, dv) => {
 };
 const ones = (T) => mat(T, 1, () => 1);
 
-// ---------- brute force: the SPEC table, chain-decay weights, 0-based t ----------
+// ---------- brute force: the docs/spec.md table, chain-decay weights, 0-based t ----------
 function brute(op, { Q, K, V }, g = 1, lam = 0) {
   const T = Q.length, w = (t, j) => dot(Q[t], K[j]), p = (n) => g ** n;
   const C = mat(T, T); // C[t][j] = weight of v_j in o_t
@@ -56,7 +56,7 @@ function brute(op, { Q, K, V }, g = 1, lam = 0) {
   return mm(C, V);
 }
 
-// ---------- the streaming recurrences (SPEC / docs §b), from a given state ----------
+// ---------- the streaming recurrences (docs/spec.md, math.md §b), from a given state ----------
 const zeroState = (dk, dv) => ({ S: mat(dk, dk), P: mat(dk, dv), M: mat(dk, dv), C: mat(dk, dv), E: mat(dk, dv), F: mat(dk, dv) });
 function serial(op, { Q, K, V }, g = 1, lam = 0, X = zeroState(Q[0].length, V[0].length)) {
   let { S, P, M, C, E, F } = X;
@@ -135,7 +135,7 @@ function summary(op, { Q, K, V }, a, b, g) {
   return sm;
 }
 const combines = {
-  hla2: (A, B) => ({ M: sum(lin(B.rho, A.M), B.M, lin(B.rho, mm(A.S, B.Craw))) }), // SPEC
+  hla2: (A, B) => ({ M: sum(lin(B.rho, A.M), B.M, lin(B.rho, mm(A.S, B.Craw))) }), // docs/spec.md
   ahla: (A, B) => ({ E: sum(lin(B.rho, A.E), B.E, lin(B.rho, mm(B.RKQ, A.P))) }),
   ahlaPaper: (A, B) => ({ E: sum(lin(B.rho, A.E), B.E, mm(B.RKQd, lin(B.rho, A.P))) }), // §6.2 as printed
   hla3: (A, B) => ({ F: sum(lin(B.rho, A.F), B.F, lin(B.rho, sum(mm(A.S, B.R), mm(mm(A.S, B.SQg), A.P), mm(B.U, A.P)))) }),
@@ -229,7 +229,7 @@ const head = (title) => console.log(`\n${title}\n  ${'form vs brute force'.padEn
 head('Erratum 1: masked third order (hla3), gamma = 1, dk = 4, dv = 2');
 for (const T of [3, 5, 7, 9]) {
   const d = inputs(100 + T, T, 4, 2), ref = brute('hla3', d);
-  row(`T=${T}  three-line recurrence S, P, F (SPEC)`, relErr(serial('hla3', d).O, ref), true);
+  row(`T=${T}  three-line recurrence S, P, F (spec)`, relErr(serial('hla3', d).O, ref), true);
   row(`T=${T}  paper Alg. 3 / Thm 7.1 (S^K, S^Q, P^KV, G1..G3)`, relErr(paperAlg3(d), ref), false);
   if (T === 7) {
     row(`T=${T}  paper Eq. 7.5 (corrected-state recurrence F)`, relErr(paperEq75(d), ref), false);
@@ -250,8 +250,8 @@ for (const g of [0.9, 1]) {
     row(`(iv)  §4.3 recurrence${at1}`, relErr(paper43(d, g), ref), true);
     break;
   }
-  row('(i)   serial recurrence S, M (SPEC)', relErr(serial('hla2', d, g).O, ref), true);
-  row('(ii)  SPEC combine M_AB = ρ_B M_A + M_B + ρ_B S_A C_B, all splits',
+  row('(i)   serial recurrence S, M (spec)', relErr(serial('hla2', d, g).O, ref), true);
+  row('(ii)  spec combine M_AB = ρ_B M_A + M_B + ρ_B S_A C_B, all splits',
     overSplits(D, (a, b) => summary('hla2', d, a, b, g), combines.hla2, (X, q) => rowOf(q, X.M)), true);
   row('(iii) §4.2 decay-aware monoid, cross term S_B(ρ_B C_A), all splits', overSplits(D, fold, paperDecayed, readSCG), false);
   row('(iii) same, vs the §4.3 serial recurrence (not brute force)', overSplits({ ...d, ref: paper43(d, g) }, fold, paperDecayed, readSCG), false);

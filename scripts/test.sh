@@ -5,7 +5,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
-bash scripts/build.sh
+# HLA_TESTING=1: also the testing build (hooks) the tests need, in target/testing/.
+HLA_TESTING=1 bash scripts/build.sh
 
 echo "[test] cargo test (hla-core, native: baseline x86-64, 4-lane Sse)" >&2
 cargo test --release -p hla-core

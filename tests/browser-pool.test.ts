@@ -10,7 +10,8 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CHROMIUM = '/usr/bin/chromium';
-const dist = new URL('../dist/', import.meta.url).pathname;
+// The testing bundle: its test knob lets the page split a short sequence along T.
+const dist = new URL('../target/testing/dist/', import.meta.url).pathname;
 const haveChromium = existsSync(CHROMIUM);
 
 /** dist/ on 127.0.0.1, with or without the two headers that make a page cross-origin isolated. */

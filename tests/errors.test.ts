@@ -1,7 +1,7 @@
 // Bad input: a precise Error (argument, expected, actual) before wasm memory is touched; the
 // instance keeps working, nothing leaks, and a Rust panic never surfaces as `unreachable`.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init, type Hla } from '../dist/index.mjs';
+import { init, type Hla } from '../target/testing/dist/index.mjs';
 import { qkv, tensor } from './helpers.js';
 
 let hla: Hla;

@@ -20,7 +20,7 @@ export function qkv(B: number, T: number, H: number, HV: number, dk: number, dv:
   };
 }
 
-/** max|a − ref| / max(1, max|ref|), the SPEC's tolerance measure. */
+/** max|a − ref| / max(1, max|ref|), docs/spec.md's tolerance measure. */
 export function relErr(a: ArrayLike<number>, ref: ArrayLike<number>): number {
   if (a.length !== ref.length) throw new Error(`length ${a.length} vs ${ref.length}`);
   let scale = 1, err = 0;
@@ -34,12 +34,15 @@ export function relErr(a: ArrayLike<number>, ref: ArrayLike<number>): number {
 
 export const TOL = 1e-4;
 
-/** Every backend this runtime can run (vitest passes --experimental-wasm-relaxed-simd on Node 20). */
-export async function allBackends(): Promise<Hla[]> {
+/**
+ * Every backend this runtime can run (vitest passes --experimental-wasm-relaxed-simd on Node 20),
+ * from `initFrom` (the shipped dist, or the testing bundle for tests that need its hooks).
+ */
+export async function allBackends(initFrom: typeof init = init): Promise<Hla[]> {
   const out: Hla[] = [];
   for (const backend of ['relaxed', 'simd128', 'scalar'] as Backend[]) {
     try {
-      out.push(await init({ backend }));
+      out.push(await initFrom({ backend }));
     } catch (e) {
       if (process.env.CI) throw e;
     }

@@ -6,15 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { init, type Hla } from '../dist/index.mjs';
+import { init, type Hla } from '../target/testing/dist/index.mjs';
 import { qkv } from './helpers.js';
 
-const dist = new URL('../dist/', import.meta.url);
+const dist = new URL('../target/testing/dist/', import.meta.url);
 const temps: string[] = [];
 afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** A copy of dist/ without `drop` and with `patch` applied, imported as a fresh module. */
-async function bundleCopy(drop: string[], patch: Record<string, Uint8Array> = {}): Promise<typeof import('../dist/index.mjs')> {
+async function bundleCopy(drop: string[], patch: Record<string, Uint8Array> = {}): Promise<typeof import('../target/testing/dist/index.mjs')> {
   const dir = mkdtempSync(join(tmpdir(), 'hla-pool-'));
   temps.push(dir);
   for (const f of readdirSync(dist)) if (/\.(mjs|wasm)$/.test(f) && !drop.includes(f)) copyFileSync(new URL(f, dist), join(dir, f));

@@ -2,7 +2,7 @@
 // with either transport (shared memory, copies); results equal the single-threaded call for
 // every operator and option (bit for bit by groups), and the pool ends with close().
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init, type Hla, type OpName } from '../dist/index.mjs';
+import { init, type Hla, type OpName } from '../target/testing/dist/index.mjs';
 import { availableParallelism } from 'node:os';
 import { balance, plan, type Piece } from '../ts/plan.ts';
 import { checkForward } from '../ts/validate.ts';

@@ -1,10 +1,15 @@
+import { typeError } from './errors.js';
+import { checkSizes, stateFloats } from './limits.js';
+import { withConfig } from './config.js';
 import { BACKENDS, type Glue, type Loaded } from './loader.js';
 import { forwardOnPool, plan, type CallProfile } from './plan.js';
 import { sharedFloats, type Pool, type Transport, type WorkerProfile } from './pool.js';
+import type { Runtime } from './runtime.js';
 import { restoreSession, Session, type SessionOptions } from './session.js';
 import { HlaState } from './state.js';
-import { OP_CODES, type Backend, type OpName, type Tensor } from './types.js';
-import { checkForward, type ForwardOptions } from './validate.js';
+import { hook, trapReason } from './trap.js';
+import type { Backend, OpName, Tensor } from './types.js';
+import { checkForward, checkKnown, checkOp, type Checked, type ForwardOptions } from './validate.js';
 
 /** What every operator returns. */
 export interface ForwardResult {
@@ -16,23 +21,39 @@ export interface ForwardResult {
 
 type Engine = InstanceType<Glue['Engine']>;
 
+function positiveInteger(name: string, x: unknown): number {
+  if (typeof x !== 'number') throw typeError(name, 'a positive integer', x);
+  if (!Number.isInteger(x) || x < 1) throw new RangeError(`${name}: expected a positive integer, got ${x}`);
+  return x;
+}
+
 /** An initialised hla-wasm instance: the operators, sessions and their backend. */
 export class Hla {
   /** The SIMD flavour in use: 'relaxed', 'simd128' or 'scalar'. */
   readonly backend: Backend;
+  #rt: Runtime;
   #glue: Glue;
-  #memory: WebAssembly.Memory;
-  #engine: Engine;
+  #engine: Engine | null = null;
+  /** The runtime epoch #engine belongs to (a reset replaces the instance under it). */
+  #engineEpoch = -1;
   #pool: Pool | null;
 
   /** @internal Use `init()`. */
-  constructor({ glue, memory }: Loaded, pool: Pool | null = null) {
-    this.#glue = glue;
-    this.#memory = memory;
+  constructor(runtime: Loaded, pool: Pool | null = null) {
+    this.#rt = runtime;
+    this.#glue = runtime.glue;
     this.#pool = pool;
-    this.backend = glue.backend() as Backend;
+    this.backend = this.#glue.backend() as Backend;
     if (!BACKENDS.includes(this.backend)) throw new Error(`hla-wasm: unknown backend ${this.backend}`);
-    this.#engine = new glue.Engine();
+  }
+
+  /** The scratch engine of the current instance (a new one after a reset). */
+  #currentEngine(): Engine {
+    if (!this.#engine || this.#engineEpoch !== this.#rt.epoch) {
+      this.#engine = this.#rt.track(new this.#glue.Engine());
+      this.#engineEpoch = this.#rt.epoch;
+    }
+    return this.#engine;
   }
 
   /** Worker threads behind {@link Hla.run} (1 = none: everything runs on the calling thread). */
@@ -76,11 +97,11 @@ export class Hla {
    * back to when there is no pool or nothing to split.
    */
   async run(op: OpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): Promise<ForwardResult> {
-    if (!(op in OP_CODES)) throw new RangeError(`op: expected one of ${Object.keys(OP_CODES).join(', ')}, got ${String(op)}`);
+    checkOp(op);
     const c = checkForward(op, q, k, v, options);
-    if (!this.#pool || !plan(op, c, this.#pool.size)) return this.#forward(op, q, k, v, options);
+    if (!this.#pool || !plan(op, c, this.#pool.size)) return this.#run(op, c);
     const profile: CallProfile = { prepare: 0, run: 0, finish: 0 };
-    const { o, state } = await forwardOnPool(this.#pool, op, c, q.data, k.data, v.data, profile);
+    const { o, state } = await forwardOnPool(this.#pool, op, c, c.q, c.k, c.v, profile);
     this._lastRunProfile = { ...profile, workers: this.#pool.profile };
     const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
     if (c.outputFinalState && state) result.finalState = new HlaState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0, state);
@@ -121,7 +142,7 @@ export class Hla {
    * `snapshot` to bytes. Call `free()` when done (or `using s = hla.session(…)`).
    */
   session(op: OpName, options: SessionOptions): Session {
-    return new Session(this.#host(), op, options);
+    return new Session(this.#host(), checkOp(op), options);
   }
 
   /**
@@ -129,33 +150,53 @@ export class Hla {
    * with the same format version). `expect.op` rejects a snapshot of another operator.
    */
   restore(bytes: Uint8Array, expect?: { op?: OpName }): Session {
-    return restoreSession(this.#host(), bytes, expect);
+    if (expect !== undefined && (typeof expect !== 'object' || expect === null)) throw typeError('expect', "an object { op } (e.g. { op: 'la1' })", expect);
+    if (expect !== undefined) checkKnown(expect, new Set(['op']), 'expect');
+    const op = expect?.op === undefined ? undefined : checkOp(expect.op, 'expect.op');
+    return restoreSession(this.#host(), bytes, op);
   }
 
   #host() {
-    return { glue: this.#glue, memory: this.#memory, guard: <T>(f: () => T) => this.guard(f) };
+    return { runtime: this.#rt, guard: <T>(f: () => T) => this.guard(f) };
   }
 
   /** Current size of the wasm linear memory in bytes (a diagnostic: it must not creep). */
   get memoryBytes(): number {
-    return this.#memory.buffer.byteLength;
+    return this.#rt.memory.buffer.byteLength;
   }
 
   /** Bytes of streaming state per (sequence, query-key head with its HV/H value heads). */
   stateBytes(op: OpName, dims: { heads?: number; valueHeads?: number; dk: number; dv: number; ridge?: boolean }): number {
-    const h = dims.heads ?? 1;
-    return 4 * this.#glue.state_len(OP_CODES[op], 1, h, dims.valueHeads ?? h, dims.dk, dims.dv, dims.ridge ?? false) / h;
+    checkOp(op);
+    if (typeof dims !== 'object' || dims === null) throw typeError('dims', 'an object { heads, valueHeads, dk, dv, ridge }', dims);
+    checkKnown(dims, new Set(['heads', 'valueHeads', 'dk', 'dv', 'ridge']), 'dims');
+    const int = (name: string, x: unknown) => positiveInteger(`dims.${name}`, x);
+    const h = dims.heads === undefined ? 1 : int('heads', dims.heads);
+    const hv = dims.valueHeads === undefined ? h : int('valueHeads', dims.valueHeads);
+    if (hv % h !== 0) throw new RangeError(`dims.valueHeads: expected a multiple of heads = ${h}, got ${hv}`);
+    const dk = int('dk', dims.dk), dv = int('dv', dims.dv);
+    if (dims.ridge !== undefined && typeof dims.ridge !== 'boolean') throw typeError('dims.ridge', 'a boolean', dims.ridge);
+    if (dims.ridge && op !== 'hla2') throw new RangeError(`dims.ridge: expected false or absent (${op} has no ridge term; only hla2 does), got true`);
+    const n = stateFloats(op, 1, h, hv, dk, dv, dims.ridge ?? false);
+    checkSizes({ buffers: [['dims', `a ${op} state`, n]], total: n });
+    return (4 * n) / h;
   }
 
   #forward(op: OpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): ForwardResult {
-    const c = checkForward(op, q, k, v, options);
-    const n = this.#glue.state_len(OP_CODES[op], c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0);
+    return this.#run(op, checkForward(op, q, k, v, options));
+  }
+
+  /** A checked call on this thread: its inputs are the views `checkForward` read once. */
+  #run(op: OpName, c: Checked): ForwardResult {
+    const n = stateFloats(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0);
     const state = c.initial ? c.initial.slice() : new Float32Array(n);
     const o = new Float32Array(c.B * c.T * c.HV * c.dv);
-    const dims = new Uint32Array([c.B, c.T, c.H, c.HV, c.dk, c.dv]);
     this.guard(() =>
-      this.#engine.forward(OP_CODES[op], c.chunkSize, dims, c.scale, c.decay, c.normalize, c.eps, c.ridge,
-        q.data, k.data, v.data, o, state, c.cuSeqlens),
+      withConfig(this.#glue, op, c, c, (config) => {
+        const engine = this.#currentEngine();
+        [c.q, c.k, c.v].forEach((x, i) => engine.setInput(i, x));
+        engine.forward(config, c.chunkSize, o, state, c.cuSeqlens);
+      }),
     );
     const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
     if (c.outputFinalState) result.finalState = new HlaState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0, state);
@@ -163,38 +204,36 @@ export class Hla {
   }
 
   /**
-   * @internal Runs a wasm call; a trap (a Rust panic: a bug) becomes a readable Error and the
-   * scratch engine is replaced, so the instance keeps working.
+   * @internal Runs a wasm call. A trap (a Rust panic, or running out of wasm memory) poisons
+   * the instance (panic = "abort" unwinds nothing), so it is replaced by a fresh one
+   * (ts/runtime.ts) and the trap becomes a readable Error saying what was lost.
    */
   guard<T>(f: () => T): T {
     try {
       return f();
     } catch (e) {
-      if (!(e instanceof WebAssembly.RuntimeError)) throw e;
-      let why = '';
-      try {
-        why = this.#glue.last_panic().replace(/\s+/g, ' ');
-      } catch {
-        /* the panic message is best effort */
-      }
-      this.#engine = new this.#glue.Engine();
-      throw new Error(`hla-wasm internal error in the ${this.backend} kernel: ${why || e.message}. This is a bug; please report it. The instance was reset and keeps working.`);
+      const why = trapReason(this.#glue, e, this.#rt.memory);
+      if (why === null) throw e;
+      this.#rt.reset();
+      throw new Error(`hla-wasm internal error in the ${this.backend} kernel: ${why}. This call returned nothing. The wasm instance was replaced by a fresh one: sessions of the ${this.backend} flavour created before now lost their state and throw when used; new calls and sessions work.`);
     }
   }
 
   /**
    * @internal For the benchmark (bench/): this flavour's arithmetic peak on this thread, in
    * GFLOP/s, from the multiply-add probe (hla-core `peak.rs`); the best of calls over ~`ms`.
+   * A testing build only (the shipped .wasm has no probe).
    */
   _fmaPeakGflops(ms = 200): number {
+    const [fmaProbe, fmaProbeFlops] = [hook(this.#glue, 'fmaProbe'), hook(this.#glue, 'fmaProbeFlops')];
     let iters = 1 << 14, best = 0;
     const end = performance.now() + ms;
     do {
       const t0 = performance.now();
-      this.#glue.fma_probe(iters);
+      fmaProbe(iters);
       const s = (performance.now() - t0) / 1e3;
       if (s < 5e-3) iters *= 2; // too short for the timer: lengthen the call
-      else best = Math.max(best, this.#glue.fma_probe_flops(iters) / s / 1e9);
+      else best = Math.max(best, fmaProbeFlops(iters) / s / 1e9);
     } while (performance.now() < end || best === 0);
     return best;
   }
@@ -204,8 +243,9 @@ export class Hla {
     this.#pool?._crashForTests(w, how);
   }
 
-  /** @internal For the test of panic reporting only. */
+  /** @internal For the test of panic reporting only (a testing build). */
   _panicForTests(): void {
-    this.guard(() => this.#engine.panic_for_tests());
+    const panic = hook(this.#currentEngine(), 'panicForTests');
+    this.guard(() => panic());
   }
 }

@@ -15,10 +15,11 @@ import type { Backend } from './types.js';
 export type Transport = 'shared' | 'copy';
 
 /**
- * @internal Tests only: `globalThis[Symbol.for('hla-wasm.transport')] = 'copy'` before `init`
- * makes a pool use the copying transport where it would share.
+ * @internal Tests only (the testing bundle, scripts/bundle.mjs): `globalThis[Symbol.for(
+ * 'hla-wasm.transport')] = 'copy'` before `init` makes a pool copy where it would share.
  */
 const TRANSPORT_KNOB = Symbol.for('hla-wasm.transport');
+declare const __HLA_TESTING__: boolean;
 
 /**
  * `n` zeroed floats in shared memory. A shared WebAssembly.Memory is mapped by the page
@@ -39,8 +40,8 @@ export function sharedFloats(n: number): Float32Array {
 
 /** The transport this runtime allows. */
 export function transportHere(): Transport {
-  const knob = (globalThis as Record<symbol, unknown>)[TRANSPORT_KNOB];
-  if (knob === 'copy') return 'copy';
+  const testing = typeof __HLA_TESTING__ !== 'undefined' && __HLA_TESTING__;
+  if (testing && (globalThis as Record<symbol, unknown>)[TRANSPORT_KNOB] === 'copy') return 'copy';
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
   return typeof SharedArrayBuffer === 'function' && (isNode || isolated === true) ? 'shared' : 'copy';
 }

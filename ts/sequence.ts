@@ -56,7 +56,12 @@ export const SPLIT_MIN_T = 2048;
  */
 const KNOB = Symbol.for('hla-wasm.splitMinT');
 
+// Replaced at bundle time (scripts/bundle.mjs): true only in the test and bench bundle, so the
+// shipped one never reads the knob; vitest (tests importing ts/ directly) defines it true.
+declare const __HLA_TESTING__: boolean;
+
 function testKnob(): number | null {
+  if (typeof __HLA_TESTING__ === 'undefined' || !__HLA_TESTING__) return null;
   const n = (globalThis as Record<symbol, unknown>)[KNOB];
   return typeof n === 'number' && n >= 2 ? n : null;
 }

@@ -1,10 +1,14 @@
 // Streaming sessions: the state lives in wasm memory next to input/output buffers that JS
 // reads and writes through views, so `stepInPlace` copies and allocates nothing.
 import { Detail, rangeError, typeError } from './errors.js';
+import { checkSizes, stateFloats, workspaceFloats } from './limits.js';
 import type { Glue } from './loader.js';
+import { RESET_MESSAGE, type Runtime } from './runtime.js';
 import { decodeSnapshot, encodeSnapshot, type SnapshotHeader } from './snapshot.js';
-import { OP_CODES, type OpName, type Tensor } from './types.js';
-import { checkCommon, checkKnown, checkTensor, resolveMode } from './validate.js';
+import { withConfig } from './config.js';
+import { hook } from './trap.js';
+import type { OpName, Tensor } from './types.js';
+import { checkCommon, checkKnown, checkOp, checkTensorData, f32View, resolveMode } from './validate.js';
 
 /** Shape and options of a session (the functional options, minus per-call ones). */
 export interface SessionOptions {
@@ -29,14 +33,26 @@ type Inner = InstanceType<Glue['Session']>;
 
 /** @internal What a session needs from its Hla instance. */
 export interface SessionHost {
-  glue: Glue;
-  memory: WebAssembly.Memory;
+  runtime: Runtime;
   guard<T>(f: () => T): T;
 }
 
+interface Owned {
+  inner: Inner;
+  runtime: Runtime;
+  epoch: number;
+}
+
 // Safety net for sessions that are dropped without free(): their wasm memory is returned
-// when the wrapper is garbage-collected. Explicit free() (or `using`) is the documented way.
-const registry = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<Inner>((inner) => inner.free()) : null;
+// when the wrapper is garbage-collected, unless their instance was replaced since (a reset
+// disowned them: their pointers mean nothing in the new one). Explicit free() is the way.
+const registry = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry<Owned>(({ inner, runtime, epoch }) => {
+    if (runtime.epoch !== epoch) return;
+    runtime.untrack(inner);
+    inner.free();
+  })
+  : null;
 
 function positiveInt(name: string, x: unknown): number {
   if (typeof x !== 'number') throw typeError(name, 'a positive integer', x);
@@ -69,6 +85,9 @@ export class Session {
   /** hla2's ridge λ (0 = none). */
   readonly ridge: number;
   #host: SessionHost;
+  #rt: Runtime;
+  /** The runtime epoch #inner was created in. */
+  #epoch: number;
   #inner: Inner | null;
   #buffer: ArrayBuffer | null = null;
   #inputs = { q: new Float32Array(0), k: new Float32Array(0), v: new Float32Array(0) };
@@ -76,7 +95,7 @@ export class Session {
 
   /** @internal Use `hla.session(op, options)` or `hla.restore(bytes)`. */
   constructor(host: SessionHost, op: OpName, options: SessionOptions) {
-    if (!(op in OP_CODES)) throw rangeError('op', `one of ${Object.keys(OP_CODES).join(', ')}`, op);
+    checkOp(op);
     if (typeof options !== 'object' || options === null) throw typeError('options', 'an object { heads, dk, dv, … }', options);
     checkKnown(options, KNOWN, 'session options');
     this.op = op;
@@ -88,25 +107,41 @@ export class Session {
     this.dv = positiveInt('dv', options.dv);
     const c = checkCommon(op, options as unknown as Record<string, unknown>, this.heads, this.dk);
     this.scale = c.scale; this.decay = c.decay; this.normalize = c.normalize; this.eps = c.eps; this.ridge = c.ridge;
+    const nq = this.batch * this.heads * this.dk, nv = this.batch * this.valueHeads * this.dv;
+    const ns = stateFloats(op, this.batch, this.heads, this.valueHeads, this.dk, this.dv, c.ridge !== 0);
+    const ws = workspaceFloats(0, 1, this.dk, this.dv);
+    checkSizes({
+      buffers: [
+        ['dk', `inputs q, k of batch·heads·dk`, nq],
+        ['dv', `inputs v, output o of batch·valueHeads·dv`, nv],
+        ['state', `a ${op} state (batch=${this.batch}, heads=${this.heads}, valueHeads=${this.valueHeads}, dk=${this.dk}, dv=${this.dv})`, ns],
+      ],
+      total: 2 * nq + 2 * nv + ns + ws,
+    });
     this.#host = host;
-    this.#inner = host.guard(() => new host.glue.Session(OP_CODES[op], this.batch, this.heads, this.valueHeads, this.dk, this.dv, c.scale, c.decay, c.normalize, c.eps, c.ridge));
-    registry?.register(this, this.#inner, this);
+    this.#rt = host.runtime;
+    const glue: Glue = this.#rt.glue;
+    const dims = { B: this.batch, T: 1, H: this.heads, HV: this.valueHeads, dk: this.dk, dv: this.dv };
+    this.#inner = this.#rt.track(host.guard(() => withConfig(glue, op, dims, c, (config) => new glue.Session(config))));
+    this.#epoch = this.#rt.epoch;
+    registry?.register(this, { inner: this.#inner, runtime: this.#rt, epoch: this.#epoch }, this);
   }
 
   #live(): Inner {
     if (!this.#inner) throw new Error(`session (${this.op}): used after free()`);
+    if (this.#rt.epoch !== this.#epoch) throw new Error(`session (${this.op}): ${RESET_MESSAGE}`);
     return this.#inner;
   }
 
   /** Views are re-derived whenever wasm memory has grown (which detaches old views). */
   #views() {
     const inner = this.#live();
-    const buf = this.#host.memory.buffer;
+    const buf = this.#rt.memory.buffer;
     if (buf !== this.#buffer) {
       const f = (ptr: number, n: number) => new Float32Array(buf, ptr, n);
       const nq = this.batch * this.heads * this.dk, nv = this.batch * this.valueHeads * this.dv;
-      this.#inputs = { q: f(inner.q_ptr(), nq), k: f(inner.k_ptr(), nq), v: f(inner.v_ptr(), nv) };
-      this.#output = f(inner.o_ptr(), nv);
+      this.#inputs = { q: f(inner.inputPtr(0), nq), k: f(inner.inputPtr(1), nq), v: f(inner.inputPtr(2), nv) };
+      this.#output = f(inner.outputPtr(), nv);
       this.#buffer = buf;
     }
   }
@@ -134,21 +169,28 @@ export class Session {
 
   /** Bytes of streaming state this session holds. */
   get stateBytes(): number {
-    return 4 * this.#live().state_len();
+    return 4 * this.#live().stateLen();
   }
 
   /** One token: q, k `[B·H·dk]`, v `[B·HV·dv]`. Returns a copy of the output `[B·HV·dv]` that the caller owns. */
   step(q: Float32Array, k: Float32Array, v: Float32Array): Float32Array {
+    if (arguments.length !== 3) throw new TypeError(`step: expected 3 arguments (q, k, v), got ${arguments.length}`);
     this.#views();
     const nq = this.#inputs.q.length, nv = this.#inputs.v.length;
     const shapeQ = `[B=${this.batch}, H=${this.heads}, dk=${this.dk}]`;
-    for (const [name, x, n, shape] of [['q', q, nq, shapeQ], ['k', k, nq, shapeQ], ['v', v, nv, `[B=${this.batch}, HV=${this.valueHeads}, dv=${this.dv}]`]] as const) {
-      if (!(x instanceof Float32Array)) throw typeError(name, `a Float32Array of ${n} floats ${shape}`, x);
-      if (x.length !== n) throw rangeError(`${name}.length`, `${n} ${shape}`, x.length);
-    }
-    this.#inputs.q.set(q);
-    this.#inputs.k.set(k);
-    this.#inputs.v.set(v);
+    const args = [['q', q, nq, shapeQ], ['k', k, nq, shapeQ], ['v', v, nv, `[B=${this.batch}, HV=${this.valueHeads}, dv=${this.dv}]`]] as const;
+    const views = args.map(([name, x, n, shape]) => {
+      const view = f32View(name, x, `a Float32Array of ${n} floats ${shape}`);
+      if (view.length !== n) throw rangeError(`${name}.length`, `${n} ${shape}`, view.length);
+      return view;
+    });
+    // An argument may be one of this session's own views (s.step(q, s.inputs.q, v)): copy it
+    // out before the writes below overwrite what it shows.
+    const buf = this.#rt.memory.buffer;
+    const [qv, kv, vv] = views.map((x) => (x.buffer === buf ? x.slice() : x));
+    this.#inputs.q.set(qv);
+    this.#inputs.k.set(kv);
+    this.#inputs.v.set(vv);
     return this.stepInPlace().slice();
   }
 
@@ -156,7 +198,7 @@ export class Session {
   stepInPlace(): Float32Array {
     const inner = this.#live();
     this.#host.guard(() => inner.step());
-    if (this.#host.memory.buffer !== this.#buffer) this.#views();
+    if (this.#rt.memory.buffer !== this.#buffer) this.#views();
     return this.#output;
   }
 
@@ -165,29 +207,40 @@ export class Session {
    * Chunk-parallel by default where that is faster; the state advances by T.
    */
   prefill(q: Tensor, k: Tensor, v: Tensor, options: { mode?: 'chunk' | 'recurrent'; chunkSize?: number } = {}): Tensor {
+    if (arguments.length < 3 || arguments.length > 4) throw new TypeError(`prefill: expected 3 or 4 arguments (q, k, v, options), got ${arguments.length}`);
     const inner = this.#live();
     const want = (name: string, t: Tensor, h: number, d: number) => {
-      const [B, , H, D] = checkTensor(name, t);
+      const { shape, data } = checkTensorData(name, t);
+      const [B, , H, D] = shape;
       if (B !== this.batch || H !== h || D !== d) {
-        throw rangeError(`${name}.shape`, `[${this.batch}, T, ${h}, ${d}] (the session's batch, heads, dim)`, new Detail(`[${t.shape.join(', ')}]`));
+        throw rangeError(`${name}.shape`, `[${this.batch}, T, ${h}, ${d}] (the session's batch, heads, dim)`, new Detail(`[${shape.join(', ')}]`));
       }
+      return { T: shape[1], data };
     };
-    want('q', q, this.heads, this.dk);
-    want('k', k, this.heads, this.dk);
-    want('v', v, this.valueHeads, this.dv);
-    const T = q.shape[1];
-    if (k.shape[1] !== T || v.shape[1] !== T) throw rangeError('k/v.shape[1]', `T = ${T} (the length of q)`, new Detail(`${k.shape[1]} and ${v.shape[1]}`));
+    const [qt, kt, vt] = [want('q', q, this.heads, this.dk), want('k', k, this.heads, this.dk), want('v', v, this.valueHeads, this.dv)];
+    const T = qt.T;
+    if (kt.T !== T || vt.T !== T) throw rangeError('k/v.shape[1]', `T = ${T} (the length of q)`, new Detail(`${kt.T} and ${vt.T}`));
+    if (typeof options !== 'object' || options === null) throw typeError('prefill options', "an object { mode?, chunkSize? }", options);
     checkKnown(options, new Set(['mode', 'chunkSize']), 'prefill options');
     const chunkSize = resolveMode(this.op, T, options.mode, options.chunkSize);
-    const o = new Float32Array(this.batch * T * this.valueHeads * this.dv);
-    this.#host.guard(() => inner.prefill(T, chunkSize, q.data, k.data, v.data, o));
+    const nq = this.batch * T * this.heads * this.dk, nv = this.batch * T * this.valueHeads * this.dv;
+    const ws = workspaceFloats(chunkSize, T, this.dk, this.dv);
+    checkSizes({
+      buffers: [['q.shape', 'B·T·H·dk', nq], ['v.shape', 'B·T·HV·dv', nv], ['chunkSize', `a chunk workspace (dk=${this.dk}, dv=${this.dv})`, ws]],
+      total: 2 * nq + 2 * nv + ws,
+    });
+    const o = new Float32Array(nv);
+    this.#host.guard(() => {
+      [qt.data, kt.data, vt.data].forEach((x, i) => inner.setInput(i, x));
+      inner.prefill(T, chunkSize, o);
+    });
     return { data: o, shape: [this.batch, T, this.valueHeads, this.dv] };
   }
 
   /** Self-describing bytes (operator, dims, options, position, state, CRC-32): see README "Snapshots". */
   snapshot(): Uint8Array {
     const inner = this.#live();
-    const state = new Float32Array(this.#host.memory.buffer, inner.state_ptr(), inner.state_len());
+    const state = new Float32Array(this.#rt.memory.buffer, inner.statePtr(), inner.stateLen());
     return encodeSnapshot({ ...this.#header(), position: inner.position }, state);
   }
 
@@ -199,8 +252,8 @@ export class Session {
   /** @internal Loads state and position decoded from a snapshot of the same shape. */
   _load(state: Float32Array, position: number): void {
     const inner = this.#live();
-    if (state.length !== inner.state_len()) throw rangeError('snapshot state', `${inner.state_len()} floats`, state.length);
-    new Float32Array(this.#host.memory.buffer, inner.state_ptr(), state.length).set(state);
+    if (state.length !== inner.stateLen()) throw rangeError('snapshot state', `${inner.stateLen()} floats`, state.length);
+    new Float32Array(this.#rt.memory.buffer, inner.statePtr(), state.length).set(state);
     inner.position = position;
   }
 
@@ -213,7 +266,11 @@ export class Session {
   free(): void {
     if (!this.#inner) return;
     registry?.unregister(this);
-    this.#inner.free();
+    // A session of a replaced instance has nothing left to free (the reset disowned it).
+    if (this.#rt.epoch === this.#epoch) {
+      this.#rt.untrack(this.#inner);
+      this.#inner.free();
+    }
     this.#inner = null;
     this.#buffer = null;
     this.#inputs = { q: new Float32Array(0), k: new Float32Array(0), v: new Float32Array(0) };
@@ -225,16 +282,25 @@ export class Session {
     this.free();
   }
 
+  /** @internal For the containment test only: a Rust panic inside a session call. */
+  _panicForTests(): void {
+    const panic = hook(this.#live(), 'panicForTests');
+    this.#host.guard(() => panic());
+  }
+
   /** Whether `free()` has been called. */
   get freed(): boolean {
     return this.#inner === null;
   }
 }
 
-/** @internal `hla.restore`: decode, check, create, load. Nothing is created if a check fails. */
-export function restoreSession(host: SessionHost, bytes: unknown, expect?: { op?: OpName }): Session {
+/**
+ * @internal `hla.restore`: decode and check everything (ts/snapshot.ts), then create and load.
+ * Nothing is created if a check fails.
+ */
+export function restoreSession(host: SessionHost, bytes: unknown, expectOp?: OpName): Session {
   const { header, state } = decodeSnapshot(bytes);
-  if (expect?.op !== undefined && expect.op !== header.op) throw rangeError('snapshot', `a ${expect.op} session (as asked)`, new Detail(`a ${header.op} session`));
+  if (expectOp !== undefined && expectOp !== header.op) throw rangeError('snapshot', `a ${expectOp} session (as asked)`, new Detail(`a ${header.op} session`));
   const { op, position, ...rest } = header;
   const s = new Session(host, op, { ...rest, ridge: rest.ridge });
   try {

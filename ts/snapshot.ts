@@ -12,6 +12,7 @@
 //   …    4     number of state floats L (u32), then L × f32 (layout: docs/math.md)
 //   end  4     CRC-32 (IEEE) of every byte before it
 import { Detail, rangeError, typeError } from './errors.js';
+import { checkSizes, MAX_FLOATS, stateFloats, workspaceFloats } from './limits.js';
 import { OP_CODES, type OpName } from './types.js';
 
 export const MAGIC = 0x53414c48; // "HLAS" read as a little-endian u32
@@ -73,44 +74,92 @@ export function encodeSnapshot(h: SnapshotHeader, state: Float32Array): Uint8Arr
   return bytes;
 }
 
-/** Parses and checks a snapshot; throws before anything is restored. */
+/**
+ * Parses and checks a snapshot; throws before anything is restored. An edge service restores
+ * snapshots it did not write, so every field is checked here, before any allocation past the
+ * bytes themselves: the CRC only proves the bytes are the ones written, not that the writer
+ * was this package. Sizes use the same limits as `hla.session` (ts/limits.ts); options the same
+ * ranges as a session accepts; the state count must be the true state length for the dims.
+ */
 export function decodeSnapshot(bytes: unknown): { header: SnapshotHeader; state: Float32Array } {
   if (!(bytes instanceof Uint8Array)) throw typeError('snapshot', 'a Uint8Array from session.snapshot()', bytes);
+  // The true length and memory (an own `length` property cannot lie to these).
+  const view = new Uint8Array(
+    Reflect.apply(BYTE_BUFFER, bytes, []) as ArrayBuffer,
+    Reflect.apply(BYTE_OFFSET, bytes, []) as number,
+    Reflect.apply(BYTE_LENGTH, bytes, []) as number,
+  );
+  const bad = (expected: string, actual: string) => rangeError('snapshot', expected, new Detail(actual));
   const short = (need: number) => {
-    if (bytes.length < need) throw rangeError('snapshot', `at least ${need} bytes (truncated?)`, new Detail(`${bytes.length} bytes`));
+    if (view.length < need) throw bad(`at least ${need} bytes (truncated?)`, `${view.length} bytes`);
   };
   short(56);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dv = new DataView(view.buffer, view.byteOffset, view.byteLength);
   const magic = dv.getUint32(0, true);
   if (magic !== MAGIC) {
-    throw rangeError('snapshot', "magic 'HLAS' (an hla-wasm session snapshot)", new Detail(`bytes ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')}`));
+    throw bad("magic 'HLAS' (an hla-wasm session snapshot)", `bytes ${Array.from(view.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')}`);
   }
   const version = dv.getUint16(4, true);
   if (version > FORMAT_VERSION) {
-    throw rangeError('snapshot', `format version ≤ ${FORMAT_VERSION} (upgrade hla-wasm to read newer snapshots)`, new Detail(`version ${version}`));
+    throw bad(`format version ≤ ${FORMAT_VERSION} (upgrade hla-wasm to read newer snapshots)`, `version ${version}`);
   }
+  if (version < 1) throw bad('format version ≥ 1', `version ${version}`);
   const nDecay = dv.getUint32(48, true);
+  // Every length in float64: 4·n cannot wrap here.
   short(52 + 4 * nDecay + 4);
   const nState = dv.getUint32(52 + 4 * nDecay, true);
   const end = 56 + 4 * nDecay + 4 * nState;
-  if (bytes.length !== end + 4) throw rangeError('snapshot', `${end + 4} bytes (as its header says)`, new Detail(`${bytes.length} bytes (truncated or padded)`));
+  if (view.length !== end + 4) throw bad(`${end + 4} bytes (as its header says)`, `${view.length} bytes (truncated or padded)`);
   const stored = dv.getUint32(end, true);
-  const actual = crc32(bytes.subarray(0, end));
-  if (stored !== actual) throw rangeError('snapshot', `checksum ${stored.toString(16).padStart(8, '0')}`, new Detail(`${actual.toString(16).padStart(8, '0')} (the bytes are corrupted)`));
+  const actual = crc32(view.subarray(0, end));
+  if (stored !== actual) throw bad(`checksum ${stored.toString(16).padStart(8, '0')}`, `${actual.toString(16).padStart(8, '0')} (the bytes are corrupted)`);
   const opCode = dv.getUint8(6);
   const op = (Object.keys(OP_CODES) as OpName[]).find((k) => OP_CODES[k] === opCode);
-  if (!op) throw rangeError('snapshot', 'an operator code 0..3', opCode);
+  if (!op) throw rangeError('snapshot operator', 'a code 0..3 (la1, hla2, ahla, hla3)', opCode);
   const flags = dv.getUint8(7);
+  if ((flags & ~3) !== 0) throw rangeError('snapshot flags', 'bits 0 (normalize) and 1 (ridge) only', flags);
   const u = (i: number) => dv.getUint32(8 + 4 * i, true);
+  const [batch, heads, valueHeads, dk, dvSize] = [u(0), u(1), u(2), u(3), u(4)];
+  (['batch', 'heads', 'valueHeads', 'dk', 'dv'] as const).forEach((name, i) => {
+    if (!(u(i) >= 1 && u(i) <= MAX_FLOATS)) throw rangeError(`snapshot ${name}`, `an integer in [1, ${MAX_FLOATS}]`, u(i));
+  });
+  if (valueHeads % heads !== 0) throw rangeError('snapshot valueHeads', `a multiple of heads = ${heads}`, valueHeads);
+  const scale = dv.getFloat32(28, true), eps = dv.getFloat32(32, true), ridge = dv.getFloat32(36, true);
+  if (!Number.isFinite(scale)) throw rangeError('snapshot scale', 'a finite number', scale);
+  if (!(eps > 0 && Number.isFinite(eps))) throw rangeError('snapshot eps', 'a finite number > 0', eps);
+  if (!Number.isFinite(ridge)) throw rangeError('snapshot ridge', 'a finite number', ridge);
+  if (ridge !== 0 && op !== 'hla2') throw rangeError('snapshot ridge', `0 (${op} has no ridge term)`, ridge);
+  if (((flags & 2) !== 0) !== (ridge !== 0)) throw rangeError('snapshot', 'ridge flag consistent with ridge value', ridge);
+  const position = dv.getFloat64(40, true);
+  if (!(Number.isInteger(position) && position >= 0 && position <= Number.MAX_SAFE_INTEGER)) {
+    throw rangeError('snapshot position', `an integer in [0, 2^53 − 1] (tokens consumed)`, position);
+  }
+  if (nDecay !== 1 && nDecay !== heads) throw rangeError('snapshot decay count', `1 or heads = ${heads}`, nDecay);
   const decay = new Float32Array(nDecay);
-  for (let i = 0; i < nDecay; i++) decay[i] = dv.getFloat32(52 + 4 * i, true);
+  for (let i = 0; i < nDecay; i++) {
+    decay[i] = dv.getFloat32(52 + 4 * i, true);
+    if (!(decay[i] > 0 && decay[i] <= 1)) throw rangeError(`snapshot decay[${i}]`, 'a number in (0, 1]', decay[i]);
+  }
+  // The sizes a session of these dims takes (the checks hla.session makes), then the state
+  // count against the true state length for them.
+  const ns = stateFloats(op, batch, heads, valueHeads, dk, dvSize, ridge !== 0);
+  const nq = batch * heads * dk, nv = batch * valueHeads * dvSize;
+  checkSizes({
+    buffers: [
+      ['snapshot dk', 'inputs q, k of batch·heads·dk', nq],
+      ['snapshot dv', 'inputs v, output o of batch·valueHeads·dv', nv],
+      ['snapshot state', `a ${op} state (batch=${batch}, heads=${heads}, valueHeads=${valueHeads}, dk=${dk}, dv=${dvSize})`, ns],
+    ],
+    total: 2 * nq + 2 * nv + ns + workspaceFloats(0, 1, dk, dvSize),
+  });
+  if (nState !== ns) throw rangeError('snapshot state', `${ns} floats (the state of its dims)`, nState);
   const state = new Float32Array(nState);
   for (let i = 0; i < nState; i++) state[i] = dv.getFloat32(56 + 4 * nDecay + 4 * i, true);
   const header: SnapshotHeader = {
-    op, batch: u(0), heads: u(1), valueHeads: u(2), dk: u(3), dv: u(4),
-    scale: dv.getFloat32(28, true), eps: dv.getFloat32(32, true), ridge: dv.getFloat32(36, true),
-    normalize: (flags & 1) !== 0, decay, position: dv.getFloat64(40, true),
+    op, batch, heads, valueHeads, dk, dv: dvSize, scale, eps, ridge, normalize: (flags & 1) !== 0, decay, position,
   };
-  if (((flags & 2) !== 0) !== (header.ridge !== 0)) throw rangeError('snapshot', 'ridge flag consistent with ridge value', header.ridge);
   return { header, state };
 }
+
+const intrinsic = (key: string) => Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, key)!.get!;
+const BYTE_BUFFER = intrinsic('buffer'), BYTE_OFFSET = intrinsic('byteOffset'), BYTE_LENGTH = intrinsic('length');

@@ -2,8 +2,9 @@
 // bad call throws a precise Error and leaves the instance exactly as it was.
 import { AUTO_CHUNK_MIN_T, DEFAULT_CHUNK_SIZE, DEFAULT_EPS } from './defaults.js';
 import { describe, Detail, rangeError, typeError } from './errors.js';
+import { checkSizes, stateFloats, workspaceFloats } from './limits.js';
 import { HlaState, isHlaState, stateData } from './state.js';
-import type { OpName, Tensor } from './types.js';
+import { OP_CODES, type OpName, type Tensor } from './types.js';
 
 /** Options shared by every operator (FLA names). */
 export interface ForwardOptions {
@@ -42,16 +43,44 @@ export interface Checked {
   nSeq: number;
   initial: Float32Array | null;
   outputFinalState: boolean;
+  /** The inputs as read once, here: views with their true length (see {@link f32View}). */
+  q: Float32Array; k: Float32Array; v: Float32Array;
 }
 
-/** Checks a rank-4 tensor; returns its shape. */
-export function checkTensor(name: string, t: unknown): [number, number, number, number] {
+/** `op` if it names an operator: an own key of OP_CODES (not `in`, which finds `toString`). */
+export function checkOp(op: unknown, name = 'op'): OpName {
+  if (typeof op !== 'string') throw typeError(name, `one of ${Object.keys(OP_CODES).join(', ')}`, op);
+  if (!Object.prototype.hasOwnProperty.call(OP_CODES, op)) throw rangeError(name, `one of ${Object.keys(OP_CODES).join(', ')}`, op);
+  return op as OpName;
+}
+
+// The intrinsic accessors of every typed array: they read the internal slots, which an own
+// `length` property (or a subclass getter) cannot change. wasm-bindgen's glue sizes its copy
+// by `.length` and writes by the true length, so a lying `length` would overrun the block.
+const TYPED_ARRAY = Object.getPrototypeOf(Float32Array.prototype) as object;
+const intrinsic = (key: string) => Object.getOwnPropertyDescriptor(TYPED_ARRAY, key)!.get!;
+const taLength = intrinsic('length'), taBuffer = intrinsic('buffer'), taOffset = intrinsic('byteOffset');
+
+/** A plain Float32Array over `x`'s memory with its true length; TypeError if `x` is not one. */
+export function f32View(name: string, x: unknown, expected = 'a Float32Array'): Float32Array {
+  if (!(x instanceof Float32Array)) throw typeError(name, expected, x);
+  try {
+    const buffer = taBuffer.call(x) as ArrayBuffer, offset = taOffset.call(x) as number, n = taLength.call(x) as number;
+    return new Float32Array(buffer, offset, n);
+  } catch {
+    throw typeError(name, expected, x);
+  }
+}
+
+/** Checks a rank-4 tensor; returns its shape (a copy) and its data, each read once. */
+export function checkTensorData(name: string, t: unknown): { shape: [number, number, number, number]; data: Float32Array } {
   if (typeof t !== 'object' || t === null || !('data' in t) || !('shape' in t)) {
     throw typeError(name, 'a tensor { data: Float32Array, shape: number[] }', t);
   }
-  const { data, shape } = t as Tensor;
-  if (!(data instanceof Float32Array)) throw typeError(`${name}.data`, 'a Float32Array', data);
-  if (!Array.isArray(shape)) throw typeError(`${name}.shape`, 'an array of 4 integers', shape);
+  const { data: raw, shape: rawShape } = t as Tensor;
+  const data = f32View(`${name}.data`, raw);
+  if (!Array.isArray(rawShape)) throw typeError(`${name}.shape`, 'an array of 4 integers', rawShape);
+  const shape = Array.from(rawShape);
   if (shape.length !== 4) throw rangeError(`${name}.shape`, 'rank 4 [B, T, heads, dim]', new Detail(`rank ${shape.length} ${describe(shape)}`));
   shape.forEach((n, i) => {
     const min = i === 1 ? 0 : 1;
@@ -61,7 +90,12 @@ export function checkTensor(name: string, t: unknown): [number, number, number, 
   if (data.length !== want) {
     throw rangeError(`${name}.data.length`, `${want} (the product of shape [${shape.join(', ')}])`, data.length);
   }
-  return shape as [number, number, number, number];
+  return { shape: shape as [number, number, number, number], data };
+}
+
+/** Checks a rank-4 tensor; returns its shape. */
+export function checkTensor(name: string, t: unknown): [number, number, number, number] {
+  return checkTensorData(name, t).shape;
 }
 
 function checkNumber(name: string, x: unknown, ok: (n: number) => boolean, expected: string): number {
@@ -75,26 +109,39 @@ function checkBool(name: string, x: unknown): boolean {
   return x;
 }
 
+// Options cross into wasm as float32: a finite float64 can still overflow it (1e300 → Infinity)
+// or underflow it (1e-46 → 0), which the kernels would refuse late, or a snapshot would keep
+// and refuse to restore. So each is checked as the float32 it becomes.
+const f32 = Math.fround;
+const F32 = 'representable as float32 (|x| ≤ 3.4e38, and 0 or ≥ 1.4e-45)';
+
+/** `x` if it survives the trip to float32 (finite, and 0 only if it was 0); else a RangeError. */
+function float32(name: string, x: number): number {
+  if (!(Number.isFinite(f32(x)) && (x === 0 || f32(x) !== 0))) throw rangeError(name, `a number ${F32}`, x);
+  return x;
+}
+
 /** Decay as one value per query-key head or one for all. */
 export function checkDecay(x: unknown, H: number): Float32Array {
   if (x === undefined) return new Float32Array([1]);
   const inRange = (g: number) => g > 0 && g <= 1;
-  if (typeof x === 'number') return new Float32Array([checkNumber('decay', x, inRange, 'a number in (0, 1]')]);
+  const expected = 'a number in (0, 1]';
+  if (typeof x === 'number') return new Float32Array([float32('decay', checkNumber('decay', x, inRange, expected))]);
   if (!(Array.isArray(x) || ArrayBuffer.isView(x))) throw typeError('decay', 'a number in (0, 1] or one per head', x);
   const arr = x as ArrayLike<number>;
   if (arr.length !== 1 && arr.length !== H) throw rangeError('decay.length', `1 or H = ${H}`, arr.length);
   const out = new Float32Array(arr.length);
-  for (let i = 0; i < arr.length; i++) out[i] = checkNumber(`decay[${i}]`, arr[i], inRange, 'a number in (0, 1]');
+  for (let i = 0; i < arr.length; i++) out[i] = float32(`decay[${i}]`, checkNumber(`decay[${i}]`, arr[i], inRange, expected));
   return out;
 }
 
 /** Scalar options shared by the functional API and sessions. */
 export function checkCommon(op: OpName, o: Record<string, unknown>, H: number, dk: number) {
-  const scale = o.scale === undefined ? 1 / Math.sqrt(dk) : checkNumber('scale', o.scale, Number.isFinite, 'a finite number');
+  const scale = o.scale === undefined ? 1 / Math.sqrt(dk) : float32('scale', checkNumber('scale', o.scale, Number.isFinite, 'a finite number'));
   const decay = checkDecay(o.decay, H);
   const normalize = o.normalize === undefined ? false : checkBool('normalize', o.normalize);
-  const eps = o.eps === undefined ? DEFAULT_EPS : checkNumber('eps', o.eps, (e) => e > 0 && Number.isFinite(e), 'a finite number > 0');
-  const ridge = o.ridge === undefined ? 0 : checkNumber('ridge', o.ridge, Number.isFinite, 'a finite number');
+  const eps = o.eps === undefined ? DEFAULT_EPS : float32('eps', checkNumber('eps', o.eps, (e) => e > 0 && Number.isFinite(e), 'a finite number > 0'));
+  const ridge = o.ridge === undefined ? 0 : float32('ridge', checkNumber('ridge', o.ridge, Number.isFinite, 'a finite number'));
   if (ridge !== 0 && op !== 'hla2') throw rangeError('ridge', `0 or absent (${op} has no ridge term; only hla2 does)`, ridge);
   return { scale, decay, normalize, eps, ridge };
 }
@@ -134,10 +181,13 @@ export function resolveMode(op: OpName, T: number, mode: unknown, chunkSize: unk
 }
 
 export function checkForward(op: OpName, q: unknown, k: unknown, v: unknown, options: unknown): Checked {
-  const [B, T, H, dk] = checkTensor('q', q);
-  const ks = checkTensor('k', k);
+  const qt = checkTensorData('q', q);
+  const [B, T, H, dk] = qt.shape;
+  const kt = checkTensorData('k', k);
+  const ks = kt.shape;
   if (ks.some((n, i) => n !== [B, T, H, dk][i])) throw rangeError('k.shape', `[${[B, T, H, dk].join(', ')}] (the shape of q)`, new Detail(`[${ks.join(', ')}]`));
-  const [Bv, Tv, HV, dv] = checkTensor('v', v);
+  const vt = checkTensorData('v', v);
+  const [Bv, Tv, HV, dv] = vt.shape;
   if (Bv !== B) throw rangeError('v.shape[0]', `B = ${B} (the batch of q)`, Bv);
   if (Tv !== T) throw rangeError('v.shape[1]', `T = ${T} (the length of q)`, Tv);
   if (HV % H !== 0) throw rangeError('v.shape[2]', `a multiple of H = ${H} (value heads per query-key head)`, HV);
@@ -163,5 +213,18 @@ export function checkForward(op: OpName, q: unknown, k: unknown, v: unknown, opt
     if (!same) throw rangeError('initialState', `a ${want.describe()}`, new Detail(`a ${s.describe()}`));
     initial = stateData(s);
   }
-  return { B, T, H, HV, dk, dv, ...common, chunkSize, cuSeqlens, nSeq, initial, outputFinalState };
+  const ridge = common.ridge !== 0;
+  const nq = B * T * H * dk, nv = B * T * HV * dv;
+  const ns = stateFloats(op, nSeq, H, HV, dk, dv, ridge), ws = workspaceFloats(chunkSize, T, dk, dv);
+  checkSizes({
+    buffers: [
+      ['q.shape', 'B·T·H·dk', nq],
+      ['v.shape', 'B·T·HV·dv', nv],
+      ['state', `a ${op} state (H=${H}, HV=${HV}, dk=${dk}, dv=${dv})`, ns],
+      ['chunkSize', `a chunk workspace (dk=${dk}, dv=${dv})`, ws],
+    ],
+    // q, k, v and o copied in, the state in and out, the scratch and the cuSeqlens offsets
+    total: 2 * nq + 2 * nv + ns + ws + cuSeqlens.length,
+  });
+  return { B, T, H, HV, dk, dv, ...common, chunkSize, cuSeqlens, nSeq, initial, outputFinalState, q: qt.data, k: kt.data, v: vt.data };
 }

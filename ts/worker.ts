@@ -3,9 +3,13 @@
 // call's tensors (ts/protocol.ts `Slab`); the worker reads them in place where they are
 // contiguous, gathers them otherwise, and writes its outputs back into the shared output (or
 // returns them, with the copying transport).
+import { withConfig } from './config.js';
+import { stateFloats } from './limits.js';
 import { loadGlue, type Glue } from './loader.js';
 import type { Crash, Dims, ForwardJob, Job, Reply, Scalars, SettleJob, Slab, Start, Started, SummaryJob } from './protocol.js';
-import { OP_CODES, type Backend, type OpName } from './types.js';
+import type { Runtime } from './runtime.js';
+import { trapReason } from './trap.js';
+import type { Backend, OpName } from './types.js';
 
 interface Port {
   postMessage(msg: unknown, transfer?: Transferable[]): void;
@@ -14,14 +18,14 @@ interface Port {
 type Engine = InstanceType<Glue['Engine']>;
 type Scan = InstanceType<Glue['SegmentScan']>;
 
-let ready: Promise<Glue> | null = null;
+let ready: Promise<Runtime> | null = null;
 let backend: Backend = 'scalar';
 let engine: Engine | null = null;
 
 export function handle(port: Port, msg: Start | Crash | Job): void {
   if ('backend' in msg) {
     backend = msg.backend;
-    ready = loadGlue(msg.backend).then(({ glue }) => glue);
+    ready = loadGlue(msg.backend);
     ready.then(
       () => port.postMessage({ started: true } satisfies Started),
       (e: Error) => port.postMessage({ started: e?.message ?? String(e) } satisfies Started),
@@ -33,7 +37,7 @@ export function handle(port: Port, msg: Start | Crash | Job): void {
     if (msg.crash === 'exit' && typeof process !== 'undefined') process.exit(3);
     throw new Error("hla-wasm: deliberate worker crash (test of the pool's fault handling)");
   }
-  void ready!.then((glue) => run(glue, msg)).then(
+  void ready!.then((rt) => run(rt, msg)).then(
     (r) => port.postMessage(r, transferOf(r)),
     (e: Error) => port.postMessage({ id: msg.id, error: e.message, name: e.name } satisfies Reply),
   );
@@ -47,20 +51,20 @@ function transferOf(r: Reply): Transferable[] {
   return out;
 }
 
-/** Runs a job; a trap (a bug) becomes a readable Error and the engine is replaced. */
-function run(glue: Glue, job: Job): Reply {
+/**
+ * Runs a job; a trap (a bug, or wasm memory exhausted) becomes a readable Error, and the
+ * instance is replaced (ts/runtime.ts) with a fresh engine.
+ */
+function run(rt: Runtime, job: Job): Reply {
+  const glue = rt.glue;
   try {
-    return job.kind === 'summary' ? summarise(glue, job) : job.kind === 'settle' ? settle(glue, job) : forward(glue, job);
+    return job.kind === 'summary' ? summarise(glue, job) : job.kind === 'settle' ? settle(glue, job) : forward(rt, job);
   } catch (e) {
-    if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+    const why = trapReason(glue, e, rt.memory);
+    if (why === null) throw e;
     engine = null;
-    let why = '';
-    try {
-      why = glue.last_panic().replace(/\s+/g, ' ');
-    } catch {
-      /* best effort */
-    }
-    throw new Error(`hla-wasm internal error in the ${backend} kernel (pool worker): ${why || e.message}. This is a bug; please report it.`);
+    rt.reset();
+    throw new Error(`hla-wasm internal error in the ${backend} kernel (pool worker): ${why}. This is a bug; please report it. The worker's instance was reset.`);
   }
 }
 
@@ -99,9 +103,12 @@ function write(s: Slab, x: Float32Array): void {
 /** Wall-clock ms comparable across threads (each worker has its own `performance.timeOrigin`). */
 const now = () => performance.timeOrigin + performance.now();
 
-/** A segment scan of `op` with these options, freed after `f`. */
-function withScan<T>(glue: Glue, op: OpName, s: Scalars, f: (scan: Scan) => T): T {
-  const scan = new glue.SegmentScan(OP_CODES[op], s.scale, s.decay, s.normalize, s.eps, s.ridge);
+/** The call dims of a job (`[b, t, h, hv, dk, dv]`) as the binding's config takes them. */
+const callDims = (d: Dims) => ({ B: d[0], T: d[1], H: d[2], HV: d[3], dk: d[4], dv: d[5] });
+
+/** A segment scan of `op` with these options and the job's heads, freed after `f`. */
+function withScan<T>(glue: Glue, op: OpName, s: Scalars, dims: Dims, f: (scan: Scan) => T): T {
+  const scan = withConfig(glue, op, callDims(dims), s, (config) => new glue.SegmentScan(config));
   try {
     return f(scan);
   } finally {
@@ -113,8 +120,6 @@ function withScan<T>(glue: Glue, op: OpName, s: Scalars, f: (scan: Scan) => T): 
   }
 }
 
-const u32 = (d: Dims) => new Uint32Array(d);
-
 /** Faults in the pages of rows `[r0, r1)` of `s.data` for writing, leaving their values as they are. */
 function touch(s: Slab, [r0, r1]: [number, number]): void {
   const { data, heads, d } = s;
@@ -123,7 +128,8 @@ function touch(s: Slab, [r0, r1]: [number, number]): void {
   for (let i = r0 * heads * d; i < end; i += 1024) Atomics.or(words, i, 0);
 }
 
-function forward(glue: Glue, job: ForwardJob): Reply {
+function forward(rt: Runtime, job: ForwardJob): Reply {
+  const glue = rt.glue;
   const start = now();
   if (job.touch && job.o) touch(job.o, job.touch);
   const [b, t, h, hv, dk, dv] = job.dims;
@@ -133,18 +139,21 @@ function forward(glue: Glue, job: ForwardJob): Reply {
   const sequences = job.cuSeqlens.length ? job.cuSeqlens.length - 1 : b;
   const t1 = now();
   let io = t1 - start, carry = 0;
-  const state = job.state ?? new Float32Array(glue.state_len(OP_CODES[job.op], sequences, h, hv, dk, dv, s.ridge !== 0));
+  const state = job.state ?? new Float32Array(stateFloats(job.op, sequences, h, hv, dk, dv, s.ridge !== 0));
   if (job.deferValues || job.summaries?.length) {
-    withScan(glue, job.op, s, (scan) => {
-      const dims = u32(job.dims);
-      if (job.deferValues) scan.defer_values(dims, state);
-      for (const sum of job.summaries ?? []) scan.combine(dims, state, sum);
+    withScan(glue, job.op, s, job.dims, (scan) => {
+      if (job.deferValues) scan.deferValues(state);
+      for (const sum of job.summaries ?? []) scan.combine(state, sum);
     });
     carry = now() - t1;
   }
   const t2 = now();
-  engine ??= new glue.Engine();
-  engine.forward(OP_CODES[job.op], job.chunkSize, u32(job.dims), s.scale, s.decay, s.normalize, s.eps, s.ridge, q, k, v, o, state, job.cuSeqlens);
+  engine ??= rt.track(new glue.Engine());
+  const e = engine;
+  withConfig(glue, job.op, callDims(job.dims), s, (config) => {
+    [q, k, v].forEach((x, i) => e.setInput(i, x));
+    e.forward(config, job.chunkSize, o, state, job.cuSeqlens);
+  });
   const t3 = now();
   if (job.o) write(job.o, o);
   const end = now();
@@ -157,8 +166,12 @@ function summarise(glue: Glue, job: SummaryJob): Reply {
   const k = read(job.k, 1);
   const q = job.keysOnly ? k : read(job.q, 0), v = job.keysOnly ? k : read(job.v, 2);
   const t1 = now();
-  const summary = withScan(glue, job.op, job.scalars, (scan) =>
-    job.keysOnly ? scan.key_summary(job.chunkSize, u32(job.dims), k) : scan.summary(job.chunkSize, u32(job.dims), q, k, v));
+  const t = job.dims[1];
+  const summary = withScan(glue, job.op, job.scalars, job.dims, (scan) => {
+    if (job.keysOnly) return scan.keySummary(t, job.chunkSize, k);
+    [q, k, v].forEach((x, i) => scan.setInput(i, x));
+    return scan.summary(t, job.chunkSize);
+  });
   const end = now();
   return { id: job.id, summary, ms: { io: t1 - start, compute: 0, carry: end - t1, start, end } };
 }
@@ -167,7 +180,7 @@ function settle(glue: Glue, job: SettleJob): Reply {
   const start = now();
   const q = read(job.q, 0), o = read(job.o, 3);
   const t1 = now();
-  withScan(glue, job.op, job.scalars, (scan) => scan.settle_values(u32(job.dims), q, o, job.carry, job.state));
+  withScan(glue, job.op, job.scalars, job.dims, (scan) => scan.settleValues(job.dims[1], q, o, job.carry, job.state));
   const t2 = now();
   write(job.o, o);
   // The copying transport sent a compact copy: send it back.

@@ -3,7 +3,7 @@
 // and calls window.__runMatrix(config); progress goes to the console (forwarded to Node).
 import * as tfCore from '@tensorflow/tfjs-core';
 import * as tfWasm from '@tensorflow/tfjs-backend-wasm';
-import { init } from '../../dist/index.browser.mjs';
+import { init } from '../../target/testing/dist/index.browser.mjs';
 import { runMatrix, type MatrixConfig, type MatrixResult, type Peers } from '../matrix.js';
 import { tfjsHla2, useTfjs } from '../tfjs.js';
 

@@ -1,7 +1,9 @@
 // hla-wasm browser example: which backend we got, a streaming demo on seeded inputs, and a
-// benchmark with a live chart (decode per backend, prefill with 1 and 2 worker threads). Plain DOM;
-// bundled by build.mjs, served by serve.mjs.
+// benchmark with a live chart (decode per backend, prefill with 1 and 2 worker threads); a second
+// tab runs the in-context-learning figures live (icl.ts). Plain DOM; bundled by build.mjs,
+// served by serve.mjs.
 import { init, type Backend, type Hla, type Session } from '../../dist/index.browser.mjs';
+import { runIcl } from './icl.ts';
 import { DEMO, demoInputs, mulberry32 } from './seeded.ts';
 
 const BACKENDS: Backend[] = ['relaxed', 'simd128', 'scalar'];
@@ -257,6 +259,40 @@ async function run() {
   }
 }
 
+/** The in-context-learning tab's run (its own button; errors go to the same #error line). */
+let iclStarted = false;
+async function runIclTab() {
+  iclStarted = true;
+  const button = $<HTMLButtonElement>('#icl-run');
+  button.disabled = true;
+  $('#error').hidden = true;
+  delete window.__iclResult;
+  delete window.__iclError;
+  try {
+    const hla = await init({ backend: chosenBackend() });
+    $('#backend').textContent = hla.backend;
+    window.__iclResult = await runIcl(hla);
+  } catch (e) {
+    const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    window.__iclError = msg;
+    const err = $('#error');
+    err.textContent = msg;
+    err.hidden = false;
+    $('#icl-status').dataset.state = 'error';
+    $('#icl-status').textContent = 'Failed (see below).';
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function showTab(name: 'kernels' | 'icl') {
+  for (const t of ['kernels', 'icl'] as const) {
+    $(`#tab-${t}`).setAttribute('aria-selected', String(t === name));
+    $(`#panel-${t}`).hidden = t !== name;
+  }
+  if (name === 'icl' && !iclStarted) void runIclTab();
+}
+
 function setup() {
   const { heads, dk, dv, decay, tokens, seed } = DEMO;
   $('#demo-desc').textContent =
@@ -279,6 +315,10 @@ function setup() {
     );
   });
   $('#run').addEventListener('click', run);
+  $('#icl-run').addEventListener('click', () => void runIclTab());
+  $('#tab-kernels').addEventListener('click', () => showTab('kernels'));
+  $('#tab-icl').addEventListener('click', () => showTab('icl'));
+  if (new URLSearchParams(location.search).get('tab') === 'icl') showTab('icl');
   drawChart([
     ...BACKENDS.map((backend) => ({ kind: 'decode' as const, backend, threads: 1, tokPerSec: null, tokens: 0, note: 'press Run' })),
     ...THREADS.map((threads) => ({ kind: 'prefill' as const, backend: 'relaxed' as Backend, threads, tokPerSec: null, tokens: 0, note: 'press Run' })),

@@ -1,4 +1,4 @@
-// float64 brute force, written straight from the table in shared/SPEC.md: for every output
+// float64 brute force, written straight from the table in docs/spec.md: for every output
 // position t, the weight of every value v_j is summed over the index chain of the definition.
 // Quadratic in T (cubic for hla3); the ground truth every kernel is tested against.
 import type { OpName } from '../../ts/types.js';

@@ -1,4 +1,4 @@
-// The straightforward Float32Array implementation a JS user would write from the SPEC's
+// The straightforward Float32Array implementation a JS user would write from docs/spec.md's
 // streaming recurrences: plain loops, one token at a time. It is the benchmark's baseline
 // (tests check it against the brute force, so the comparison is with a correct program).
 import type { OpName } from '../../ts/types.js';

@@ -4,7 +4,7 @@
 //! of this build's instruction set instead: {"isa":…, "peak_gflops":…} (hla-core `peak.rs`).
 
 use hla_core::workspace::Workspace;
-use hla_core::{forward, state_len, Dims, Mode, Op, Options};
+use hla_core::{forward, state_len, Dims, HlaOptions, Mode, Op, Options};
 use std::time::Instant;
 
 fn rand(n: usize, seed: u32) -> Vec<f32> {
@@ -57,13 +57,14 @@ fn main() {
     };
     let n = d.b * d.t * d.h * d.dk;
     let (q, k, v) = (rand(n, 1), rand(n, 2), rand(n, 3));
-    let opts = Options {
+    let opts: Options = HlaOptions {
         scale: 0.125,
-        decay: &[0.999],
+        decay: vec![0.999],
         normalize: false,
         eps: 1e-6,
         ridge: 0.0,
-    };
+    }
+    .into();
     let mut ws = Workspace::default();
     let ops: Vec<Op> = match std::env::args().nth(1) {
         Some(name) => vec![Op::from_name(&name).expect("op name")],
@@ -77,12 +78,20 @@ fn main() {
             Mode::Chunk(128),
         ] {
             let mut o = vec![0f32; n];
-            let mut state = vec![0f32; state_len(op, d.b, d.h, d.hv, d.dk, d.dv, false)];
+            let mut state = vec![0f32; state_len(op, d.b, &d, &opts).unwrap()];
             let mut once = || {
                 state.fill(0.0);
                 let t0 = Instant::now();
                 forward(
-                    op, mode, &d, &opts, &q, &k, &v, &mut o, &mut state, None, &mut ws,
+                    op,
+                    mode,
+                    &d,
+                    &opts,
+                    &[&q, &k, &v],
+                    &mut o,
+                    &mut state,
+                    None,
+                    &mut ws,
                 )
                 .unwrap();
                 t0.elapsed().as_secs_f64()

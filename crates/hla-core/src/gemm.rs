@@ -70,8 +70,13 @@ pub fn gemm_acc<S: Simd>(
     if m == 0 || n == 0 || k == 0 {
         return;
     }
-    assert!(b.len() >= (k - 1) * ldb + n && c.len() >= (m - 1) * ldc + n);
-    assert!(a.data.len() > (m - 1) * a.rs + (k - 1) * a.cs);
+    // The preconditions of `row_panel`'s pointer offsets, checked: usize is 32 bits in wasm32,
+    // where a wrapped product would pass.
+    let end = |rows: usize, ld: usize, cols: usize| rows.checked_mul(ld)?.checked_add(cols);
+    assert!(end(k - 1, ldb, n).is_some_and(|e| b.len() >= e));
+    assert!(end(m - 1, ldc, n).is_some_and(|e| c.len() >= e));
+    let a_last = end(m - 1, a.rs, 0).and_then(|r| r.checked_add((k - 1).checked_mul(a.cs)?));
+    assert!(a_last.is_some_and(|e| a.data.len() > e));
     let mr = mr(S::LANES);
     let mut i0 = 0;
     while i0 < m {

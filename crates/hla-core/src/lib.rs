@@ -1,5 +1,5 @@
 //! hla-core: Higher-order Linear Attention kernels (arXiv 2510.27258), exact to the
-//! brute-force definitions of `shared/SPEC.md`. No bindings here: the same source builds
+//! brute-force definitions of docs/spec.md. No bindings here: the same source builds
 //! natively (tests, the native anchor) and for wasm32 (SIMD128, relaxed-SIMD or scalar).
 
 pub mod error;
@@ -7,9 +7,10 @@ pub mod gemm;
 pub mod ops;
 pub mod peak;
 pub mod simd;
+pub mod size;
 pub mod sweep;
 pub mod vector;
 pub mod workspace;
 
 pub use error::HlaError;
-pub use ops::{forward, state_len, Dims, Mode, Op, Options};
+pub use ops::{forward, state_len, Dims, HlaOptions, Mode, Op, Options};

@@ -68,7 +68,9 @@ pub fn update_read<S: Simd, const NT: usize>(
     out: &mut [&mut [f32]; NT],
 ) {
     let (m, n) = (panel.rows(), b[0].len());
-    assert!(x.len() >= m * n);
+    // The precondition of every pointer offset below (`i·n + j` for i < m, j < n), with the
+    // product checked: usize is 32 bits in wasm32, where a wrapped m·n would pass.
+    assert!(m.checked_mul(n).is_some_and(|mn| x.len() >= mn));
     for t in 0..NT {
         assert!(b[t].len() >= n && out[t].len() >= n);
     }

@@ -6,8 +6,12 @@
 
 mod reference;
 use hla_core::gemm::{gemm_acc, MatRef};
+use hla_core::ops::{
+    combine_with, defer_values, key_summary, segment_summary_with, settle_values_with,
+};
 use hla_core::simd::{Scalar, Simd};
-use hla_core::{state_len, Dims, Mode, Op};
+use hla_core::workspace::Workspace;
+use hla_core::{Dims, Mode, Op};
 use reference::{brute_force, rand_vec, rel_err, Case};
 
 const TOL: f64 = 1e-4;
@@ -42,7 +46,7 @@ macro_rules! for_each_isa {
 
 fn run<S: Simd>(c: &Case, mode: Mode, q: &[f32], k: &[f32], v: &[f32]) -> Vec<f32> {
     let d = c.d;
-    let mut state = vec![0f32; state_len(c.op, d.b, d.h, d.hv, d.dk, d.dv, c.ridge != 0.0)];
+    let mut state = vec![0f32; c.state_len(d.b)];
     reference::run::<S>(c, mode, q, k, v, &mut state, None)
 }
 
@@ -167,4 +171,94 @@ fn gemm_matches_f64<S: Simd>() {
 #[test]
 fn every_isa_gemm_matches_f64_on_ragged_blocks() {
     for_each_isa!(gemm_matches_f64);
+}
+
+/// The segment split on every instruction set: carry ⊕ summary(B) (summary and combine on
+/// `S`) equals the serial state, and hla2's deferred segment settled on `S` equals the serial
+/// tail, on head sizes with lane tails.
+fn segment_split_matches_serial<S: Simd>() {
+    let (t, s) = (30, 13);
+    for op in Op::ALL {
+        for (dk, dv) in [(7, 5), (9, 72)] {
+            for ridge in [0.0, 0.4] {
+                if ridge != 0.0 && op != Op::Hla2 {
+                    continue;
+                }
+                let d = Dims {
+                    b: 1,
+                    t,
+                    h: 1,
+                    hv: 2,
+                    dk,
+                    dv,
+                };
+                let c = Case {
+                    op,
+                    d,
+                    scale: (dk as f32).powf(-0.5),
+                    decay: vec![0.93],
+                    normalize: false,
+                    eps: 1e-6,
+                    ridge,
+                };
+                let opts = c.options();
+                let (wq, wv) = (d.h * dk, d.hv * dv);
+                let q = rand_vec(t * wq, 31);
+                let k = rand_vec(t * wq, 32);
+                let v = rand_vec(t * wv, 33);
+                let part = |t0: usize, t1: usize| {
+                    (
+                        &q[t0 * wq..t1 * wq],
+                        &k[t0 * wq..t1 * wq],
+                        &v[t0 * wv..t1 * wv],
+                    )
+                };
+                let fwd = |t0: usize, t1: usize, state: &mut [f32]| {
+                    let (q, k, v) = part(t0, t1);
+                    let sub = Case {
+                        d: Dims { t: t1 - t0, ..d },
+                        decay: c.decay.clone(),
+                        ..c
+                    };
+                    reference::run::<S>(&sub, Mode::Recurrent, q, k, v, state, None)
+                };
+                let mut full = vec![0f32; c.state_len(1)];
+                let full_o = fwd(0, t, &mut full);
+                let want: Vec<f64> = full.iter().map(|&x| x as f64).collect();
+                let mut carry = vec![0f32; c.state_len(1)];
+                fwd(0, s, &mut carry);
+                let (qb, kb, vb) = part(s, t);
+                let db = Dims { t: t - s, ..d };
+                let mut ws = Workspace::default();
+                let summary =
+                    segment_summary_with::<S>(op, &db, &opts, &[qb, kb, vb], 8, &mut ws).unwrap();
+                let mut combined = carry.clone();
+                combine_with::<S>(op, &db, &opts, &mut combined, &summary).unwrap();
+                let e = rel_err(&combined, &want);
+                assert!(
+                    e <= TOL,
+                    "{} {op:?} dk={dk} dv={dv} combine: {e:e}",
+                    S::NAME
+                );
+                if op != Op::Hla2 {
+                    continue;
+                }
+                let mut deferred = vec![0f32; c.state_len(1)];
+                defer_values(op, &db, &opts, &mut deferred).unwrap();
+                let ks =
+                    key_summary(op, &Dims { t: s, ..d }, &opts, &k[..s * wq], 8, &mut ws).unwrap();
+                combine_with::<S>(op, &db, &opts, &mut deferred, &ks).unwrap();
+                let mut o = fwd(s, t, &mut deferred);
+                settle_values_with::<S>(op, &db, &opts, qb, &mut o, &carry, &mut deferred).unwrap();
+                let tail: Vec<f64> = full_o[s * wv..].iter().map(|&x| x as f64).collect();
+                let e = rel_err(&o, &tail).max(rel_err(&deferred, &want));
+                assert!(e <= TOL, "{} hla2 dk={dk} dv={dv} settle: {e:e}", S::NAME);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_isa_splits_segments_like_the_serial_run() {
+    for_each_isa!(segment_split_matches_serial);
 }

@@ -4,13 +4,13 @@ mod reference;
 use hla_core::ops::forward_with;
 use hla_core::simd::{Isa, Scalar};
 use hla_core::workspace::Workspace;
-use hla_core::{state_len, Dims, Mode, Op, Options};
+use hla_core::{Dims, HlaOptions, Mode, Op};
 use reference::{brute_force, rand_vec, rel_err, run, Case};
 
 const TOL: f64 = 1e-4;
 
 fn n_state(c: &Case, n_seq: usize) -> usize {
-    state_len(c.op, n_seq, c.d.h, c.d.hv, c.d.dk, c.d.dv, c.ridge != 0.0)
+    c.state_len(n_seq)
 }
 
 /// Signed inputs; with `positive`, q and k in [0, 1): normalised operators divide by a sum
@@ -278,9 +278,9 @@ fn bad_arguments_are_errors_not_panics() {
         dk: 2,
         dv: 2,
     };
-    let opts = Options {
+    let opts = HlaOptions {
         scale: 1.0,
-        decay: &[1.0],
+        decay: vec![1.0],
         normalize: false,
         eps: 1e-6,
         ridge: 0.0,
@@ -290,10 +290,8 @@ fn bad_arguments_are_errors_not_panics() {
         Op::Hla2,
         Mode::Recurrent,
         &d,
-        &opts,
-        &[0.0; 16],
-        &[0.0; 16],
-        &[0.0; 24],
+        &opts.clone().into(),
+        &[&[0.0; 16], &[0.0; 16], &[0.0; 24]],
         &mut o,
         &mut [],
         None,
@@ -301,18 +299,16 @@ fn bad_arguments_are_errors_not_panics() {
     );
     assert_eq!(e.unwrap_err().arg, "v");
     let d = Dims { hv: 2, ..d };
-    let bad_decay = Options {
-        decay: &[1.5],
-        ..opts
+    let bad_decay = HlaOptions {
+        decay: vec![1.5],
+        ..opts.clone()
     };
     let e = forward_with::<Isa>(
         Op::La1,
         Mode::Recurrent,
         &d,
-        &bad_decay,
-        &[0.0; 16],
-        &[0.0; 16],
-        &[0.0; 16],
+        &bad_decay.into(),
+        &[&[0.0; 16], &[0.0; 16], &[0.0; 16]],
         &mut o[..16],
         &mut [0.0; 20],
         None,

@@ -1,9 +1,9 @@
-//! float64 brute force, written straight from the SPEC table (quadratic, cubic for hla3).
+//! float64 brute force, written straight from the table of docs/spec.md (quadratic, cubic for hla3).
 
 use hla_core::ops::forward_with;
 use hla_core::simd::Simd;
 use hla_core::workspace::Workspace;
-use hla_core::{Dims, Mode, Op, Options};
+use hla_core::{Dims, HlaOptions, Mode, Op, Options};
 
 pub struct Case {
     pub op: Op,
@@ -17,14 +17,20 @@ pub struct Case {
 
 impl Case {
     /// The kernels' options for this case.
-    pub fn options(&self) -> Options<'_> {
-        Options {
+    pub fn options(&self) -> Options {
+        Options::Hla(HlaOptions {
             scale: self.scale,
-            decay: &self.decay,
+            decay: self.decay.clone(),
             normalize: self.normalize,
             eps: self.eps,
             ridge: self.ridge,
-        }
+        })
+    }
+
+    /// Floats of state for `n_seq` sequences of this case.
+    #[allow(dead_code)]
+    pub fn state_len(&self, n_seq: usize) -> usize {
+        hla_core::state_len(self.op, n_seq, &self.d, &self.options()).unwrap()
     }
 }
 
@@ -47,9 +53,7 @@ pub fn run<S: Simd>(
         mode,
         &d,
         &opts,
-        q,
-        k,
-        v,
+        &[q, k, v],
         &mut o,
         state,
         cu,

@@ -5,9 +5,9 @@
 //! brute force.
 
 mod reference;
-use hla_core::ops::{combine, forward, segment_summary, summary_len};
+use hla_core::ops::{combine, forward, key_summary, segment_summary, summary_len};
 use hla_core::workspace::Workspace;
-use hla_core::{state_len, Dims, Mode, Op, Options};
+use hla_core::{Dims, HlaOptions, Mode, Op, Options};
 use reference::{brute_force, rand_vec, rel_err, Case};
 
 const TOL: f64 = 1e-4;
@@ -35,7 +35,7 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn opts(&self) -> Options<'_> {
+    fn opts(&self) -> Options {
         self.c.options()
     }
     fn dims(&self, t: usize) -> Dims {
@@ -51,8 +51,7 @@ impl Run<'_> {
         )
     }
     fn zero_state(&self) -> Vec<f32> {
-        let d = self.c.d;
-        vec![0f32; state_len(self.c.op, 1, d.h, d.hv, d.dk, d.dv, self.c.ridge != 0.0)]
+        vec![0f32; self.c.state_len(1)]
     }
     /// Forward over tokens [t0, t1) from `state` (updated in place); returns the outputs.
     fn forward(&self, mode: Mode, t0: usize, t1: usize, state: &mut [f32]) -> Vec<f32> {
@@ -65,9 +64,7 @@ impl Run<'_> {
             mode,
             &d,
             &opts,
-            q,
-            k,
-            v,
+            &[q, k, v],
             &mut o,
             state,
             None,
@@ -84,17 +81,12 @@ impl Run<'_> {
             self.c.op,
             &d,
             &opts,
-            q,
-            k,
-            v,
+            &[q, k, v],
             chunk,
             &mut Workspace::default(),
         )
         .unwrap();
-        assert_eq!(
-            s.len(),
-            summary_len(self.c.op, d.h, d.hv, d.dk, d.dv, self.c.ridge != 0.0)
-        );
+        assert_eq!(s.len(), summary_len(self.c.op, &d, &opts).unwrap());
         s
     }
     fn combine(&self, carry: &mut [f32], summary: &[f32]) {
@@ -251,21 +243,20 @@ fn bad_arguments_are_errors() {
         dk: 2,
         dv: 2,
     };
-    let opts = Options {
+    let opts: Options = HlaOptions {
         scale: 1.0,
-        decay: &[1.0],
+        decay: vec![1.0],
         normalize: false,
         eps: 1e-6,
         ridge: 0.0,
-    };
+    }
+    .into();
     let x = vec![0f32; 16];
     let e = segment_summary(
         Op::Hla2,
         &d,
         &opts,
-        &x,
-        &x,
-        &x,
+        &[&x, &x, &x],
         4,
         &mut Workspace::default(),
     )
@@ -276,9 +267,7 @@ fn bad_arguments_are_errors() {
         Op::Hla2,
         &d1,
         &opts,
-        &x,
-        &x,
-        &x,
+        &[&x, &x, &x],
         4,
         &mut Workspace::default(),
     )
@@ -287,18 +276,18 @@ fn bad_arguments_are_errors() {
     let mut carry = vec![0f32; 3];
     let e = combine(Op::La1, &d1, &opts, &mut carry, &[0.0; 7]).unwrap_err();
     assert_eq!(e.arg, "state");
+    // la1 has no deferred schedule (its settle costs as much as its full summary).
+    let e = key_summary(Op::La1, &d1, &opts, &x[..8], 4, &mut Workspace::default()).unwrap_err();
+    assert_eq!(e.arg, "op");
 }
 
-/// la1 and hla2 without normalisation: a segment run from deferred value moments (S from a
-/// key summary, M = n = C = m = 0; la1 from zero), then settled with the true carry, gives
+/// hla2 without normalisation: a segment run from deferred value moments (S from a key
+/// summary, M = n = C = m = 0), then settled with the true carry, gives
 /// the serial tail.
 #[test]
 fn deferred_value_moments_settle_to_the_serial_run() {
-    use hla_core::ops::{defer_values, key_summary, settle_values};
-    for (op, (h, hv)) in [Op::La1, Op::Hla2]
-        .into_iter()
-        .flat_map(|op| [(1, 1), (1, 2), (2, 4)].map(|x| (op, x)))
-    {
+    use hla_core::ops::{defer_values, settle_values};
+    for (op, (h, hv)) in [(1, 1), (1, 2), (2, 4)].map(|x| (Op::Hla2, x)) {
         for decay in [
             vec![1.0f32],
             vec![0.9],
@@ -368,13 +357,14 @@ fn deferred_value_moments_settle_to_the_serial_run() {
             }
         }
     }
-    let opts = Options {
+    let opts: Options = HlaOptions {
         scale: 1.0,
-        decay: &[1.0],
+        decay: vec![1.0],
         normalize: true,
         eps: 1e-6,
         ridge: 0.0,
-    };
+    }
+    .into();
     let d = Dims {
         b: 1,
         t: 2,

@@ -1,85 +1,66 @@
 //! A streaming session: one operator's state plus input/output buffers that JS reads and
 //! writes in place (views into wasm memory), so a decode step copies nothing and allocates
-//! nothing. Snapshots are (de)serialised by the facade from `state_ptr`/`state_len`.
+//! nothing. Snapshots are (de)serialised by the facade from `statePtr`/`stateLen`.
 
-use crate::{op_from, to_js};
-use hla_core::ops::{forward, state_len, validate, OwnedOptions};
+use crate::config::{mode_from, Config};
+use crate::error::Error;
+use crate::Staged;
+use hla_core::ops::{forward, state_len, validate};
+use hla_core::size::floats;
 use hla_core::workspace::Workspace;
-use hla_core::{Dims, Mode, Options};
+use hla_core::Mode;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 pub struct Session {
-    op: hla_core::Op,
-    dims: Dims,
-    opts: OwnedOptions,
-    q: Vec<f32>,
-    k: Vec<f32>,
-    v: Vec<f32>,
+    config: Config,
+    /// One token of every per-token input, for every batch row (the operator's input order).
+    inputs: Vec<Vec<f32>>,
     o: Vec<f32>,
     state: Vec<f32>,
+    prefill_inputs: Staged,
     ws: Workspace,
-    position: f64,
+    pub(crate) position: f64,
 }
 
 #[wasm_bindgen]
 impl Session {
+    /// A session of `config`'s operator, options and dims (`t` is not used: one token a step).
     #[wasm_bindgen(constructor)]
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        op: u32,
-        b: u32,
-        h: u32,
-        hv: u32,
-        dk: u32,
-        dv: u32,
-        scale: f32,
-        decay: &[f32],
-        normalize: bool,
-        eps: f32,
-        ridge: f32,
-    ) -> Result<Session, JsError> {
-        let op = op_from(op)?;
-        let dims = Dims {
-            b: b as usize,
-            t: 1,
-            h: h as usize,
-            hv: hv as usize,
-            dk: dk as usize,
-            dv: dv as usize,
+    pub fn new(config: &Config) -> Result<Session, Error> {
+        let config = Config {
+            dims: config.dims_t(1.0)?,
+            ..config.clone()
         };
-        let opts = Options {
-            scale,
-            decay,
-            normalize,
-            eps,
-            ridge,
-        };
-        let (nq, nv) = (dims.b * dims.h * dims.dk, dims.b * dims.hv * dims.dv);
-        let ns = if dims.h >= 1 && dims.hv % dims.h == 0 {
-            state_len(op, dims.b, dims.h, dims.hv, dims.dk, dims.dv, ridge != 0.0)
-        } else {
-            0
-        };
-        validate(
-            op,
+        let d = config.dims;
+        validate::dims(&d)?;
+        // Checked sizes (usize is 32 bits here); an oversized one fails `validate` below
+        // (usize::MAX matches no buffer) before anything is allocated.
+        let lens: Vec<usize> = (config.op.inputs().iter())
+            .map(|spec| {
+                let ([a, b], _) = spec.per_token(&d, 0);
+                floats(&[&[d.b, a, b]]).unwrap_or(usize::MAX)
+            })
+            .collect();
+        let nv = floats(&[&[d.b, d.hv, d.dv]]).unwrap_or(usize::MAX);
+        let ns = state_len(config.op, d.b, &d, &config.options).unwrap_or(usize::MAX);
+        hla_core::ops::validate(
+            config.op,
             Mode::Recurrent,
-            &dims,
-            &opts,
-            [nq, nq, nv, nv],
+            &d,
+            &config.options,
+            &lens,
+            nv,
             ns,
             None,
-        )
-        .map_err(to_js)?;
+        )?;
+        let inputs = lens.iter().map(|&n| vec![0.0; n]).collect();
         let mut s = Session {
-            op,
-            dims,
-            opts: opts.to_owned(),
-            q: vec![0.0; nq],
-            k: vec![0.0; nq],
-            v: vec![0.0; nv],
+            config,
+            inputs,
             o: vec![0.0; nv],
             state: vec![0.0; ns],
+            prefill_inputs: Staged::default(),
             ws: Workspace::default(),
             position: 0.0,
         };
@@ -89,56 +70,43 @@ impl Session {
         Ok(s)
     }
 
-    /// One token for every batch row: reads `q`, `k`, `v` buffers, writes `o`.
-    pub fn step(&mut self) -> Result<(), JsError> {
+    /// One token for every batch row: reads the input buffers, writes `o`.
+    pub fn step(&mut self) -> Result<(), Error> {
+        let c = &self.config;
+        let [a, b, cc]: [&[f32]; 3] = match self.inputs.as_slice() {
+            [a, b, c] => [a, b, c],
+            _ => return self.step_any(),
+        };
+        // The common case (q, k, v) without a Vec of views: a step allocates nothing.
         forward(
-            self.op,
+            c.op,
             Mode::Recurrent,
-            &self.dims,
-            &self.opts.as_options(),
-            &self.q,
-            &self.k,
-            &self.v,
+            &c.dims,
+            &c.options,
+            &[a, b, cc],
             &mut self.o,
             &mut self.state,
             None,
             &mut self.ws,
-        )
-        .map_err(to_js)?;
+        )?;
         self.position += 1.0;
         Ok(())
     }
 
-    /// `t` tokens per batch row (`[b, t, h, dk]` …), chunk-parallel when `chunk_size` > 0.
-    pub fn prefill(
-        &mut self,
-        t: u32,
-        chunk_size: u32,
-        q: &[f32],
-        k: &[f32],
-        v: &[f32],
-        o: &mut [f32],
-    ) -> Result<(), JsError> {
-        let d = Dims {
-            t: t as usize,
-            ..self.dims
-        };
-        let mode = Mode::from_chunk_size(chunk_size as usize);
-        forward(
-            self.op,
-            mode,
-            &d,
-            &self.opts.as_options(),
-            q,
-            k,
-            v,
-            o,
-            &mut self.state,
-            None,
-            &mut self.ws,
-        )
-        .map_err(to_js)?;
-        self.position += t as f64;
+    /// Per-token input `index` of the next `prefill` (`[b, t, …]`).
+    #[wasm_bindgen(js_name = setInput)]
+    pub fn set_input(&mut self, index: u32, data: Vec<f32>) {
+        self.prefill_inputs.set(index, data);
+    }
+
+    /// `t` tokens per batch row over the staged inputs, chunk-parallel when `chunk_size` > 0.
+    pub fn prefill(&mut self, t: f64, chunk_size: f64, o: &mut [f32]) -> Result<(), Error> {
+        let d = self.config.dims_t(t)?;
+        let mode = mode_from(chunk_size)?;
+        let (c, state, ws) = (&self.config, &mut self.state, &mut self.ws);
+        self.prefill_inputs
+            .take(|inputs| forward(c.op, mode, &d, &c.options, inputs, o, state, None, ws))?;
+        self.position += t;
         Ok(())
     }
 
@@ -157,22 +125,46 @@ impl Session {
         self.position = p;
     }
 
-    pub fn q_ptr(&self) -> usize {
-        self.q.as_ptr() as usize
+    /// Where per-token input `index`'s one-token buffer is (`[b, …]`, the operator's order).
+    #[wasm_bindgen(js_name = inputPtr)]
+    pub fn input_ptr(&self, index: u32) -> usize {
+        self.inputs[index as usize].as_ptr() as usize
     }
-    pub fn k_ptr(&self) -> usize {
-        self.k.as_ptr() as usize
+    #[wasm_bindgen(js_name = inputLen)]
+    pub fn input_len(&self, index: u32) -> usize {
+        self.inputs[index as usize].len()
     }
-    pub fn v_ptr(&self) -> usize {
-        self.v.as_ptr() as usize
-    }
-    pub fn o_ptr(&self) -> usize {
+    #[wasm_bindgen(js_name = outputPtr)]
+    pub fn output_ptr(&self) -> usize {
         self.o.as_ptr() as usize
     }
+    #[wasm_bindgen(js_name = statePtr)]
     pub fn state_ptr(&self) -> usize {
         self.state.as_ptr() as usize
     }
+    #[wasm_bindgen(js_name = stateLen)]
     pub fn state_len(&self) -> usize {
         self.state.len()
+    }
+}
+
+impl Session {
+    /// A step of an operator with other than three inputs.
+    fn step_any(&mut self) -> Result<(), Error> {
+        let c = &self.config;
+        let views: Vec<&[f32]> = self.inputs.iter().map(|v| v.as_slice()).collect();
+        forward(
+            c.op,
+            Mode::Recurrent,
+            &c.dims,
+            &c.options,
+            &views,
+            &mut self.o,
+            &mut self.state,
+            None,
+            &mut self.ws,
+        )?;
+        self.position += 1.0;
+        Ok(())
     }
 }

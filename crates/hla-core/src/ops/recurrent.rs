@@ -1,7 +1,8 @@
 //! What the recurrent forms share: the walk over blocks of [`NT`] tokens, each block one sweep
 //! per state matrix (crate::sweep), and the block's panels.
 
-use super::{write_output, HeadIo, Params};
+use super::options::{write_output, Params};
+use super::shape::HeadIo;
 use crate::simd::Simd;
 use crate::sweep::{block_len, split, Panel};
 

@@ -1,121 +1,98 @@
-//! Deferred value moments (la1 and hla2 without normalisation), the segment split's second
-//! schedule (docs/math.md, section f).
+//! Deferred value moments, the segment split's second schedule (docs/math.md, section f), for
+//! operators whose [`Operator::value_moments`] says where they are (hla2 without
+//! normalisation).
 //!
 //! hla2's value-side moments (M, n and the ridge's C, m) enter the forward only additively:
 //! from a carry (S0, X0), o_t = o_t|_{X0 = 0} + γ^{t+1} q_tᵀ (M0 + λ C0) and every value moment
 //! ends as ρ X0 + X|_{X0 = 0}. So a segment can run as soon as its key moment S is known (a
 //! key summary, dk² per token), from zero value moments, and be settled once the true value
-//! carry is known (dk·dv per token). la1's whole state (z, P) is such a moment: no key
-//! summary at all. docs/math.md, section f.
+//! carry is known (dk·dv per token).
 
-use super::{check_one_sequence, for_chunks, summary_group_len};
+use super::super::operator::{Operator, ValueMoments};
+use super::super::options::Options;
+use super::super::shape::{Dims, HeadIo};
+use super::super::validate;
+use super::{for_chunks, lens};
 use crate::error::HlaError;
 use crate::gemm::{gemm_acc, MatRef};
-use crate::ops::{group_len, Dims, HeadIo, Op, Options, Params};
-use crate::simd::Isa;
+use crate::ops::options::Params;
+use crate::ops::Mode;
+use crate::simd::Simd;
+use crate::size::{floats, MAX_CHUNK, MAX_FLOATS};
 use crate::workspace::Workspace;
 
-/// Whether [`key_summary`], [`defer_values`] and [`settle_values`] apply.
-pub fn defers_values(op: Op, normalize: bool) -> bool {
-    matches!(op, Op::La1 | Op::Hla2) && !normalize
-}
-
-fn check_deferred(op: Op, d: &Dims, opts: &Options) -> Result<(), HlaError> {
-    check_one_sequence(d)?;
-    if !defers_values(op, opts.normalize) {
-        return Err(HlaError::new(
+/// The value moments of `O` with `opts`, or the error naming the operator.
+fn moments<O: Operator>(d: &Dims, opts: &Options) -> Result<ValueMoments, HlaError> {
+    validate::one_sequence(d)?;
+    validate::dims(d)?;
+    O::check_options(d, opts)?;
+    O::value_moments(d, opts).ok_or_else(|| {
+        HlaError::new(
             "op",
-            "la1 or hla2 without normalize (deferred value moments)",
-            op.name(),
-        ));
-    }
-    if d.h == 0 || !d.hv.is_multiple_of(d.h) || d.dk == 0 || d.dv == 0 {
-        return Err(HlaError::new(
-            "dims",
-            "h, dk, dv ≥ 1 and hv a multiple of h",
-            format!("{d:?}"),
-        ));
-    }
-    if opts.decay.len() != 1 && opts.decay.len() != d.h {
-        return Err(HlaError::new(
-            "decay",
-            format!("1 or {} values", d.h),
-            opts.decay.len(),
-        ));
-    }
-    Ok(())
+            "hla2 without normalize (deferred value moments)",
+            O::OP.name(),
+        )
+    })
 }
 
-/// A summary (the [`super::segment_summary`] layout) of the keys `k` (`[1, t, h, dk]`) alone: ρ and
-/// S_B (la1: ρ only); every value moment and extra is zero, so `combine` with it advances only S (and decays
+/// Whether [`key_summary`], [`defer_values`] and [`settle_values`] apply to `O` with `opts`.
+pub(crate) fn defers_values<O: Operator>(d: &Dims, opts: &Options) -> bool {
+    O::value_moments(d, opts).is_some()
+}
+
+/// A summary (the segment summary's layout) of the keys `k` (`[1, t, h, dk]`) alone: ρ and
+/// S_B; every value moment and extra is zero, so `combine` with it advances only S (and decays
 /// the value moments, which are zero in a deferred carry).
-pub fn key_summary(
-    op: Op,
+pub(crate) fn key_summary<S: Simd, O: Operator>(
     d: &Dims,
     opts: &Options,
     k: &[f32],
     chunk_size: usize,
     ws: &mut Workspace,
 ) -> Result<Vec<f32>, HlaError> {
-    check_deferred(op, d, opts)?;
-    let nk = d.t * d.h * d.dk;
-    if k.len() != nk {
-        return Err(HlaError::new("k", format!("{nk} floats"), k.len()));
+    moments::<O>(d, opts)?;
+    let hla = opts.hla(O::OP)?;
+    if floats(&[&[d.t, d.h, d.dk]]) != Some(k.len()) {
+        return Err(HlaError::new(
+            "k",
+            format!("T·h·dk floats, at most {MAX_FLOATS}"),
+            k.len(),
+        ));
     }
-    if chunk_size == 0 {
-        return Err(HlaError::new("chunkSize", "an integer ≥ 1", 0));
-    }
-    let has_ridge = opts.ridge != 0.0;
-    let sg = summary_group_len(op, d.dk, d.dv, d.group(), has_ridge);
-    let mut out = vec![0f32; d.h * sg];
-    for h in 0..d.h {
-        let io = HeadIo::new(d, k, k, &[], 0, d.t, h);
+    validate::mode(Mode::Chunk(chunk_size))?;
+    let chunk_size = chunk_size.min(MAX_CHUNK);
+    validate::workspace(Mode::Chunk(chunk_size), d)?;
+    let [_, sg, _, summary] = lens::<O>(d, opts)?;
+    let mut out = vec![0f32; summary];
+    // Only the keys are read (`Scores::load_rows` also scales the "queries": here k again).
+    let inputs: [&[f32]; 3] = [k, k, &[]];
+    for head in 0..d.h {
+        let io = HeadIo::new(d, &inputs, 0, d.t, head);
         let p = Params {
-            gamma: opts.decay[if opts.decay.len() == 1 { 0 } else { h }],
             scale: 1.0,
-            normalize: false,
-            eps: opts.eps,
-            ridge: 0.0,
-            has_ridge: false,
+            ..Params::for_head(hla, head)
         };
-        let grp = &mut out[h * sg..(h + 1) * sg];
-        if op == Op::La1 {
-            // no key moment: only ρ = γ^t
-            grp[0] = (0..d.t).fold(1.0f32, |r, _| r * p.gamma);
-            continue;
-        }
+        let grp = &mut out[head * sg..(head + 1) * sg];
         let s0 = &mut grp[1..1 + d.dk * d.dk];
-        grp[0] = for_chunks(&io, ws, chunk_size, |ch, t0| {
-            ch.load_rows(&io, t0, chunk_size.min(io.len - t0), &p);
-            ch.key_moment_update::<Isa>(s0);
+        grp[0] = for_chunks(&io, ws, chunk_size, |sc, _, t0| {
+            sc.load_rows(&io, t0, chunk_size.min(io.len - t0), &p);
+            sc.key_moment_update::<S>(s0);
         });
     }
     Ok(out)
 }
 
-/// Where the value-side moments of a group state start: hla2 (n, m, value heads) after S;
-/// la1 everything (z, P).
-fn value_moments(op: Op, dk: usize) -> usize {
-    if op == Op::Hla2 {
-        dk * dk
-    } else {
-        0
-    }
-}
-
 /// Zeroes the value moments of `state` (one sequence): the carry a deferred segment starts from.
-pub fn defer_values(op: Op, d: &Dims, opts: &Options, state: &mut [f32]) -> Result<(), HlaError> {
-    check_deferred(op, d, opts)?;
-    let glen = group_len(op, d.dk, d.dv, d.group(), opts.ridge != 0.0);
-    if state.len() != d.h * glen {
-        return Err(HlaError::new(
-            "state",
-            format!("{} floats", d.h * glen),
-            state.len(),
-        ));
-    }
+pub(crate) fn defer_values<O: Operator>(
+    d: &Dims,
+    opts: &Options,
+    state: &mut [f32],
+) -> Result<(), HlaError> {
+    let vm = moments::<O>(d, opts)?;
+    let [glen, _, state_len, _] = lens::<O>(d, opts)?;
+    validate::length("state", state_len, state.len())?;
     for grp in state.chunks_exact_mut(glen) {
-        grp[value_moments(op, d.dk)..].fill(0.0);
+        grp[vm.start..].fill(0.0);
     }
     Ok(())
 }
@@ -123,8 +100,8 @@ pub fn defer_values(op: Op, d: &Dims, opts: &Options, state: &mut [f32]) -> Resu
 /// Settles a segment (`q`: `[1, t, h, dk]`) that ran from deferred value moments: with `carry`
 /// the true state at its start, `o += diag(γ^{t+1}) Q (M0 + λ C0)` per value head (skipped when
 /// `o` is empty) and the value moments of `state` (its end state) `+= γ^t` × the carry's.
-pub fn settle_values(
-    op: Op,
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn settle_values<S: Simd, O: Operator>(
     d: &Dims,
     opts: &Options,
     q: &[f32],
@@ -132,10 +109,10 @@ pub fn settle_values(
     carry: &[f32],
     state: &mut [f32],
 ) -> Result<(), HlaError> {
-    check_deferred(op, d, opts)?;
+    let vm = moments::<O>(d, opts)?;
+    let hla = opts.hla(O::OP)?;
     let (h, hv, dk, dv, g) = (d.h, d.hv, d.dk, d.dv, d.group());
-    let has_ridge = opts.ridge != 0.0;
-    let glen = group_len(op, dk, dv, g, has_ridge);
+    let [glen, _, _, _] = lens::<O>(d, opts)?;
     if state.len() != h * glen || carry.len() != h * glen {
         return Err(HlaError::new(
             "state",
@@ -143,7 +120,10 @@ pub fn settle_values(
             format!("{} and {}", carry.len(), state.len()),
         ));
     }
-    let (nq, no) = (d.t * h * dk, d.t * hv * dv);
+    let (nq, no) = (
+        floats(&[&[d.t, h, dk]]).unwrap_or(usize::MAX),
+        floats(&[&[d.t, hv, dv]]).unwrap_or(usize::MAX),
+    );
     if !o.is_empty() && (q.len() != nq || o.len() != no) {
         return Err(HlaError::new(
             "q, o",
@@ -154,53 +134,43 @@ pub fn settle_values(
     const BLOCK: usize = 64;
     let mut qb = vec![0f32; BLOCK * dk];
     let mut x0 = vec![0f32; dk * dv];
-    let r = has_ridge as usize;
+    let scale = hla.scale;
     for hh in 0..h {
-        let gamma = opts.decay[if opts.decay.len() == 1 { 0 } else { hh }];
+        let gamma = hla.gamma_for_head(hh);
         let cg = &carry[hh * glen..(hh + 1) * glen];
         let sg = &mut state[hh * glen..(hh + 1) * glen];
         let mut rho = 1.0f32;
         for _ in 0..d.t {
             rho *= gamma;
         }
-        for (x, c) in sg[value_moments(op, dk)..]
-            .iter_mut()
-            .zip(&cg[value_moments(op, dk)..])
-        {
+        for (x, c) in sg[vm.start..].iter_mut().zip(&cg[vm.start..]) {
             *x += rho * c;
         }
         if o.is_empty() {
             continue;
         }
-        // M0 (and C0) of value head j; la1: P0 after z
-        let heads0 = if op == Op::Hla2 {
-            dk * dk + dk + r * dk
-        } else {
-            dk
-        };
-        let per_head = dk * dv * (1 + r);
         let mut w = gamma; // γ^{t+1}
         for t0 in (0..d.t).step_by(BLOCK) {
             let c = BLOCK.min(d.t - t0);
             for t in 0..c {
                 let row = &q[((t0 + t) * h + hh) * dk..((t0 + t) * h + hh + 1) * dk];
-                let f = opts.scale * w;
+                let f = scale * w;
                 for (a, b) in qb[t * dk..(t + 1) * dk].iter_mut().zip(row) {
                     *a = f * b;
                 }
                 w *= gamma;
             }
             for j in 0..g {
-                let m0 = &cg[heads0 + j * per_head..heads0 + j * per_head + dk * dv];
-                x0.copy_from_slice(m0);
-                if has_ridge {
-                    let c0 = &cg[heads0 + j * per_head + dk * dv..heads0 + (j + 1) * per_head];
-                    for (a, b) in x0.iter_mut().zip(c0) {
-                        *a += opts.ridge * b;
+                // X0 = M0 (+ λ C0) of value head j
+                let head = &cg[vm.heads + j * vm.per_head..vm.heads + (j + 1) * vm.per_head];
+                x0.copy_from_slice(&head[..dk * dv]);
+                if vm.ridge != 0.0 {
+                    for (a, b) in x0.iter_mut().zip(&head[dk * dv..2 * dk * dv]) {
+                        *a += vm.ridge * b;
                     }
                 }
                 let off = (t0 * hv + hh * g + j) * dv;
-                gemm_acc::<Isa>(
+                gemm_acc::<S>(
                     c,
                     dv,
                     dk,

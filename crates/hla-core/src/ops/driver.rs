@@ -1,0 +1,46 @@
+//! The driver: walks the sequences (the batch, or `cu_seqlens`) and the query-key heads of
+//! one call and runs an [`Operator`]'s recurrent or chunk form on each group's state.
+
+use super::operator::Operator;
+use super::options::Options;
+use super::shape::{Dims, HeadIo};
+use super::{validate, Mode};
+use crate::error::HlaError;
+use crate::simd::Simd;
+use crate::workspace::Workspace;
+
+/// Runs `O` over all sequences and heads. `state` holds the initial state on entry (zeros
+/// for none) and the final state on return, laid out `[n_seq, h, group_len]`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn forward<S: Simd, O: Operator>(
+    mode: Mode,
+    d: &Dims,
+    opts: &Options,
+    inputs: &[&[f32]],
+    o: &mut [f32],
+    state: &mut [f32],
+    cu_seqlens: Option<&[i32]>,
+    ws: &mut Workspace,
+) -> Result<(), HlaError> {
+    let lens = validate::Lengths::of(inputs)?;
+    let n_seq =
+        validate::forward::<O>(mode, d, opts, lens.get(), o.len(), state.len(), cu_seqlens)?;
+    let glen = O::group_len(d, opts).expect("validated state size");
+    for s in 0..n_seq {
+        let (row0, len) = match cu_seqlens {
+            None => (s * d.t, d.t),
+            Some(cu) => (cu[s] as usize, (cu[s + 1] - cu[s]) as usize),
+        };
+        for head in 0..d.h {
+            let io = HeadIo::new(d, inputs, row0, len, head);
+            let p = O::params(opts, head);
+            let g = s * d.h + head;
+            let st = &mut state[g * glen..(g + 1) * glen];
+            match mode {
+                Mode::Recurrent => O::recurrent::<S>(&io, &p, st, o, ws),
+                Mode::Chunk(c) => O::chunk::<S>(&io, &p, st, o, ws, c),
+            }
+        }
+    }
+    Ok(())
+}

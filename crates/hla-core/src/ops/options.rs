@@ -1,0 +1,135 @@
+//! Options: one struct per operator family, the [`Options`] enum over them, and what one
+//! query-key head's kernel runs with ([`Params`], the HLA family's).
+
+use super::Op;
+
+/// The options of the HLA family (la1, hla2, ahla, hla3): docs/spec.md.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HlaOptions {
+    pub scale: f32,
+    /// γ per query-key head (length h) or one for all (length 1); 1 means no decay.
+    pub decay: Vec<f32>,
+    pub normalize: bool,
+    pub eps: f32,
+    /// hla2 only; 0 disables it (and the ridge moments in the state).
+    pub ridge: f32,
+}
+
+impl HlaOptions {
+    /// γ of query-key head `head` (an index).
+    #[inline]
+    pub fn gamma_for_head(&self, head: usize) -> f32 {
+        self.decay[if self.decay.len() == 1 { 0 } else { head }]
+    }
+
+    /// Whether the state holds hla2's ridge moments.
+    pub fn ridge_moments(&self) -> RidgeMoments {
+        if self.ridge != 0.0 {
+            RidgeMoments::Kept
+        } else {
+            RidgeMoments::None
+        }
+    }
+}
+
+/// Whether hla2's state carries the ridge moments (m, and C per value head).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RidgeMoments {
+    None,
+    Kept,
+}
+
+impl RidgeMoments {
+    /// 1 when kept: the number of extra blocks of each size.
+    pub fn count(self) -> usize {
+        match self {
+            RidgeMoments::None => 0,
+            RidgeMoments::Kept => 1,
+        }
+    }
+}
+
+/// The options of one call, by operator family. Each operator reads its family's variant
+/// ([`super::Operator::check_options`] refuses another).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Options {
+    Hla(HlaOptions),
+}
+
+impl From<HlaOptions> for Options {
+    fn from(o: HlaOptions) -> Options {
+        Options::Hla(o)
+    }
+}
+
+impl Options {
+    /// The HLA family's options (`op` names the operator in the error).
+    pub fn hla(&self, op: Op) -> Result<&HlaOptions, crate::HlaError> {
+        match self {
+            Options::Hla(o) => Ok(o),
+            #[allow(unreachable_patterns)]
+            _ => Err(crate::HlaError::new(
+                "options",
+                format!(
+                    "the HLA family's options ({} is an HLA operator)",
+                    op.name()
+                ),
+                "another family's",
+            )),
+        }
+    }
+}
+
+/// What one HLA kernel call runs with (one query-key head).
+#[derive(Clone, Copy, Debug)]
+pub struct Params {
+    pub gamma: f32,
+    pub scale: f32,
+    pub normalize: bool,
+    pub eps: f32,
+    pub ridge: f32,
+    pub ridge_moments: RidgeMoments,
+}
+
+impl Params {
+    /// The options as seen by query-key head `head` (its decay).
+    pub fn for_head(opts: &HlaOptions, head: usize) -> Params {
+        Params {
+            gamma: opts.gamma_for_head(head),
+            scale: opts.scale,
+            normalize: opts.normalize,
+            eps: opts.eps,
+            ridge: opts.ridge,
+            ridge_moments: opts.ridge_moments(),
+        }
+    }
+
+    pub fn has_ridge(&self) -> bool {
+        self.ridge_moments == RidgeMoments::Kept
+    }
+}
+
+/// `sign(x) · max(|x|, eps)` with sign(0) = +1; NaN passes through (never hidden).
+#[inline(always)]
+pub(crate) fn signed_floor(x: f32, eps: f32) -> f32 {
+    if x >= 0.0 {
+        x.max(eps)
+    } else if x < 0.0 {
+        x.min(-eps)
+    } else {
+        x
+    }
+}
+
+/// `dst = num / floor(den)` when normalising, else `dst = num`.
+#[inline(always)]
+pub(crate) fn write_output(dst: &mut [f32], num: &[f32], den: f32, p: &Params) {
+    if p.normalize {
+        let inv = 1.0 / signed_floor(den, p.eps);
+        for (d, n) in dst.iter_mut().zip(num) {
+            *d = n * inv;
+        }
+    } else {
+        dst.copy_from_slice(&num[..dst.len()]);
+    }
+}
