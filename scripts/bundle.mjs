@@ -1,6 +1,8 @@
-// Bundles the facade into dist/ (ESM + CJS), copies the .wasm flavours next to it and emits
-// .d.ts with tsc. The bundles locate their .wasm with `new URL(file, import.meta.url)`, a
-// pattern bundlers understand; the CJS build gets import.meta.url from __filename.
+// Bundles the facade into dist/, one file per runtime entry (Node ESM + CJS, browser, Deno,
+// workerd, pool workers), copies the .wasm flavours next to them and emits .d.ts with tsc.
+// Node, browser and Deno bundles locate their .wasm with `new URL(file, import.meta.url)`, a
+// pattern bundlers understand (the CJS build gets import.meta.url from __filename); the
+// workerd bundle imports them as modules.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -40,30 +42,48 @@ const testingGlue = {
   },
 };
 
+// The .wasm imports of the workerd entry stay imports next to the bundle, for wrangler (or
+// workerd's config) to load as compiled modules.
+const wasmImports = {
+  name: 'wasm-imports',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/hla_\w+\.wasm$/ }, (a) => ({ path: a.path, external: true }));
+  },
+};
+
+// One bundle per runtime entry (ts/entrypoints/: each hands its way of finding the .wasm to
+// the loader and re-exports the facade); package.json `exports` picks one by condition.
 const common = {
-  entryPoints: [`${root}ts/index.ts`],
   bundle: true,
   platform: 'neutral',
   target: 'es2022',
   external: ['node:*'],
   logLevel: 'warning',
-  plugins: [testingGlue, glueFallback],
+  plugins: [testingGlue, glueFallback, wasmImports],
 };
 const knob = { __HLA_TESTING__: String(testing) };
+const entry = (name) => `${root}ts/entrypoints/${name}.ts`;
 const node = { __HLA_NODE__: 'true', ...knob };
-await build({ ...common, format: 'esm', outfile: `${dist}/index.mjs`, define: node });
-// Browsers and bundlers targeting them: no node: imports at all.
-await build({ ...common, format: 'esm', outfile: `${dist}/index.browser.mjs`, define: { __HLA_NODE__: 'false', ...knob }, minifySyntax: true });
-// Pool workers (ts/worker.ts): one per build flavour of the facade.
-await build({ ...common, entryPoints: [`${root}ts/worker.ts`], format: 'esm', outfile: `${dist}/worker.mjs`, define: node });
-await build({ ...common, entryPoints: [`${root}ts/worker.ts`], format: 'esm', outfile: `${dist}/worker.browser.mjs`, define: { __HLA_NODE__: 'false', ...knob }, minifySyntax: true });
-await build({
-  ...common,
-  format: 'cjs',
-  outfile: `${dist}/index.cjs`,
-  define: { 'import.meta.url': '__hla_import_meta_url', __HLA_NODE__: 'true', ...knob },
-  banner: { js: "const __hla_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
-});
+// Everything but Node: no node: imports at all (the define drops the Node branches).
+const web = { define: { __HLA_NODE__: 'false', ...knob }, minifySyntax: true };
+const esm = (name, out, extra) => build({ ...common, entryPoints: [entry(name)], format: 'esm', outfile: `${dist}/${out}`, ...extra });
+await Promise.all([
+  esm('node', 'index.mjs', { define: node }), // Node and Bun
+  esm('browser', 'index.browser.mjs', web),
+  esm('deno', 'index.deno.mjs', web),
+  esm('workerd', 'index.workerd.mjs', web),
+  // Pool workers (ts/worker.ts), one per way of loading.
+  esm('worker.node', 'worker.mjs', { define: node }),
+  esm('worker.browser', 'worker.browser.mjs', web),
+  build({
+    ...common,
+    entryPoints: [entry('node')],
+    format: 'cjs',
+    outfile: `${dist}/index.cjs`,
+    define: { 'import.meta.url': '__hla_import_meta_url', __HLA_NODE__: 'true', ...knob },
+    banner: { js: "const __hla_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+  }),
+]);
 
 const sizes = [];
 for (const flavour of readdirSync(wasmDir)) {

@@ -144,7 +144,7 @@ describe.runIf(haveChromium || inCI)('browser example (headless Chromium)', () =
       const args = JSON.stringify({ bytes, q: tok(5, 16, 0), k: tok(5, 16, 1), v: tok(5, 8, 2) });
       const got = (await p.evaluate(`(async () => {
         const { bytes, q, k, v } = ${args};
-        const { init } = await import(new URL('./dist/hla-wasm.mjs', location.href).href);
+        const { init } = await import(new URL('./dist/index.browser.mjs', location.href).href);
         const h = await init({ backend: 'simd128' });
         const r = h.restore(Uint8Array.from(bytes), { op: 'hla3' });
         const out = Array.from(r.step(Float32Array.from(q), Float32Array.from(k), Float32Array.from(v)));

@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 import { Hla } from './hla.js';
-import { BACKENDS, detectBackend, loadGlue, supported } from './loader.js';
+import { BACKENDS, detectBackend, loadGlue, resolveWasm, supported, type Loaded } from './loader.js';
 import type { Backend, WasmSource } from './types.js';
 import { typeError, rangeError } from './errors.js';
 import { checkKnown } from './validate.js';
@@ -25,7 +25,11 @@ export type { Transport } from './pool.js';
 export interface InitOptions {
   /** Force a flavour instead of the best the runtime supports. */
   backend?: Backend;
-  /** Where the .wasm comes from (default: the file next to this module, read or fetched). */
+  /**
+   * Where the .wasm comes from: bytes, a URL, a `Response` or a compiled `WebAssembly.Module`
+   * (e.g. `import wasm from 'hla-wasm/hla_relaxed.wasm'`). Its flavour is read from the module
+   * itself, so `backend` may be left out. Default: the file next to this module, read or fetched.
+   */
   wasm?: WasmSource;
   /**
    * Worker threads for {@link Hla.run} (Node `worker_threads`, browser module Workers), each with
@@ -47,10 +51,17 @@ export async function init(options: InitOptions = {}): Promise<Hla> {
     if (!(await supported(backend))) {
       throw rangeError('backend', `a flavour this runtime supports (${backend} is not; Node 20 needs --experimental-wasm-relaxed-simd for relaxed)`, backend);
     }
-  } else {
-    backend = await detectBackend();
   }
-  const loaded = await loadGlue(backend, options.wasm);
+  let loaded: Loaded;
+  if (options.wasm !== undefined) {
+    // The module names its flavour (ts/loader.ts flavourOf): no backend needed, a wrong one refused.
+    const resolved = await resolveWasm(backend, options.wasm);
+    backend = resolved.backend;
+    loaded = await loadGlue(backend, options.wasm, resolved.module);
+  } else {
+    backend ??= await detectBackend();
+    loaded = await loadGlue(backend);
+  }
   return new Hla(loaded, threads > 1 ? await Pool.start(threads, backend) : null);
 }
 

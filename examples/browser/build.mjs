@@ -42,7 +42,7 @@ export async function build({ quiet = false } = {}) {
   });
   for (const f of WASM) copyFileSync(join(root, 'dist', f), join(out, f));
   // The package's browser build as is, for quickstart.html (no bundler).
-  copyFileSync(join(root, 'dist', 'index.browser.mjs'), join(out, 'hla-wasm.mjs'));
+  copyFileSync(join(root, 'dist', 'index.browser.mjs'), join(out, 'index.browser.mjs'));
   // The pool's module Worker, found next to the bundle with new URL('./worker.browser.mjs', import.meta.url).
   copyFileSync(join(root, 'dist', 'worker.browser.mjs'), join(out, 'worker.browser.mjs'));
   if (!quiet) console.log(`[browser example] built ${out} (main.js + ${WASM.join(', ')})`);

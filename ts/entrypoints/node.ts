@@ -1,0 +1,4 @@
+// Node (ESM and CJS) and Bun.
+import './use-fs.js';
+
+export * from '../index.js';
