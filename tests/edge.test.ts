@@ -1,14 +1,15 @@
 // examples/edge: real HTTP on loopback against the fetch-style handler with a FileStore.
 // Outputs must equal one uninterrupted session; concurrent steps on one id must all apply, in
 // the order the server admitted them; client mistakes are 4xx JSON and never touch stored bytes.
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init, type Hla, type Session } from '../dist/index.mjs';
-import { createHandler, type EdgeConfig } from '../examples/edge/handler.js';
-import { start } from '../examples/edge/server.js';
-import { FileStore, MemoryStore, type SnapshotStore } from '../examples/edge/store.js';
+import { createHandler, type EdgeConfig } from '../examples/edge/handler.ts';
+import { start } from '../examples/edge/server.ts';
+import { FileStore } from '../examples/edge/file-store.ts';
+import { MemoryStore, type SnapshotStore } from '../examples/edge/store.ts';
 import { relErr, rng } from './helpers.js';
 
 const CONFIG: EdgeConfig = { op: 'hla2', heads: 2, valueHeads: 4, dk: 4, dv: 3, decay: 0.95, ridge: 0.1 };
@@ -120,7 +121,7 @@ describe('examples/edge over HTTP', () => {
       }
       expect((await call(`/v1/conversations/${id}`)).body).toEqual({ id, position: 12 });
       // The stored file is a complete snapshot equal in effect to the reference's state.
-      const restored = hla.restore(await readFile(server.store.file(id)), { op: 'hla2' });
+      const restored = hla.restore(await readFile(join(dir, `${id}.hlas`)), { op: 'hla2' });
       try {
         expect(restored.position).toBe(12);
         const more = tokens(2, 99);
@@ -179,7 +180,7 @@ describe('examples/edge over HTTP', () => {
     try {
       const first = await post(`/v1/conversations/${id}/step`, slice(t, [0, 1, 2]));
       expectClose(first.body.o, [0, 1, 2].map((i) => refStep(ref, t, i)));
-      const before = await readFile(server.store.file(id));
+      const before = await readFile(join(dir, `${id}.hlas`));
       const good = slice(t, [3]);
       const row = (n: number) => JSON.stringify(Array(n).fill(0.5));
       const step = `/v1/conversations/${id}/step`;
@@ -210,6 +211,10 @@ describe('examples/edge over HTTP', () => {
           return call(step, { method: 'POST', body, duplex: 'half' } as RequestInit);
         }, 413, 'body_too_large'],
         ['unknown route', () => call('/v2/models'), 404, 'no_route'],
+        ['a query string where the id goes (would read as "create")', () => post('/v1/conversations/?x/step', good), 400, 'invalid_url'],
+        ['a query string after the step', () => post(`${step}?a=1`, good), 400, 'invalid_url'],
+        // Finite float32 inputs whose products overflow: the outputs (and state) would be ±Infinity/NaN.
+        ['finite inputs, overflowing outputs', () => post(step, `{"q":[${row(NQ).replaceAll('0.5', '1e18')}],"k":[${row(NQ).replaceAll('0.5', '1e18')}],"v":[${row(NV).replaceAll('0.5', '1e18')}]}`), 422, 'non_finite'],
         ['wrong method', () => call(step, { method: 'PUT', body: '{}' }), 405, 'method_not_allowed'],
       ];
       for (const [name, send, status, code] of cases) {
@@ -218,10 +223,10 @@ describe('examples/edge over HTTP', () => {
         expect(r.type, name).toMatch(/^application\/json/);
         expect(r.body.error.code, name).toBe(code);
         expect(typeof r.body.error.message, name).toBe('string');
-        expect(Buffer.compare(await readFile(server.store.file(id)), before), `${name}: stored bytes changed`).toBe(0);
+        expect(Buffer.compare(await readFile(join(dir, `${id}.hlas`)), before), `${name}: stored bytes changed`).toBe(0);
       }
       expect(serverErrors).toEqual([]); // no 500s
-      await expect(readFile(server.store.file('never-created'))).rejects.toThrow(/ENOENT/);
+      await expect(readFile(join(dir, 'never-created.hlas'))).rejects.toThrow(/ENOENT/);
       expect((await call(step, { method: 'PUT' })).headers.get('allow')).toBe('POST');
       // The conversation continues exactly where it was.
       const r = await post(step, slice(t, [3, 4]));
@@ -273,6 +278,49 @@ describe('examples/edge handler and store', () => {
       expect(big.status).toBe(413);
     } finally {
       ref.free();
+    }
+  });
+
+  it('a Request without a body stream (Firefox has no Request.body) is read whole; a fragment is refused', async () => {
+    const handler = createHandler({ hla, store: new MemoryStore(), config: CONFIG, newId: () => 'conv-2' });
+    const base = 'http://127.0.0.1';
+    expect((await handler(new Request(`${base}/v1/conversations`, { method: 'POST' }))).status).toBe(201);
+    const t = tokens(1, 5);
+    const real = new Request(`${base}/v1/conversations/conv-2/step`, { method: 'POST', body: JSON.stringify(t) });
+    // What Firefox hands the handler: the same Request, but `body` is undefined.
+    const firefoxLike = new Proxy(real, {
+      get: (r, key) => {
+        if (key === 'body') return undefined;
+        const x = Reflect.get(r, key, r);
+        return typeof x === 'function' ? x.bind(r) : x;
+      },
+    });
+    expect((firefoxLike as Request).body).toBeUndefined();
+    const res = await handler(firefoxLike as Request);
+    const body = await res.json();
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    const ref = reference();
+    try {
+      expectClose(body.o, [refStep(ref, t, 0)]);
+    } finally {
+      ref.free();
+    }
+    const frag = await handler(new Request(`${base}/v1/conversations/#frag/step`, { method: 'POST', body: JSON.stringify(t) }));
+    expect(frag.status).toBe(400);
+    expect((await frag.json()).error.code).toBe('invalid_url');
+  });
+
+  it('FileStore removes temp files orphaned by a killed writer at start-up, not a live one\'s', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'hla-edge-orphans-'));
+    try {
+      const uuid = '0b5e3f6e-8a37-4c41-9d0c-5f1a2b3c4d5e';
+      const dead = `.c.999999999.${uuid}.tmp`, live = `.c.${process.ppid}.${uuid}.tmp`, other = 'notes.tmp';
+      for (const f of [dead, live, other]) await writeFile(join(d, f), 'x');
+      const store = new FileStore(d);
+      await store.ready();
+      expect((await readdir(d)).sort()).toEqual([live, other].sort());
+    } finally {
+      await rm(d, { recursive: true, force: true });
     }
   });
 

@@ -1,9 +1,11 @@
 // A Web-standard `fetch(request) → Response` handler for stateful streaming inference: every
 // request restores its conversation's session from a snapshot, steps it, stores the new
 // snapshot and frees the session, so no wasm memory is held between requests and any worker
-// sharing the store can serve any conversation. No framework: runs wherever Request/Response do.
-import type { Hla, OpName, Session, SessionOptions } from '../../dist/index.mjs';
-import { ID_PATTERN, type SnapshotStore } from './store.js';
+// sharing the store can serve any conversation. No framework and no node: imports: runs
+// wherever Request/Response do (Node, Deno, Bun, workerd, browsers). Erasable TypeScript only
+// (no parameter properties, `.ts` specifiers), so Node ≥ 22.18 runs it without a build.
+import type { Hla, OpName, Session, SessionOptions } from 'hla-wasm';
+import { ID_PATTERN, type SnapshotStore } from './store.ts';
 
 /** The operator and session options every conversation is created with. */
 export interface EdgeConfig extends SessionOptions {
@@ -24,8 +26,14 @@ export interface HandlerOptions {
 
 /** A client-visible failure: becomes `{ error: { code, message } }` with this status. */
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
+  readonly status: number;
+  readonly code: string;
+  readonly headers: Record<string, string>;
+  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
     super(message);
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
   }
 }
 
@@ -68,7 +76,15 @@ export async function readBody(request: Request, max: number): Promise<Uint8Arra
     if (!/^\d+$/.test(declared)) throw new HttpError(400, 'bad_content_length', `invalid Content-Length ${JSON.stringify(declared)}`);
     if (Number(declared) > max) throw tooLarge();
   }
-  if (!request.body) return new Uint8Array(0);
+  // Firefox's Request has no `body` stream at all (undefined, not null): read it whole.
+  if (request.body === undefined) {
+    const bytes = new Uint8Array(await request.arrayBuffer().catch(() => {
+      throw new HttpError(400, 'body_read_failed', 'the request body could not be read');
+    }));
+    if (bytes.byteLength > max) throw tooLarge();
+    return bytes;
+  }
+  if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -94,6 +110,25 @@ export async function readBody(request: Request, max: number): Promise<Uint8Arra
     off += c.byteLength;
   }
   return out;
+}
+
+/** Compare-and-set retries of one step before giving up with 409 (each means another server stepped first). */
+const MAX_ATTEMPTS = 8;
+
+function allFinite(x: Float32Array): boolean {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return false;
+  return true;
+}
+
+/** The state floats of a snapshot (format version 1, README "Snapshot format"). */
+function snapshotState(bytes: Uint8Array): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const nDecay = view.getUint32(48, true);
+  const at = 52 + 4 * nDecay;
+  const n = view.getUint32(at, true);
+  const state = new Float32Array(n);
+  for (let i = 0; i < n; i++) state[i] = view.getFloat32(at + 4 + 4 * i, true);
+  return state;
 }
 
 function describe(x: unknown): string {
@@ -170,19 +205,40 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     }
     const tokens = parseTokens(body, nq, nv, shapes);
     return locks.run(id, async () => {
-      const s = await load(id);
-      try {
-        const o = tokens.q.map((q, t) => Array.from(s.step(q, tokens.k[t], tokens.v[t])));
-        await store.put(id, s.snapshot()); // only now does the conversation advance
-        return json(200, { id, position: s.position, o });
-      } finally {
-        s.free();
+      // Within this process the lock orders steps; across processes sharing a store with a
+      // compare-and-set, a lost race is retried from the newer snapshot.
+      for (let attempt = 1; ; attempt++) {
+        const s = await load(id);
+        try {
+          const from = s.position;
+          const o = tokens.q.map((q, t) => s.step(q, tokens.k[t], tokens.v[t]));
+          const snapshot = s.snapshot();
+          // Finite float32 inputs can still overflow (1e30 · 1e30): a non-finite state would
+          // poison every later step, so such a step is refused and nothing is stored.
+          if (!o.every(allFinite) || !allFinite(snapshotState(snapshot))) {
+            throw new HttpError(422, 'non_finite', 'these tokens make the outputs or the state overflow float32; the conversation is unchanged');
+          }
+          if (!store.putIf) await store.put(id, snapshot); // only now does the conversation advance
+          else if (!(await store.putIf(id, snapshot, from, s.position))) {
+            if (attempt < MAX_ATTEMPTS) continue;
+            throw new HttpError(409, 'conflict', `conversation ${id} kept changing under this step (${MAX_ATTEMPTS} attempts); retry`);
+          }
+          return json(200, { id, position: s.position, o: o.map((row) => Array.from(row)) });
+        } finally {
+          s.free();
+        }
       }
     });
   }
 
   async function route(request: Request): Promise<Response> {
-    const path = new URL(request.url).pathname.replace(/\/+$/, '');
+    const url = new URL(request.url);
+    // A query or fragment is never part of an id: `/v1/conversations/?x/step` must not read as
+    // "create" (the path before `?`), nor `/v1/conversations/a#/step` as "get a".
+    if (url.search !== '' || url.hash !== '' || /[?#]/.test(request.url)) {
+      throw new HttpError(400, 'invalid_url', `no query or fragment accepted, got ${describe(url.search + url.hash || request.url)}`);
+    }
+    const path = url.pathname.replace(/\/+$/, '');
     const m = /^\/v1\/conversations(?:\/([^/]*)(\/step)?)?$/.exec(path);
     if (!m) throw new HttpError(404, 'no_route', `no route ${request.method} ${path || '/'}`);
     const [, id, isStep] = m;

@@ -1,17 +1,20 @@
 // Node adapter: serves the fetch-style handler with node:http on loopback, converting
 // IncomingMessage → Request and Response → ServerResponse (Node ≥ 20 has both globals).
-// Run: node scripts/run-ts.mjs examples/edge/server.ts   (env PORT, HLA_EDGE_DIR)
+// Run: node examples/edge/server.ts (Node ≥ 22.18 strips the types; Node 20:
+// node scripts/run-ts.mjs examples/edge/server.ts). Env: PORT, HLA_EDGE_DIR, HLA_EDGE_REDIS.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { init, type Hla } from '../../dist/index.mjs';
-import { createHandler, type EdgeConfig } from './handler.js';
-import { FileStore } from './store.js';
+import { init, type Hla } from 'hla-wasm';
+import { DEFAULT_CONFIG } from './config.ts';
+import { createHandler, type EdgeConfig } from './handler.ts';
+import { FileStore } from './file-store.ts';
+import type { SnapshotStore } from './store.ts';
 
-export const DEFAULT_CONFIG: EdgeConfig = { op: 'hla2', heads: 2, valueHeads: 2, dk: 8, dv: 8, decay: 0.99 };
+export { DEFAULT_CONFIG };
 
 /** After a response, unread request bytes are discarded up to this much, then the socket is dropped. */
 const DRAIN_LIMIT = 1 << 20;
@@ -78,6 +81,8 @@ export interface StartOptions {
   port?: number;
   /** Snapshot directory; default a fresh temp directory. */
   dir?: string;
+  /** Another store instead of files (e.g. ./redis-store.ts, shared by several servers). */
+  store?: SnapshotStore;
   config?: EdgeConfig;
   maxBodyBytes?: number;
   /** An initialised instance to reuse (default: `init()`). */
@@ -85,10 +90,10 @@ export interface StartOptions {
   onError?: (error: unknown) => void;
 }
 
-export async function start(options: StartOptions = {}): Promise<{ url: string; dir: string; store: FileStore; close: () => Promise<void> }> {
+export async function start(options: StartOptions = {}): Promise<{ url: string; dir: string | undefined; store: SnapshotStore; close: () => Promise<void> }> {
   const hla = options.hla ?? (await init());
-  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'hla-edge-')));
-  const store = new FileStore(dir);
+  const dir = options.store ? undefined : (options.dir ?? (await mkdtemp(join(tmpdir(), 'hla-edge-'))));
+  const store = options.store ?? new FileStore(dir!);
   const handler = createHandler({ hla, store, config: options.config ?? DEFAULT_CONFIG, maxBodyBytes: options.maxBodyBytes, onError: options.onError });
   const server = createServer((req, res) => {
     const origin = `http://${req.headers.host ?? '127.0.0.1'}`;
@@ -127,6 +132,8 @@ export async function start(options: StartOptions = {}): Promise<{ url: string; 
 
 // Run directly (not when imported, e.g. by the test): serve until interrupted.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { url, dir } = await start({ port: process.env.PORT ? Number(process.env.PORT) : 0, dir: process.env.HLA_EDGE_DIR });
-  console.log(`hla-wasm edge example listening on ${url} (snapshots in ${dir})`);
+  const redis = process.env.HLA_EDGE_REDIS; // e.g. redis://127.0.0.1:6379
+  const store = redis ? await (await import('./redis-store.ts')).RedisStore.connect(redis) : undefined;
+  const { url, dir } = await start({ port: process.env.PORT ? Number(process.env.PORT) : 0, dir: process.env.HLA_EDGE_DIR, store });
+  console.log(`hla-wasm edge example listening on ${url} (snapshots in ${dir ?? redis})`);
 }

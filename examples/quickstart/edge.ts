@@ -1,6 +1,6 @@
 import { init } from 'hla-wasm';
-import { createHandler } from '../edge/handler.js';
-import { MemoryStore } from '../edge/store.js';
+import { createHandler } from '../edge/handler.ts';
+import { MemoryStore } from '../edge/store.ts';
 
 // A fetch(request) → Response handler: runs as is on any Web-standard runtime.
 const handler = createHandler({
