@@ -17,10 +17,13 @@ RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR=target/native cargo test --rel
 echo "[test] tsc --noEmit (facade, tests, bench)" >&2
 node_modules/.bin/tsc -p tsconfig.json
 
-# The browser test drives Debian's Chromium (installed through apt when missing).
+# The browser test drives Debian's Chromium (installed through apt when missing); the
+# cross-runtime tests (tests/runtimes.test.ts, tests/redis.test.ts) Node 22/24, Deno, Bun,
+# wrangler/workerd from npm and Firefox ESR, redis-server from apt (scripts/ensure-runtimes.sh).
 bash scripts/ensure-chromium.sh >&2
+bash scripts/ensure-runtimes.sh
 
-echo "[test] vitest (wasm build, every backend, Chromium, edge HTTP)" >&2
+echo "[test] vitest (wasm build, every backend, every runtime, edge HTTP, Redis)" >&2
 mkdir -p target
 node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json=target/vitest.json "$@"
 node -e '
