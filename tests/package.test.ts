@@ -13,7 +13,7 @@ beforeAll(() => {
   const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   const [{ filename, files }] = JSON.parse(out);
   const names = (files as { path: string }[]).map((f) => f.path);
-  expect(names).toEqual(expect.arrayContaining(['dist/index.mjs', 'dist/index.cjs', 'dist/index.d.ts', 'dist/hla_simd128.wasm', 'dist/hla_relaxed.wasm', 'dist/hla_scalar.wasm']));
+  expect(names).toEqual(expect.arrayContaining(['dist/index.mjs', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.browser.mjs', 'dist/index.deno.mjs', 'dist/index.workerd.mjs', 'dist/worker.mjs', 'dist/worker.browser.mjs', 'dist/hla_simd128.wasm', 'dist/hla_relaxed.wasm', 'dist/hla_scalar.wasm']));
   expect(names.filter((n) => !n.startsWith('dist/') && !['package.json', 'README.md'].includes(n))).toEqual([]);
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', join(dir, filename)], { cwd: dir, stdio: 'ignore' });
@@ -46,6 +46,16 @@ it('CJS: require("hla-wasm")', () => {
   const r = run('cjs.cjs', script("const { init } = require('hla-wasm');\ninit().then((hla) => {") + '});');
   expect(r.shape).toEqual([1, 3, 2, 2]);
   expect(r.o0).toBeGreaterThan(0);
+});
+
+it('the .wasm files are exported (hla-wasm/hla_<flavour>.wasm), e.g. for init({ wasm })', () => {
+  const r = run('wasm.mjs', script(`import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { init } from 'hla-wasm';
+const hla = await init({ wasm: readFileSync(fileURLToPath(import.meta.resolve('hla-wasm/hla_scalar.wasm'))) });
+{`) + '}');
+  expect(r.backend).toBe('scalar');
+  expect(r.shape).toEqual([1, 3, 2, 2]);
 });
 
 it('types resolve for TypeScript consumers', () => {
