@@ -20,7 +20,7 @@ await build({
   format: 'esm',
   target: 'node20',
   outfile,
-  external: ['node:*', 'hla-wasm'],
+  external: ['node:*', 'hla-wasm', 'esbuild', 'playwright-core', 'puppeteer-core'],
   // The package itself stays external (loaded from dist/ at run time, so its .wasm files resolve).
   plugins: [{
     name: 'dist-external',

