@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 import { Hla } from './hla.js';
-import { BACKENDS, detectBackend, loadGlue, resolveWasm, supported, type Loaded } from './loader.js';
+import { BACKENDS, detectBackend, loadGlue, refuseNewSource, resolveWasm, supported, type Loaded } from './loader.js';
 import type { Backend, WasmSource } from './types.js';
 import { typeError, rangeError } from './errors.js';
 import { checkKnown } from './validate.js';
@@ -55,6 +55,8 @@ export async function init(options: InitOptions = {}): Promise<Hla> {
   let loaded: Loaded;
   if (options.wasm !== undefined) {
     // The module names its flavour (ts/loader.ts flavourOf): no backend needed, a wrong one refused.
+    const refused = backend === undefined ? null : refuseNewSource(backend, options.wasm);
+    if (refused) throw refused;
     const resolved = await resolveWasm(backend, options.wasm);
     backend = resolved.backend;
     loaded = await loadGlue(backend, options.wasm, resolved.module);

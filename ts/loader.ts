@@ -110,6 +110,13 @@ export async function resolveWasm(backend: Backend | undefined, source: WasmSour
   return { backend: found, module };
 }
 
+/** The error for a `source` other than the one `backend` was loaded from, if it is loaded. */
+export function refuseNewSource(backend: Backend, source: WasmSource | undefined): RangeError | null {
+  if (!loaded.has(backend) || source === undefined || sources.get(backend) === source) return null;
+  const first = sources.get(backend) === undefined ? 'the default file' : 'another source';
+  return rangeError('wasm', `no source, or the one ${backend} was first loaded from (one instance per flavour per realm)`, `a new source after ${backend} was loaded from ${first}`);
+}
+
 /**
  * Instantiates `backend` once per realm, from `module` (compiled from the caller's `source`) or
  * the entry's default. Later calls share the instance (each facade keeps its own scratch
@@ -118,10 +125,8 @@ export async function resolveWasm(backend: Backend | undefined, source: WasmSour
  */
 export function loadGlue(backend: Backend, source?: WasmSource, module?: WebAssembly.Module): Promise<Loaded> {
   let p = loaded.get(backend);
-  if (p && source !== undefined && sources.get(backend) !== source) {
-    const first = sources.get(backend) === undefined ? 'the default file' : 'another source';
-    return Promise.reject(rangeError('wasm', `no source, or the one ${backend} was first loaded from (one instance per flavour per realm)`, `a new source after ${backend} was loaded from ${first}`));
-  }
+  const refused = refuseNewSource(backend, source);
+  if (refused) return Promise.reject(refused);
   if (!p) {
     sources.set(backend, source);
     p = (async () => {
