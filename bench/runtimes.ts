@@ -176,14 +176,20 @@ writeFileSync(join(outDir, `${name}.json`), JSON.stringify({ date: new Date().to
 writeFileSync(join(outDir, `${name}.svg`), chart(rows.map((r) => ({ label: `${r.runtime}${r.flags && !r.flags.startsWith('--allow') && r.flags !== 'wrangler dev' ? ` ${r.flags.replace('--experimental-wasm-', '+')}` : ''}`, relaxed: r.relaxed?.prefill_tok_s ?? 0, simd128: r.simd128?.prefill_tok_s ?? 0 }))));
 
 const f0 = (x: number) => Math.round(x).toLocaleString('en-US');
-console.log(`\n| runtime | version | flags | flavour chosen | relaxed fused | prefill tok/s (relaxed / simd128) | decode µs/step (relaxed / simd128) | prefill vs ${rows[0].runtime} | decode vs ${rows[0].runtime} |`);
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log(`\n| runtime | version | flags | flavour chosen | relaxed fused | prefill tok/s (relaxed / simd128) | decode µs/step (relaxed / simd128) | prefill vs ${rows[0].runtime} | decode vs ${rows[0].runtime} | chosen prefill, rounds min–max |`);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
   const fused = r.fused === null ? 'unsupported' : r.fused ? 'yes' : 'no (= simd128 bits)';
   const pair = (k: keyof Measure, d: (x: number) => string) => `${r.relaxed ? d(r.relaxed[k]) : '—'} / ${r.simd128 ? d(r.simd128[k]) : '—'}`;
-  console.log(`| ${r.runtime} | ${r.version} | ${r.flags ? `\`${r.flags}\`` : '—'} | ${r.chosen} | ${fused} | ${pair('prefill_tok_s', f0)} | ${pair('decode_us', (x) => x.toFixed(1))} | ${(best(r).prefill_tok_s / base.prefill_tok_s).toFixed(2)}× | ${(base.decode_us / best(r).decode_us).toFixed(2)}× |`);
+  console.log(`| ${r.runtime} | ${r.version} | ${r.flags ? `\`${r.flags}\`` : '—'} | ${r.chosen} | ${fused} | ${pair('prefill_tok_s', f0)} | ${pair('decode_us', (x) => x.toFixed(1))} | ${(best(r).prefill_tok_s / base.prefill_tok_s).toFixed(2)}× | ${(base.decode_us / best(r).decode_us).toFixed(2)}× | ${spread(r)} |`);
 }
 console.log(`\n${rounds} rounds; wrote ${outDir}/${name}.json and ${name}.svg`);
+
+/** The chosen flavour's prefill tok/s over the rounds, lowest–highest: how noisy the machine was. */
+function spread(r: (typeof rows)[number]): string {
+  const xs = r.rounds.map((p) => p[r.chosen as Flavour]!.prefill_tok_s);
+  return `${f0(Math.min(...xs))}–${f0(Math.max(...xs))}`;
+}
 
 /** Grouped horizontal bars: prefill tok/s per runtime, relaxed and simd128. */
 function chart(bars: { label: string; relaxed: number; simd128: number }[]): string {

@@ -15,7 +15,7 @@ let handler: Promise<(request: Request) => Promise<Response>> | undefined;
 
 export default {
   fetch(request: Request): Promise<Response> {
-    // Instantiated on the first request: workerd allows no wasm compilation at start-up.
+    // Instantiated on the first request, not while the module loads (workers keep start-up cheap).
     handler ??= init().then((hla) => createHandler({ hla, store: new MemoryStore(), config: DEFAULT_CONFIG }));
     return handler.then((h) => h(request));
   },
