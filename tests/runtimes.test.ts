@@ -55,8 +55,8 @@ async function stop(child: ChildProcess): Promise<void> {
 
 const row = (n: number, seed: number) => Array.from({ length: n }, (_, i) => Math.fround(Math.sin(seed * 31 + i)));
 
-/** Creates a conversation, steps it twice and checks the outputs against a local session. */
-async function checkEdge(base: string): Promise<void> {
+/** Creates a conversation, steps it twice and checks the outputs against a local session; its id. */
+async function checkEdge(base: string): Promise<string> {
   const created = await fetch(`${base}/v1/conversations`, { method: 'POST' });
   expect(created.status).toBe(201);
   const { id } = await created.json();
@@ -76,6 +76,7 @@ async function checkEdge(base: string): Promise<void> {
     }
     const bad = await fetch(`${base}/v1/conversations/?x/step`, { method: 'POST' });
     expect(bad.status).toBe(400);
+    return id;
   } finally {
     local.free();
   }
@@ -160,6 +161,7 @@ it.runIf(have('bun') || inCI)('Bun: quick start, golden, edge app (bun edge/app.
 // Wrangler itself needs Node ≥ 22.12: it runs on the Node 22 above.
 it.runIf((have('wrangler') && have('node22')) || inCI)("workerd: wrangler dev, default bundling of import { init } from 'hla-wasm'; golden and edge app", async () => {
   const port = await freePort();
+  let id = '';
   const server = await wranglerDev(`${dir}/runtimes`, port);
   children.add(server);
   try {
@@ -168,9 +170,18 @@ it.runIf((have('wrangler') && have('node22')) || inCI)("workerd: wrangler dev, d
     expect(res.status, text).toBe(200);
     seen.workerd = { relaxed: checkGolden(JSON.parse(text)) };
     expect(seen.workerd.relaxed).toBe('fused');
-    await checkEdge(`http://127.0.0.1:${port}`);
+    id = await checkEdge(`http://127.0.0.1:${port}`);
   } finally {
     await stop(server);
+  }
+  // The snapshots were in KV (examples/edge/kv-store.ts), not the isolate: a new wrangler dev finds them.
+  const again = await wranglerDev(`${dir}/runtimes`, port);
+  children.add(again);
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/v1/conversations/${id}`);
+    expect(await res.json()).toEqual({ id, position: 2 });
+  } finally {
+    await stop(again);
   }
 });
 

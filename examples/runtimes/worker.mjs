@@ -3,8 +3,8 @@ import app from '../edge/app.ts';
 import { golden } from './golden.mjs';
 
 export default {
-  async fetch(request) {
+  async fetch(request, env) {
     if (new URL(request.url).pathname === '/golden') return Response.json(await golden());
-    return app.fetch(request);
+    return app.fetch(request, env);
   },
 };
