@@ -2,7 +2,8 @@
 // then in Node 20 / 22 / 24, Deno, Bun, workerd (wrangler dev, default bundling), Chromium and
 // Firefox: the quick start, the golden check (examples/runtimes/golden.mjs: per flavour, digests
 // of a fixed-seed forward and a session snapshot, compared with this Node's bytes) and the
-// edge example (examples/edge/) answering HTTP, each with the command a user would type.
+// edge example (examples/edge/) answering HTTP, each with the command a user would type; in
+// Node 22/24, Deno and Bun also the worker pool (examples/runtimes/threads.mjs).
 // scripts/ensure-runtimes.sh installs the runtimes (npm test runs it); without them the
 // runtime's tests are skipped, except under CI.
 import type { ChildProcess } from 'node:child_process';
@@ -113,6 +114,7 @@ describe.each([
     expect(quick).toMatch(/^relaxed \[ 1, 128, 4, 64 \]/);
     seen[name] = { relaxed: checkGolden(JSON.parse(await cmd(BIN[bin], ['runtimes/golden-cli.mjs']))) };
     expect(seen[name].relaxed).toBe('fused');
+    expect(await cmd(BIN[bin], ['runtimes/threads.mjs'])).toBe('relaxed 2 true\n');
     const port = await freePort();
     const server = await serve(BIN[bin], ['edge/server.ts'], `http://127.0.0.1:${port}/`, { PORT: String(port) });
     try {
@@ -136,6 +138,7 @@ it.runIf(have('deno') || inCI)('Deno: quick start, golden, edge app (deno serve 
   expect(quick).toMatch(/^relaxed \[ 1, 128, 4, 64 \]/);
   seen.Deno = { relaxed: checkGolden(JSON.parse(await cmd(BIN.deno, ['run', '--allow-read', 'runtimes/golden-cli.mjs']))) };
   expect(seen.Deno.relaxed).toBe('fused');
+  expect(await cmd(BIN.deno, ['run', '--allow-read', 'runtimes/threads.mjs'])).toBe('relaxed 2 true\n'); // module Workers
   const port = await freePort();
   const server = await serve(BIN.deno, ['serve', '--allow-read', '--host', '127.0.0.1', '--port', String(port), 'edge/app.ts'], `http://127.0.0.1:${port}/`);
   try {
@@ -149,6 +152,7 @@ it.runIf(have('bun') || inCI)('Bun: quick start, golden, edge app (bun edge/app.
   expect(await cmd(BIN.bun, ['quickstart/node.mjs'])).toMatch(/^relaxed \[ 1, 128, 4, 64 \]/);
   seen.Bun = { relaxed: checkGolden(JSON.parse(await cmd(BIN.bun, ['runtimes/golden-cli.mjs']))) };
   expect(seen.Bun.relaxed).toBe('unfused'); // JavaScriptCore: relaxed madd as mul + add (README "Runtimes")
+  expect(await cmd(BIN.bun, ['runtimes/threads.mjs'])).toBe('relaxed 2 true\n'); // worker_threads
   const port = await freePort();
   const server = await serve(BIN.bun, ['edge/app.ts'], `http://127.0.0.1:${port}/`, { PORT: String(port) });
   try {
