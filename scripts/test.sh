@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
 # HLA_TESTING=1: also the testing build (hooks) the tests need, in target/testing/.
-HLA_TESTING=1 bash scripts/build.sh
+HLA_TESTING=1 bash scripts/build.sh --chromium
 
 echo "[test] cargo test (hla-core, native: baseline x86-64, 4-lane Sse)" >&2
 cargo test --release -p hla-core
@@ -17,8 +17,7 @@ RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR=target/native cargo test --rel
 echo "[test] tsc --noEmit (facade, tests, bench)" >&2
 node_modules/.bin/tsc -p tsconfig.json
 
-# The browser test drives Debian's Chromium (installed through apt when missing).
-bash scripts/ensure-chromium.sh >&2
+# The browser test drives Debian's Chromium (scripts/setup.sh --chromium, above, installs it).
 
 echo "[test] vitest (wasm build, every backend, Chromium, edge HTTP)" >&2
 mkdir -p target

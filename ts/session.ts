@@ -222,7 +222,7 @@ export class Session {
     if (kt.T !== T || vt.T !== T) throw rangeError('k/v.shape[1]', `T = ${T} (the length of q)`, new Detail(`${kt.T} and ${vt.T}`));
     if (typeof options !== 'object' || options === null) throw typeError('prefill options', "an object { mode?, chunkSize? }", options);
     checkKnown(options, new Set(['mode', 'chunkSize']), 'prefill options');
-    const chunkSize = resolveMode(this.op, T, options.mode, options.chunkSize);
+    const chunkSize = resolveMode(this.op, options.mode, options.chunkSize);
     const nq = this.batch * T * this.heads * this.dk, nv = this.batch * T * this.valueHeads * this.dv;
     const ws = workspaceFloats(chunkSize, T, this.dk, this.dv);
     checkSizes({

@@ -1,11 +1,11 @@
 //! Every operator × form × option against the float64 brute force (native build).
 
-mod reference;
+mod common;
+use common::{brute_force, rand_vec, rel_err, run, Case};
 use hla_core::ops::forward_with;
 use hla_core::simd::{Isa, Scalar};
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, HlaOptions, Mode, Op};
-use reference::{brute_force, rand_vec, rel_err, run, Case};
 
 const TOL: f64 = 1e-4;
 

@@ -4,11 +4,11 @@
 //! summary chunk sizes; states against the serial recurrence, outputs against the float64
 //! brute force.
 
-mod reference;
+mod common;
+use common::{brute_force, rand_vec, rel_err, Case};
 use hla_core::ops::{combine, forward, key_summary, segment_summary, summary_len};
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, HlaOptions, Mode, Op, Options};
-use reference::{brute_force, rand_vec, rel_err, Case};
 
 const TOL: f64 = 1e-4;
 

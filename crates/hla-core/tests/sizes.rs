@@ -3,12 +3,12 @@
 //! that every size the crate accepts is one that wasm32 computes without wrapping, and that
 //! every size that wraps there is refused here too.
 
-mod reference;
+mod common;
+use common::{rand_vec, rel_err};
 use hla_core::ops::{forward, validate, workspace_len};
 use hla_core::size::{chunk_len, floats, MAX_CHUNK, MAX_FLOATS};
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, HlaOptions, Mode, Op, Options};
-use reference::{rand_vec, rel_err};
 
 /// `group_len` as wasm32 computes it without checks (u32, wrapping): the bug of issue #10.
 fn group_len_u32(op: Op, dk: u32, dv: u32, g: u32, ridge: bool) -> u32 {

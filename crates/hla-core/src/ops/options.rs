@@ -109,6 +109,26 @@ impl Params {
     }
 }
 
+/// The [`super::Operator`] items every HLA-family operator shares: inputs q, k, v, the
+/// family's [`Params`] and option checks (`$ridge`: whether it accepts a ridge).
+macro_rules! hla_family {
+    ($ridge:expr) => {
+        const INPUTS: &'static [$crate::ops::InputSpec] = &$crate::ops::shape::QKV;
+        type Params = $crate::ops::Params;
+
+        fn check_options(
+            d: &$crate::ops::Dims,
+            opts: &$crate::ops::Options,
+        ) -> Result<(), $crate::HlaError> {
+            $crate::ops::validate::hla_options(Self::OP, d, opts, $ridge).map(|_| ())
+        }
+        fn params(opts: &$crate::ops::Options, head: usize) -> $crate::ops::Params {
+            $crate::ops::Params::for_head(opts.hla(Self::OP).expect("checked"), head)
+        }
+    };
+}
+pub(crate) use hla_family;
+
 /// `sign(x) · max(|x|, eps)` with sign(0) = +1; NaN passes through (never hidden).
 #[inline(always)]
 pub(crate) fn signed_floor(x: f32, eps: f32) -> f32 {
