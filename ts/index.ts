@@ -19,8 +19,7 @@ export { Hla, type ForwardResult } from './hla.js';
 export { HlaState } from './state.js';
 export { Session, type SessionOptions } from './session.js';
 export type { Tensor, OpName, Backend, WasmSource } from './types.js';
-export { OPS } from './types.js';
-export { BACKENDS } from './loader.js';
+export { BACKENDS, OPS } from './types.js';
 export type { ForwardOptions } from './validate.js';
 export type { Transport } from './pool.js';
 

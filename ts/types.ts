@@ -16,5 +16,8 @@ export const OPS: readonly OpName[] = Object.keys(OP_CODES) as OpName[];
 /** SIMD flavours, best first. */
 export type Backend = 'relaxed' | 'simd128' | 'scalar';
 
+/** Every SIMD flavour, best first. */
+export const BACKENDS: readonly Backend[] = ['relaxed', 'simd128', 'scalar'];
+
 /** What `init({ wasm })` accepts: bytes, a URL (or string URL), a fetch Response, or a compiled module. */
 export type WasmSource = BufferSource | URL | string | Response | WebAssembly.Module;

@@ -211,6 +211,7 @@ impl Operator for Hla2 {
         }
     }
 
+    const DEFERS_VALUES: bool = true;
     /// Without normalisation every moment but S enters additively: n, m, and per value
     /// head M (read) and C (read with weight λ).
     fn value_moments(d: &Dims, opts: &Options) -> Option<ValueMoments> {

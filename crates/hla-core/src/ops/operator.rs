@@ -99,6 +99,9 @@ pub trait Operator {
     ) {
     }
 
+    /// Whether the deferred schedule can apply (a constant, so the other operators compile no
+    /// deferred code); [`Self::value_moments`] then says whether it does for given options.
+    const DEFERS_VALUES: bool = false;
     /// The deferred schedule (docs/math.md, section f): where the value moments are, if this
     /// operator with these options has it. The key moment is then the `dk×dk` block at the
     /// start of the state (a [`super::key_summary`] fills it).
