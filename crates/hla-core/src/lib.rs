@@ -3,9 +3,11 @@
 //! natively (tests, the native anchor) and for wasm32 (SIMD128, relaxed-SIMD or scalar).
 
 pub mod error;
+pub mod exp;
 pub mod gemm;
 pub mod ops;
 pub mod peak;
+pub mod row_sweep;
 pub mod simd;
 pub mod size;
 pub mod sweep;

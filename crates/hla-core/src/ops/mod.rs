@@ -7,7 +7,10 @@
 
 pub mod ahla;
 mod chunk;
+pub mod delta_rule;
 mod driver;
+pub mod gated;
+pub mod gla;
 pub mod hla2;
 pub mod hla3;
 pub mod la1;

@@ -1,0 +1,117 @@
+//! gla token by token, through crate::row_sweep: blocks of [`NT`] tokens share one pass over
+//! each value head's state; a block whose gates are too strong for the block factorisation
+//! (a read weight over row_sweep::MAX_GAIN) goes one token at a time, exactly the recurrence.
+
+use super::super::gated::{load_qk, GatedOptions, HeadGates};
+use super::super::HeadIo;
+use crate::exp::exp_slice;
+use crate::row_sweep::{fits, row_stride, update_read_rows, RowPanel};
+use crate::simd::Simd;
+use crate::sweep::split;
+use crate::workspace::Workspace;
+
+/// Tokens per sweep, as the other recurrences (ops::recurrent::NT).
+const NT: usize = 2;
+
+pub(crate) fn recurrent<S: Simd>(
+    io: &HeadIo,
+    gates: &HeadGates,
+    opts: &GatedOptions,
+    st: &mut [f32],
+    o: &mut [f32],
+    ws: &mut Workspace,
+) {
+    let (dk, dv) = (io.dk, io.dv);
+    let [q, k, alpha, panel, num] =
+        ws.parts([NT * dk, NT * dk, NT * dk, row_stride(NT) * dk, NT * dv]);
+    let mut b = Block {
+        q,
+        k,
+        alpha,
+        panel,
+        num,
+    };
+    let mut t0 = 0;
+    while t0 < io.len {
+        if t0 + NT <= io.len && b.load::<NT>(io, gates, opts, t0) {
+            b.sweep::<S, NT>(io, t0, st, o);
+            t0 += NT;
+        } else {
+            b.load::<1>(io, gates, opts, t0);
+            b.sweep::<S, 1>(io, t0, st, o);
+            t0 += 1;
+        }
+    }
+}
+
+/// Scratch of one block: scaled queries, keys, decays, the row panel, the outputs.
+struct Block<'w> {
+    q: &'w mut [f32],
+    k: &'w mut [f32],
+    alpha: &'w mut [f32],
+    panel: &'w mut [f32],
+    num: &'w mut [f32],
+}
+
+impl Block<'_> {
+    /// Loads tokens `t0 .. t0 + B` and fills the panel; false (panel not filled) when the
+    /// gates are too strong for a block of `B`.
+    fn load<const B: usize>(
+        &mut self,
+        io: &HeadIo,
+        gates: &HeadGates,
+        opts: &GatedOptions,
+        t0: usize,
+    ) -> bool {
+        let dk = io.dk;
+        for t in 0..B {
+            exp_slice(
+                gates.gk_row(io, t0 + t),
+                &mut self.alpha[t * dk..(t + 1) * dk],
+            );
+        }
+        let alpha: [&[f32]; B] = core::array::from_fn(|t| &self.alpha[t * dk..(t + 1) * dk]);
+        if B > 1 && !fits::<B>(alpha) {
+            return false;
+        }
+        for t in 0..B {
+            load_qk(
+                io,
+                t0 + t,
+                opts,
+                &mut self.q[t * dk..(t + 1) * dk],
+                &mut self.k[t * dk..(t + 1) * dk],
+            );
+        }
+        let q: [&[f32]; B] = core::array::from_fn(|t| &self.q[t * dk..(t + 1) * dk]);
+        let k: [&[f32]; B] = core::array::from_fn(|t| &self.k[t * dk..(t + 1) * dk]);
+        let mut panel = RowPanel::<B> {
+            buf: &mut self.panel[..row_stride(B) * dk],
+        };
+        panel.fill(alpha, k, q);
+        true
+    }
+
+    /// One sweep per value head of the group over the loaded block.
+    fn sweep<S: Simd, const B: usize>(
+        &mut self,
+        io: &HeadIo,
+        t0: usize,
+        st: &mut [f32],
+        o: &mut [f32],
+    ) {
+        let (dk, dv) = (io.dk, io.dv);
+        let panel = RowPanel::<B> {
+            buf: &mut self.panel[..row_stride(B) * dk],
+        };
+        let mut num = split::<B>(self.num, dv);
+        for (j, s) in st.chunks_exact_mut(dk * dv).enumerate() {
+            let v: [&[f32]; B] = core::array::from_fn(|t| io.v_row(t0 + t, j));
+            update_read_rows::<S, B>(s, &panel, v, &mut num);
+            for (t, out) in num.iter().enumerate() {
+                let off = io.v_offset(t0 + t, j);
+                o[off..off + dv].copy_from_slice(out);
+            }
+        }
+    }
+}
