@@ -30,18 +30,30 @@ pub const fn row_stride(nt: usize) -> usize {
 
 impl<const NT: usize> RowPanel<'_, NT> {
     /// Fills the panel from the block's decays `alpha[t]` (per row), keys `k[t]` and
-    /// (scaled) queries `q[t]`.
-    pub fn fill(&mut self, alpha: [&[f32]; NT], k: [&[f32]; NT], q: [&[f32]; NT]) {
-        for (i, row) in self.buf.chunks_exact_mut(row_stride(NT)).enumerate() {
-            // suffix[t] = Π_{t<w<NT} α_w (0-based), built from the back: each a product of
-            // factors ≤ 1, so it never overflows.
-            let mut suffix = 1.0f32;
-            for t in (0..NT).rev() {
-                row[1 + 2 * t] = k[t][i] * suffix;
-                row[2 + 2 * t] = q[t][i] / suffix;
-                suffix *= alpha[t][i];
+    /// (scaled) queries `q[t]`; `suffix` is scratch of one float per row.
+    pub fn fill(
+        &mut self,
+        alpha: [&[f32]; NT],
+        k: [&[f32]; NT],
+        q: [&[f32]; NT],
+        suffix: &mut [f32],
+    ) {
+        let rows = self.rows();
+        let suffix = &mut suffix[..rows];
+        // suffix = Π_{t<w<NT} α_w (0-based), built from the back: products of factors ≤ 1,
+        // never overflowing. Token-major loops over rows, so they vectorise.
+        suffix.fill(1.0);
+        let st = row_stride(NT);
+        for t in (0..NT).rev() {
+            let (kt, qt, at) = (&k[t][..rows], &q[t][..rows], &alpha[t][..rows]);
+            for i in 0..rows {
+                self.buf[i * st + 1 + 2 * t] = kt[i] * suffix[i];
+                self.buf[i * st + 2 + 2 * t] = qt[i] / suffix[i];
+                suffix[i] *= at[i];
             }
-            row[0] = suffix;
+        }
+        for i in 0..rows {
+            self.buf[i * st] = suffix[i];
         }
     }
 

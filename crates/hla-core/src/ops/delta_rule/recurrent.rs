@@ -106,6 +106,7 @@ fn sweep<S: Simd>(x: &mut [f32], dv: usize, tok: &Tokens) {
 const BL: usize = 2;
 
 #[inline(always)]
+#[allow(clippy::needless_range_loop)]
 unsafe fn columns<S: Simd, const BL: usize>(x: *mut f32, n: usize, j: usize, tok: &Tokens) {
     let (l, dk) = (S::LANES, tok.dk);
     let zero = [S::splat(0.0); BL];

@@ -7,7 +7,6 @@ use super::super::HeadIo;
 use crate::exp::exp_slice;
 use crate::row_sweep::{fits, row_stride, update_read_rows, RowPanel};
 use crate::simd::Simd;
-use crate::sweep::split;
 use crate::workspace::Workspace;
 
 /// Tokens per sweep, as the other recurrences (ops::recurrent::NT).
@@ -21,15 +20,15 @@ pub(crate) fn recurrent<S: Simd>(
     o: &mut [f32],
     ws: &mut Workspace,
 ) {
-    let (dk, dv) = (io.dk, io.dv);
-    let [q, k, alpha, panel, num] =
-        ws.parts([NT * dk, NT * dk, NT * dk, row_stride(NT) * dk, NT * dv]);
+    let dk = io.dk;
+    let [q, k, alpha, panel, suffix] =
+        ws.parts([NT * dk, NT * dk, NT * dk, row_stride(NT) * dk, dk]);
     let mut b = Block {
         q,
         k,
         alpha,
         panel,
-        num,
+        suffix,
     };
     let mut t0 = 0;
     while t0 < io.len {
@@ -44,13 +43,13 @@ pub(crate) fn recurrent<S: Simd>(
     }
 }
 
-/// Scratch of one block: scaled queries, keys, decays, the row panel, the outputs.
+/// Scratch of one block: scaled queries, keys, decays, the row panel.
 struct Block<'w> {
     q: &'w mut [f32],
     k: &'w mut [f32],
     alpha: &'w mut [f32],
     panel: &'w mut [f32],
-    num: &'w mut [f32],
+    suffix: &'w mut [f32],
 }
 
 impl Block<'_> {
@@ -88,11 +87,11 @@ impl Block<'_> {
         let mut panel = RowPanel::<B> {
             buf: &mut self.panel[..row_stride(B) * dk],
         };
-        panel.fill(alpha, k, q);
+        panel.fill(alpha, k, q, self.suffix);
         true
     }
 
-    /// One sweep per value head of the group over the loaded block.
+    /// One sweep per value head of the group over the loaded block; outputs written in place.
     fn sweep<S: Simd, const B: usize>(
         &mut self,
         io: &HeadIo,
@@ -104,14 +103,25 @@ impl Block<'_> {
         let panel = RowPanel::<B> {
             buf: &mut self.panel[..row_stride(B) * dk],
         };
-        let mut num = split::<B>(self.num, dv);
         for (j, s) in st.chunks_exact_mut(dk * dv).enumerate() {
             let v: [&[f32]; B] = core::array::from_fn(|t| io.v_row(t0 + t, j));
-            update_read_rows::<S, B>(s, &panel, v, &mut num);
-            for (t, out) in num.iter().enumerate() {
-                let off = io.v_offset(t0 + t, j);
-                o[off..off + dv].copy_from_slice(out);
-            }
+            let offs: [usize; B] = core::array::from_fn(|t| io.v_offset(t0 + t, j));
+            let mut out = rows_mut::<B>(o, offs, dv);
+            update_read_rows::<S, B>(s, &panel, v, &mut out);
         }
     }
+}
+
+/// The `len`-float rows of `o` at increasing offsets `offs`, as disjoint slices (the sweep
+/// writes each token's outputs in place).
+fn rows_mut<const B: usize>(o: &mut [f32], offs: [usize; B], len: usize) -> [&mut [f32]; B] {
+    let mut rest = o;
+    let mut at = 0;
+    core::array::from_fn(|t| {
+        let (_, tail) = core::mem::take(&mut rest).split_at_mut(offs[t] - at);
+        let (row, tail) = tail.split_at_mut(len);
+        rest = tail;
+        at = offs[t] + len;
+        row
+    })
 }

@@ -1,0 +1,149 @@
+//! gla and deltaRule against la1, interleaved in one process (the machine may be loaded: only
+//! the ratios mean something). B=1, H=8, dk=dv=64 as `npm run bench`; 4-lane SSE by default
+//! (wasm's width), the build's widest ISA with HLA_RACE_ISA=native.
+//! cargo run --release --example gated_race   (HLA_BENCH_T=…, HLA_BENCH_RUNS=…,
+//! HLA_RACE_ONLY=gla/recurrent to run one row, e.g. under perf)
+
+use hla_core::ops::forward_with;
+use hla_core::ops::gated::{forward_gated_with, gated_state_len, GatedOp, GatedOptions, Gates};
+use hla_core::simd::Simd;
+use hla_core::workspace::Workspace;
+use hla_core::{state_len, Dims, Mode, Op, Options};
+use std::time::Instant;
+
+fn rand(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+            (s as f32 / 4294967296.0 - 0.5) * 0.5
+        })
+        .collect()
+}
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+fn race<S: Simd>() {
+    let t = env("HLA_BENCH_T", 2048);
+    let runs = env("HLA_BENCH_RUNS", 5);
+    let d = Dims {
+        b: 1,
+        t,
+        h: 8,
+        hv: 8,
+        dk: 64,
+        dv: 64,
+    };
+    let n = d.t * d.h * d.dk;
+    let (q, k, v) = (rand(n, 1), rand(n, 2), rand(n, 3));
+    let gk: Vec<f32> = rand(n, 4).iter().map(|x| -0.1 - x.abs()).collect();
+    let beta: Vec<f32> = rand(d.t * d.hv, 5).iter().map(|x| 0.5 + x).collect();
+    let g: Vec<f32> = rand(d.t * d.hv, 6)
+        .iter()
+        .map(|x| -0.05 - x.abs())
+        .collect();
+    let la1 = Options {
+        scale: 0.125,
+        decay: &[0.99],
+        normalize: false,
+        eps: 1e-6,
+        ridge: 0.0,
+    };
+    let gopts = GatedOptions {
+        scale: 0.125,
+        qk_l2norm: true,
+    };
+    let mut ws = Workspace::default();
+    let mut o = vec![0f32; n];
+    let modes = [("recurrent", Mode::Recurrent), ("chunk64", Mode::Chunk(64))];
+    let names = ["la1", "gla", "deltaRule"];
+    let mut best = [[f64::MAX; 2]; 3];
+    for _ in 0..runs {
+        for (mi, (_, mode)) in modes.iter().enumerate() {
+            for (oi, name) in names.iter().enumerate() {
+                if let Ok(only) = std::env::var("HLA_RACE_ONLY") {
+                    if only != format!("{name}/{}", modes[mi].0) {
+                        continue;
+                    }
+                }
+                let t0 = Instant::now();
+                match oi {
+                    0 => {
+                        let mut st = vec![0f32; state_len(Op::La1, 1, 8, 8, 64, 64, false)];
+                        forward_with::<S>(
+                            Op::La1,
+                            *mode,
+                            &d,
+                            &la1,
+                            &q,
+                            &k,
+                            &v,
+                            &mut o,
+                            &mut st,
+                            None,
+                            &mut ws,
+                        )
+                        .unwrap();
+                    }
+                    _ => {
+                        let op = if oi == 1 {
+                            GatedOp::Gla
+                        } else {
+                            GatedOp::DeltaRule
+                        };
+                        let gates = if oi == 1 {
+                            Gates {
+                                gk: &gk,
+                                ..Default::default()
+                            }
+                        } else {
+                            Gates {
+                                beta: &beta,
+                                g: &g,
+                                ..Default::default()
+                            }
+                        };
+                        let opts = GatedOptions {
+                            qk_l2norm: oi == 2,
+                            ..gopts
+                        };
+                        let mut st = vec![0f32; gated_state_len(1, 8, 64, 64)];
+                        forward_gated_with::<S>(
+                            op, *mode, &d, &opts, &q, &k, &v, &gates, &mut o, &mut st, None,
+                            &mut ws,
+                        )
+                        .unwrap();
+                    }
+                }
+                let dt = t0.elapsed().as_secs_f64();
+                best[oi][mi] = best[oi][mi].min(dt);
+            }
+        }
+    }
+    for (oi, name) in names.iter().enumerate() {
+        for (mi, (mname, _)) in modes.iter().enumerate() {
+            println!(
+                "{{\"isa\":\"{}\",\"op\":\"{name}\",\"mode\":\"{mname}\",\"tok_s\":{:.0},\"vs_la1\":{:.2}}}",
+                S::NAME,
+                t as f64 / best[oi][mi],
+                best[oi][mi] / best[0][mi]
+            );
+        }
+    }
+}
+
+fn main() {
+    if std::env::var("HLA_RACE_ISA").is_ok_and(|s| s == "native") {
+        race::<hla_core::simd::Isa>();
+    } else {
+        #[cfg(target_arch = "x86_64")]
+        race::<hla_core::simd::Sse>();
+        #[cfg(not(target_arch = "x86_64"))]
+        race::<hla_core::simd::Isa>();
+    }
+}
