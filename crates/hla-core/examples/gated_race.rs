@@ -5,10 +5,9 @@
 //! HLA_RACE_ONLY=gla/recurrent to run one row, e.g. under perf)
 
 use hla_core::ops::forward_with;
-use hla_core::ops::gated::{forward_gated_with, gated_state_len, GatedOp, GatedOptions, Gates};
 use hla_core::simd::Simd;
 use hla_core::workspace::Workspace;
-use hla_core::{state_len, Dims, Mode, Op, Options};
+use hla_core::{state_len, Dims, GatedOptions, HlaOptions, Mode, Op, Options};
 use std::time::Instant;
 
 fn rand(n: usize, seed: u32) -> Vec<f32> {
@@ -47,16 +46,18 @@ fn race<S: Simd>() {
         .iter()
         .map(|x| -0.05 - x.abs())
         .collect();
-    let la1 = Options {
+    let la1 = Options::Hla(HlaOptions {
         scale: 0.125,
-        decay: &[0.99],
+        decay: vec![0.99],
         normalize: false,
         eps: 1e-6,
         ridge: 0.0,
-    };
-    let gopts = GatedOptions {
-        scale: 0.125,
-        qk_l2norm: true,
+    });
+    let gated = |qk_l2norm| {
+        Options::Gated(GatedOptions {
+            scale: 0.125,
+            qk_l2norm,
+        })
     };
     let mut ws = Workspace::default();
     let mut o = vec![0f32; n];
@@ -72,54 +73,16 @@ fn race<S: Simd>() {
                     }
                 }
                 let t0 = Instant::now();
-                match oi {
-                    0 => {
-                        let mut st = vec![0f32; state_len(Op::La1, 1, 8, 8, 64, 64, false)];
-                        forward_with::<S>(
-                            Op::La1,
-                            *mode,
-                            &d,
-                            &la1,
-                            &q,
-                            &k,
-                            &v,
-                            &mut o,
-                            &mut st,
-                            None,
-                            &mut ws,
-                        )
-                        .unwrap();
-                    }
-                    _ => {
-                        let op = if oi == 1 {
-                            GatedOp::Gla
-                        } else {
-                            GatedOp::DeltaRule
-                        };
-                        let gates = if oi == 1 {
-                            Gates {
-                                gk: &gk,
-                                ..Default::default()
-                            }
-                        } else {
-                            Gates {
-                                beta: &beta,
-                                g: &g,
-                                ..Default::default()
-                            }
-                        };
-                        let opts = GatedOptions {
-                            qk_l2norm: oi == 2,
-                            ..gopts
-                        };
-                        let mut st = vec![0f32; gated_state_len(1, 8, 64, 64)];
-                        forward_gated_with::<S>(
-                            op, *mode, &d, &opts, &q, &k, &v, &gates, &mut o, &mut st, None,
-                            &mut ws,
-                        )
-                        .unwrap();
-                    }
-                }
+                let (op, opts, inputs): (Op, Options, Vec<&[f32]>) = match oi {
+                    0 => (Op::La1, la1.clone(), vec![&q, &k, &v]),
+                    1 => (Op::Gla, gated(false), vec![&q, &k, &v, &gk]),
+                    _ => (Op::DeltaRule, gated(true), vec![&q, &k, &v, &beta, &g]),
+                };
+                let mut st = vec![0f32; state_len(op, 1, &d, &opts)];
+                forward_with::<S>(
+                    op, *mode, &d, &opts, &inputs, &mut o, &mut st, None, &mut ws,
+                )
+                .unwrap();
                 let dt = t0.elapsed().as_secs_f64();
                 best[oi][mi] = best[oi][mi].min(dt);
             }

@@ -15,4 +15,4 @@ pub mod vector;
 pub mod workspace;
 
 pub use error::HlaError;
-pub use ops::{forward, state_len, Dims, HlaOptions, Mode, Op, Options};
+pub use ops::{forward, state_len, Dims, GatedOptions, HlaOptions, Mode, Op, Options};

@@ -8,10 +8,9 @@ mod gated_reference;
 #[allow(dead_code)]
 mod reference;
 use gated_reference::{rel_err, GatedCase};
-use hla_core::ops::gated::{forward_gated, GatedOp, GatedOptions, Gates};
 use hla_core::simd::{Scalar, Simd};
 use hla_core::workspace::Workspace;
-use hla_core::{Dims, Mode};
+use hla_core::{forward, Dims, GatedOptions, Mode, Op, Options};
 use reference::rand_vec;
 
 const TOL: f64 = 1e-4;
@@ -70,12 +69,12 @@ struct Spec {
     no_g: bool,
 }
 
-fn make(op: GatedOp, s: &Spec, seed: u64) -> GatedCase {
+fn make(op: Op, s: &Spec, seed: u64) -> GatedCase {
     let d = s.d;
     let rows = d.b * d.t;
     let nq = rows * d.h * d.dk;
     let mut k = rand_vec(nq, seed + 2);
-    if op == GatedOp::DeltaRule && !s.qk_l2norm {
+    if op == Op::DeltaRule && !s.qk_l2norm {
         // ‖k‖² ≈ 1/3 keeps β‖k‖² < 2, where the recurrence itself is stable.
         let f = 1.0 / (d.dk as f32).sqrt();
         k.iter_mut().for_each(|x| *x *= f);
@@ -88,21 +87,17 @@ fn make(op: GatedOp, s: &Spec, seed: u64) -> GatedCase {
         op,
         d,
         scale: s.scale.unwrap_or((d.dk as f32).powf(-0.5)),
-        qk_l2norm: s.qk_l2norm && op == GatedOp::DeltaRule,
+        qk_l2norm: s.qk_l2norm && op == Op::DeltaRule,
         q: rand_vec(nq, seed + 1),
         k,
         v: rand_vec(rows * d.hv * d.dv, seed + 3),
-        gk: if op == GatedOp::Gla {
+        gk: if op == Op::Gla {
             log_gates(nq, s.strength, seed + 4)
         } else {
             vec![]
         },
-        beta: if op == GatedOp::DeltaRule {
-            beta
-        } else {
-            vec![]
-        },
-        g: if op == GatedOp::DeltaRule && !s.no_g {
+        beta: if op == Op::DeltaRule { beta } else { vec![] },
+        g: if op == Op::DeltaRule && !s.no_g {
             log_gates(rows * d.hv, s.strength, seed + 6)
         } else {
             vec![]
@@ -175,9 +170,9 @@ fn modes(t: usize) -> [Mode; 5] {
 }
 
 fn forms_match_reference<S: Simd>() {
-    for op in [GatedOp::Gla, GatedOp::DeltaRule] {
+    for op in [Op::Gla, Op::DeltaRule] {
         for (n, spec) in specs().iter().enumerate() {
-            if op == GatedOp::Gla && spec.no_g {
+            if op == Op::Gla && spec.no_g {
                 continue;
             }
             let c = make(op, spec, 100 + n as u64);
@@ -242,9 +237,9 @@ fn time_slice(c: &GatedCase, a: usize, b: usize) -> GatedCase {
 }
 
 fn continuation_is_one_run<S: Simd>() {
-    for op in [GatedOp::Gla, GatedOp::DeltaRule] {
+    for op in [Op::Gla, Op::DeltaRule] {
         for (n, spec) in specs().iter().enumerate() {
-            if spec.cu.is_some() || (op == GatedOp::Gla && spec.no_g) {
+            if spec.cu.is_some() || (op == Op::Gla && spec.no_g) {
                 continue;
             }
             let c = make(op, spec, 300 + n as u64);
@@ -300,37 +295,31 @@ fn bad_gates_are_rejected_naming_the_argument() {
     let (q, v) = (vec![0.5f32; 6], vec![0.5f32; 6]);
     let mut o = vec![7f32; 6];
     let mut st = vec![1f32; 4];
-    let opts = GatedOptions {
+    let opts = Options::Gated(GatedOptions {
         scale: 1.0,
         qk_l2norm: false,
-    };
+    });
     let mut ws = Workspace::default();
-    let mut call = |op, gates: Gates, o: &mut [f32], st: &mut [f32]| {
-        forward_gated(
+    let mut call = |op, gates: &[&[f32]], o: &mut [f32], st: &mut [f32]| {
+        let mut inputs: Vec<&[f32]> = vec![&q, &q, &v];
+        inputs.extend_from_slice(gates);
+        forward(
             op,
             Mode::Recurrent,
             &d,
             &opts,
-            &q,
-            &q,
-            &v,
-            &gates,
+            &inputs,
             o,
             st,
             None,
             &mut ws,
         )
-        .map(|_| ())
     };
     let bad_gk = [0.0, -1.0, 0.5, 0.0, 0.0, 0.0];
     let nan_gk = [0.0, f32::NAN, 0.0, 0.0, 0.0, 0.0];
     let short = [0.0; 5];
     for (gk, arg) in [(&bad_gk[..], "gk"), (&nan_gk[..], "gk"), (&short[..], "gk")] {
-        let gates = Gates {
-            gk,
-            ..Default::default()
-        };
-        let e = call(GatedOp::Gla, gates, &mut o, &mut st).unwrap_err();
+        let e = call(Op::Gla, &[gk], &mut o, &mut st).unwrap_err();
         assert_eq!(e.arg, arg, "{e}");
     }
     let beta_ok = [0.5f32; 3];
@@ -338,18 +327,53 @@ fn bad_gates_are_rejected_naming_the_argument() {
         (&[0.5, f32::INFINITY, 0.5][..], &[][..], "beta"),
         (&[0.5, f32::NAN, 0.5][..], &[][..], "beta"),
         (&[0.5, 0.5][..], &[][..], "beta"),
+        (&[][..], &[][..], "beta"),
         (&beta_ok[..], &[0.0, 0.1, 0.0][..], "g"),
         (&beta_ok[..], &[0.0, f32::NAN, 0.0][..], "g"),
         (&beta_ok[..], &[0.0, 0.0][..], "g"),
     ] {
-        let gates = Gates {
-            beta,
-            g,
-            ..Default::default()
-        };
-        let e = call(GatedOp::DeltaRule, gates, &mut o, &mut st).unwrap_err();
+        let e = call(Op::DeltaRule, &[beta, g], &mut o, &mut st).unwrap_err();
         assert_eq!(e.arg, arg, "{e}");
     }
+    // gla with qkL2norm, a gated operator with HLA options: refused by name.
+    let l2 = Options::Gated(GatedOptions {
+        scale: 1.0,
+        qk_l2norm: true,
+    });
+    let gk = [0f32; 6];
+    let e = forward(
+        Op::Gla,
+        Mode::Recurrent,
+        &d,
+        &l2,
+        &[&q, &q, &v, &gk],
+        &mut o,
+        &mut st,
+        None,
+        &mut ws,
+    )
+    .unwrap_err();
+    assert_eq!(e.arg, "qkL2norm", "{e}");
+    let hla = Options::Hla(hla_core::HlaOptions {
+        scale: 1.0,
+        decay: vec![1.0],
+        normalize: false,
+        eps: 1e-6,
+        ridge: 0.0,
+    });
+    let e = forward(
+        Op::Gla,
+        Mode::Recurrent,
+        &d,
+        &hla,
+        &[&q, &q, &v, &gk],
+        &mut o,
+        &mut st,
+        None,
+        &mut ws,
+    )
+    .unwrap_err();
+    assert_eq!(e.arg, "options", "{e}");
     assert!(
         o.iter().all(|&x| x == 7.0) && st.iter().all(|&x| x == 1.0),
         "nothing touched"

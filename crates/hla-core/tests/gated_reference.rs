@@ -1,14 +1,14 @@
 //! Float64 token loops for gla and deltaRule (docs/math.md), the references of gated.rs.
 #![allow(dead_code)]
 
-use hla_core::ops::gated::{forward_gated_with, gated_state_len, GatedOp, GatedOptions, Gates};
+use hla_core::ops::forward_with;
 use hla_core::simd::Simd;
 use hla_core::workspace::Workspace;
-use hla_core::{Dims, Mode};
+use hla_core::{Dims, GatedOptions, Mode, Op, Options};
 
 /// One test case: shapes, options and inputs.
 pub struct GatedCase {
-    pub op: GatedOp,
+    pub op: Op,
     pub d: Dims,
     pub scale: f32,
     pub qk_l2norm: bool,
@@ -32,15 +32,20 @@ impl GatedCase {
                 .collect(),
         }
     }
-    pub fn state_len(&self) -> usize {
-        let d = self.d;
-        gated_state_len(self.seqs().len(), d.hv, d.dk, d.dv)
+    pub fn options(&self) -> Options {
+        Options::Gated(GatedOptions {
+            scale: self.scale,
+            qk_l2norm: self.qk_l2norm,
+        })
     }
-    pub fn gates(&self) -> Gates<'_> {
-        Gates {
-            gk: &self.gk,
-            beta: &self.beta,
-            g: &self.g,
+    pub fn state_len(&self) -> usize {
+        hla_core::state_len(self.op, self.seqs().len(), &self.d, &self.options())
+    }
+    /// The inputs in the operator's order.
+    pub fn inputs(&self) -> Vec<&[f32]> {
+        match self.op {
+            Op::Gla => vec![&self.q, &self.k, &self.v, &self.gk],
+            _ => vec![&self.q, &self.k, &self.v, &self.beta, &self.g],
         }
     }
 
@@ -48,20 +53,13 @@ impl GatedCase {
     pub fn run<S: Simd>(&self, mode: Mode, state: &mut [f32]) -> Vec<f32> {
         let d = self.d;
         let mut o = vec![f32::NAN; d.b * d.t * d.hv * d.dv];
-        let opts = GatedOptions {
-            scale: self.scale,
-            qk_l2norm: self.qk_l2norm,
-        };
         let mut ws = Workspace::default();
-        forward_gated_with::<S>(
+        forward_with::<S>(
             self.op,
             mode,
             &d,
-            &opts,
-            &self.q,
-            &self.k,
-            &self.v,
-            &self.gates(),
+            &self.options(),
+            &self.inputs(),
             &mut o,
             state,
             self.cu.as_deref(),
@@ -95,7 +93,7 @@ impl GatedCase {
                     }
                     q.iter_mut().for_each(|y| *y *= self.scale as f64);
                     match self.op {
-                        GatedOp::Gla => {
+                        Op::Gla => {
                             for i in 0..dk {
                                 let a = (self.gk[qo + i] as f64).exp();
                                 for c in 0..dv {
@@ -103,7 +101,7 @@ impl GatedCase {
                                 }
                             }
                         }
-                        GatedOp::DeltaRule => {
+                        _ => {
                             let gi = t * d.hv + hv;
                             let a = if self.g.is_empty() {
                                 1.0

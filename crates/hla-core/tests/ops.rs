@@ -108,7 +108,7 @@ fn every_operator_mode_and_option_matches_brute_force() {
             dv: 12,
         },
     ];
-    for op in Op::ALL {
+    for op in Op::HLA {
         for d in shapes {
             let d = if op == Op::Hla3 {
                 Dims {
@@ -155,7 +155,7 @@ fn per_head_decay() {
         dk: 4,
         dv: 3,
     };
-    for op in Op::ALL {
+    for op in Op::HLA {
         let mut c = case(op, d, 1.0, false, 0.0);
         c.decay = vec![1.0, 0.8, 0.95];
         check_case(&c, 3);
@@ -172,7 +172,7 @@ fn continuation_equals_one_run() {
         dk: 6,
         dv: 5,
     };
-    for op in Op::ALL {
+    for op in Op::HLA {
         let c = case(op, d, 0.9, true, if op == Op::Hla2 { 0.2 } else { 0.0 });
         let (q, k, v) = inputs(&d, 9);
         let full = run::<Isa>(
@@ -244,7 +244,7 @@ fn cu_seqlens_equals_separate_runs() {
         dv: 3,
     };
     let cu = [0, 7, 8, 30];
-    for op in Op::ALL {
+    for op in Op::HLA {
         let c = case(op, d, 0.9, false, 0.0);
         let (q, k, v) = inputs(&d, 4);
         let seqs: Vec<_> = cu

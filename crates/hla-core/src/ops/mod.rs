@@ -22,7 +22,7 @@ pub mod shape;
 pub mod validate;
 
 pub use operator::{Operator, ValueMoments};
-pub use options::{HlaOptions, Options, Params, RidgeMoments};
+pub use options::{GatedOptions, HlaOptions, Options, Params, RidgeMoments};
 pub use shape::{Dims, GroupDims, InputKind, InputSpec, Presence};
 
 use crate::error::HlaError;
@@ -36,6 +36,8 @@ pub enum Op {
     Hla2,
     Ahla,
     Hla3,
+    Gla,
+    DeltaRule,
 }
 
 /// Runs `$body` with `$O` the [`Operator`] type of `$op`: the one place that switches on the
@@ -59,12 +61,31 @@ macro_rules! dispatch {
                 type $O = hla3::Hla3;
                 $body
             }
+            Op::Gla => {
+                type $O = gla::Gla;
+                $body
+            }
+            Op::DeltaRule => {
+                type $O = delta_rule::DeltaRule;
+                $body
+            }
         }
     };
 }
 
 impl Op {
-    pub const ALL: [Op; 4] = [Op::La1, Op::Hla2, Op::Ahla, Op::Hla3];
+    pub const ALL: [Op; 6] = [
+        Op::La1,
+        Op::Hla2,
+        Op::Ahla,
+        Op::Hla3,
+        Op::Gla,
+        Op::DeltaRule,
+    ];
+    /// The HLA family (the operators of [`Options::Hla`]).
+    pub const HLA: [Op; 4] = [Op::La1, Op::Hla2, Op::Ahla, Op::Hla3];
+    /// The gated family (the operators of [`Options::Gated`]).
+    pub const GATED: [Op; 2] = [Op::Gla, Op::DeltaRule];
     /// The JS name (and the TS operator table's key).
     pub fn name(self) -> &'static str {
         match self {
@@ -72,6 +93,8 @@ impl Op {
             Op::Hla2 => "hla2",
             Op::Ahla => "ahla",
             Op::Hla3 => "hla3",
+            Op::Gla => "gla",
+            Op::DeltaRule => "deltaRule",
         }
     }
     pub fn from_name(s: &str) -> Option<Op> {

@@ -43,6 +43,11 @@ pub trait Operator {
     /// Floats of state per (sequence, query-key head) group, with its `d.group()` value heads;
     /// `None` past one wasm32 buffer (computed with `crate::size::floats`).
     fn group_len(d: &Dims, opts: &Options) -> Option<usize>;
+    /// The operator's checks of its inputs' values (gates in range), after their lengths
+    /// are checked; none by default.
+    fn check_inputs(_d: &Dims, _inputs: &[&[f32]]) -> Result<(), HlaError> {
+        Ok(())
+    }
     /// Width of [`super::InputKind::Token`] inputs (none by default).
     fn token_width(_opts: &Options) -> usize {
         0

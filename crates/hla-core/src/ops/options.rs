@@ -54,6 +54,22 @@ impl RidgeMoments {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Options {
     Hla(HlaOptions),
+    Gated(GatedOptions),
+}
+
+/// The options of the gated family (gla, deltaRule): docs/spec.md. Also what one query-key
+/// head's kernel runs with (the gates are per-token inputs, not options).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GatedOptions {
+    pub scale: f32,
+    /// deltaRule: q and k become `x / sqrt(Σx² + 1e-6)` before scaling.
+    pub qk_l2norm: bool,
+}
+
+impl From<GatedOptions> for Options {
+    fn from(o: GatedOptions) -> Options {
+        Options::Gated(o)
+    }
 }
 
 impl From<HlaOptions> for Options {
@@ -63,6 +79,20 @@ impl From<HlaOptions> for Options {
 }
 
 impl Options {
+    /// The gated family's options (`op` names the operator in the error).
+    pub fn gated(&self, op: Op) -> Result<&GatedOptions, crate::HlaError> {
+        match self {
+            Options::Gated(o) => Ok(o),
+            _ => Err(crate::HlaError::new(
+                "options",
+                format!(
+                    "the gated family's options ({} is a gated operator)",
+                    op.name()
+                ),
+                "another family's",
+            )),
+        }
+    }
     /// The HLA family's options (`op` names the operator in the error).
     pub fn hla(&self, op: Op) -> Result<&HlaOptions, crate::HlaError> {
         match self {

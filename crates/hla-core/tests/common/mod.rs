@@ -120,6 +120,10 @@ pub fn brute_force(c: &Case, q: &[f32], k: &[f32], v: &[f32], seqs: &[(usize, us
                             }
                         }
                     }
+                    // The gated family's references are gated_reference.rs's token loops.
+                    Op::Gla | Op::DeltaRule => {
+                        unreachable!("{} is not an HLA operator", c.op.name())
+                    }
                 }
             }
             for jv in 0..g {

@@ -14,8 +14,10 @@
 //! float64 along each column so a long chunk of strong gates underflows to 0 rather than
 //! dividing two underflowed prefixes.
 
-use super::super::gated::{load_qk, GatedOptions, HeadGates};
-use super::super::HeadIo;
+use super::super::gated::load_qk;
+use super::super::options::GatedOptions;
+use super::super::shape::HeadIo;
+use super::beta_g;
 use crate::exp::exp;
 use crate::gemm::{gemm, gemm_acc, transpose, MatRef};
 use crate::simd::Simd;
@@ -23,7 +25,6 @@ use crate::workspace::Workspace;
 
 pub(crate) fn chunk<S: Simd>(
     io: &HeadIo,
-    gates: &HeadGates,
     opts: &GatedOptions,
     st: &mut [f32],
     o: &mut [f32],
@@ -61,7 +62,7 @@ pub(crate) fn chunk<S: Simd>(
             let (alpha, rest) = small.split_at_mut(cm);
             let (beta, e) = rest.split_at_mut(cm);
             for t in 0..c {
-                let (b, g) = gates.beta_g(io, t0 + t, j);
+                let (b, g) = beta_g(io, t0 + t, j);
                 alpha[t] = exp(g);
                 beta[t] = b;
             }

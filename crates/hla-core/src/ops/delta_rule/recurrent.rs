@@ -6,8 +6,11 @@
 //! `k_{t+1}·y` and `q_{t+1}·y`. Only the first token of a block needs a read-only pass; a
 //! single token (decode) costs a read and an update of each column block while it is in L1.
 
-use super::super::gated::{load_qk, GatedOptions, HeadGates};
-use super::super::HeadIo;
+use super::super::gated::load_qk;
+use super::super::options::GatedOptions;
+use super::super::shape::HeadIo;
+use super::super::shape::V;
+use super::beta_g;
 use super::chunk::dot;
 use crate::exp::exp;
 use crate::simd::{Scalar, Simd};
@@ -19,7 +22,6 @@ const TB: usize = 64;
 
 pub(crate) fn recurrent<S: Simd>(
     io: &HeadIo,
-    gates: &HeadGates,
     opts: &GatedOptions,
     st: &mut [f32],
     o: &mut [f32],
@@ -28,7 +30,7 @@ pub(crate) fn recurrent<S: Simd>(
     let (dk, dv) = (io.dk, io.dv);
     let tb = TB.min(io.len).max(1);
     let [q, k, kq, alpha, beta] = ws.parts([tb * dk, tb * dk, tb, tb, tb]);
-    let stride = io.vheads * dv;
+    let stride = io.value_heads * dv;
     for t0 in (0..io.len).step_by(TB) {
         let n = TB.min(io.len - t0);
         for t in 0..n {
@@ -38,13 +40,13 @@ pub(crate) fn recurrent<S: Simd>(
         }
         for (j, s) in st.chunks_exact_mut(dk * dv).enumerate() {
             for t in 0..n {
-                let (b, g) = gates.beta_g(io, t0 + t, j);
+                let (b, g) = beta_g(io, t0 + t, j);
                 alpha[t] = exp(g);
                 beta[t] = b;
             }
             let base = io.v_offset(t0, j);
             // The last token's rows end inside v and o (validated shapes).
-            assert!(base + (n - 1) * stride + dv <= o.len().min(io.v.len()));
+            assert!(base + (n - 1) * stride + dv <= o.len().min(io.inputs[V].len()));
             let tok = Tokens {
                 n,
                 dk,
@@ -54,7 +56,7 @@ pub(crate) fn recurrent<S: Simd>(
                 alpha: alpha.as_ptr(),
                 beta: beta.as_ptr(),
                 // SAFETY: in bounds by the assert above.
-                v: unsafe { io.v.as_ptr().add(base) },
+                v: unsafe { io.inputs[V].as_ptr().add(base) },
                 o: unsafe { o.as_mut_ptr().add(base) },
                 stride,
             };

@@ -13,8 +13,10 @@
 //! It is shared by the group's value heads; the rest is GEMMs per value head.
 
 use super::super::delta_rule::dot;
-use super::super::gated::{load_qk, GatedOptions, HeadGates};
-use super::super::HeadIo;
+use super::super::gated::load_qk;
+use super::super::options::GatedOptions;
+use super::super::shape::HeadIo;
+use super::GK;
 use crate::exp::exp_slice;
 use crate::gemm::{gemm, gemm_acc, MatRef};
 use crate::simd::Simd;
@@ -22,7 +24,6 @@ use crate::workspace::Workspace;
 
 pub(crate) fn chunk<S: Simd>(
     io: &HeadIo,
-    gates: &HeadGates,
     opts: &GatedOptions,
     st: &mut [f32],
     o: &mut [f32],
@@ -48,7 +49,7 @@ pub(crate) fn chunk<S: Simd>(
         for t in 0..c {
             let row = t * dk..(t + 1) * dk;
             load_qk(io, t0 + t, opts, &mut q[row.clone()], &mut k[row.clone()]);
-            exp_slice(gates.gk_row(io, t0 + t), &mut alpha[row]);
+            exp_slice(io.key_row(GK, t0 + t), &mut alpha[row]);
         }
         // P_t (prefix products) and Q ⊙ P.
         prefix[..dk].copy_from_slice(&alpha[..dk]);

@@ -2,8 +2,10 @@
 //! each value head's state; a block whose gates are too strong for the block factorisation
 //! (a read weight over row_sweep::MAX_GAIN) goes one token at a time, exactly the recurrence.
 
-use super::super::gated::{load_qk, GatedOptions, HeadGates};
-use super::super::HeadIo;
+use super::super::gated::load_qk;
+use super::super::options::GatedOptions;
+use super::super::shape::HeadIo;
+use super::GK;
 use crate::exp::exp_slice;
 use crate::row_sweep::{fits, row_stride, update_read_rows, RowPanel};
 use crate::simd::Simd;
@@ -14,7 +16,6 @@ const NT: usize = 2;
 
 pub(crate) fn recurrent<S: Simd>(
     io: &HeadIo,
-    gates: &HeadGates,
     opts: &GatedOptions,
     st: &mut [f32],
     o: &mut [f32],
@@ -32,11 +33,11 @@ pub(crate) fn recurrent<S: Simd>(
     };
     let mut t0 = 0;
     while t0 < io.len {
-        if t0 + NT <= io.len && b.load::<NT>(io, gates, opts, t0) {
+        if t0 + NT <= io.len && b.load::<NT>(io, opts, t0) {
             b.sweep::<S, NT>(io, t0, st, o);
             t0 += NT;
         } else {
-            b.load::<1>(io, gates, opts, t0);
+            b.load::<1>(io, opts, t0);
             b.sweep::<S, 1>(io, t0, st, o);
             t0 += 1;
         }
@@ -55,17 +56,11 @@ struct Block<'w> {
 impl Block<'_> {
     /// Loads tokens `t0 .. t0 + B` and fills the panel; false (panel not filled) when the
     /// gates are too strong for a block of `B`.
-    fn load<const B: usize>(
-        &mut self,
-        io: &HeadIo,
-        gates: &HeadGates,
-        opts: &GatedOptions,
-        t0: usize,
-    ) -> bool {
+    fn load<const B: usize>(&mut self, io: &HeadIo, opts: &GatedOptions, t0: usize) -> bool {
         let dk = io.dk;
         for t in 0..B {
             exp_slice(
-                gates.gk_row(io, t0 + t),
+                io.key_row(GK, t0 + t),
                 &mut self.alpha[t * dk..(t + 1) * dk],
             );
         }
