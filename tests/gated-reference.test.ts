@@ -20,13 +20,13 @@ it.each(['gla', 'deltaRule'] as const)('%s TS baseline matches the float64 refer
   const B = 2, T = 23, H = 3, dk = 7, dv = 6;
   const { q, k, v } = qkv(B, T, H, H, dk, dv, 5);
   const gk = tensor([B, T, H, dk], 9, true);
-  gk.data.forEach((x, i) => (gk.data[i] = -2 * x));
+  for (let i = 0; i < gk.data.length; i++) gk.data[i] = -2 * gk.data[i];
   const beta = tensor([B, T, H], 10, true);
   const g = tensor([B, T, H], 12, true);
-  g.data.forEach((x, i) => (g.data[i] = -0.5 * x));
+  for (let i = 0; i < g.data.length; i++) g.data[i] = -0.5 * g.data[i];
   for (const qkL2norm of op === 'deltaRule' ? [false, true] : [false]) {
     const scale = 0.6;
-    const got = gatedBaselineForward(op, q, k, v, { gk: gk.data, beta: beta.data, g: g.data, scale, qkL2norm });
+    const got = gatedBaselineForward(op, q as { data: Float32Array; shape: number[] }, k as { data: Float32Array }, v as { data: Float32Array; shape: number[] }, { gk: gk.data as Float32Array, beta: beta.data as Float32Array, g: g.data as Float32Array, scale, qkL2norm });
     const { o } = gatedReference(op, q, k, v, { gk, beta, g, scale, qkL2norm });
     expect(relErr(got, o), `qkL2norm ${qkL2norm}`).toBeLessThanOrEqual(TOL);
   }
