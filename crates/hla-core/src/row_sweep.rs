@@ -18,7 +18,9 @@ use crate::simd::{Scalar, Simd};
 /// beyond it `ρ X_0` would lose the low bits of small states to subnormals.
 pub const MAX_GAIN: f32 = 1e6;
 
-/// The coefficients of one block, row by row `[ρ, (a_0, q_0), …, (a_{NT−1}, q_{NT−1})]`.
+/// The coefficients of one block as `1 + 2·NT` streams of one float per row: `ρ`, then
+/// `a_t`, `q_t` for each token. Streams rather than interleaved rows so that [`RowPanel::fill`]
+/// is a few contiguous (vectorised) loops; the sweep reads each stream at the same row index.
 pub struct RowPanel<'w, const NT: usize> {
     pub buf: &'w mut [f32],
 }
@@ -30,30 +32,21 @@ pub const fn row_stride(nt: usize) -> usize {
 
 impl<const NT: usize> RowPanel<'_, NT> {
     /// Fills the panel from the block's decays `alpha[t]` (per row), keys `k[t]` and
-    /// (scaled) queries `q[t]`; `suffix` is scratch of one float per row.
-    pub fn fill(
-        &mut self,
-        alpha: [&[f32]; NT],
-        k: [&[f32]; NT],
-        q: [&[f32]; NT],
-        suffix: &mut [f32],
-    ) {
+    /// (scaled) queries `q[t]`.
+    pub fn fill(&mut self, alpha: [&[f32]; NT], k: [&[f32]; NT], q: [&[f32]; NT]) {
         let rows = self.rows();
-        let suffix = &mut suffix[..rows];
-        // suffix = Π_{t<w<NT} α_w (0-based), built from the back: products of factors ≤ 1,
-        // never overflowing. Token-major loops over rows, so they vectorise.
-        suffix.fill(1.0);
-        let st = row_stride(NT);
+        let (rho, coef) = self.buf.split_at_mut(rows);
+        // ρ doubles as the running suffix product Π_{t<w<NT} α_w (0-based), built from the
+        // back: products of factors ≤ 1, never overflowing; it ends as Π α = ρ.
+        rho.fill(1.0);
         for t in (0..NT).rev() {
-            let (kt, qt, at) = (&k[t][..rows], &q[t][..rows], &alpha[t][..rows]);
+            let (at, qt) = coef[2 * t * rows..(2 * t + 2) * rows].split_at_mut(rows);
+            let (kt, qs, al) = (&k[t][..rows], &q[t][..rows], &alpha[t][..rows]);
             for i in 0..rows {
-                self.buf[i * st + 1 + 2 * t] = kt[i] * suffix[i];
-                self.buf[i * st + 2 + 2 * t] = qt[i] / suffix[i];
-                suffix[i] *= at[i];
+                at[i] = kt[i] * rho[i];
+                qt[i] = qs[i] / rho[i];
+                rho[i] *= al[i];
             }
-        }
-        for i in 0..rows {
-            self.buf[i * st] = suffix[i];
         }
     }
 
@@ -66,7 +59,13 @@ impl<const NT: usize> RowPanel<'_, NT> {
 /// of the decays of tokens 2..NT, per row, is at least 1/MAX_GAIN.
 pub fn fits<const NT: usize>(alpha: [&[f32]; NT]) -> bool {
     let rows = alpha[0].len();
-    (0..rows).all(|i| alpha[1..].iter().map(|a| a[i]).product::<f32>() * MAX_GAIN >= 1.0)
+    let mut ok = true;
+    for i in 0..rows {
+        let p: f32 = alpha[1..].iter().map(|a| a[i]).product();
+        // `&=` rather than `all`: no early exit, so the loop vectorises.
+        ok &= p * MAX_GAIN >= 1.0;
+    }
+    ok
 }
 
 /// One sweep of `NT` tokens over `x` (rows × len(b), row-major; rows = the panel's).
@@ -131,11 +130,14 @@ unsafe fn columns<S: Simd, const NT: usize, const BL: usize>(
     let mut acc = [[S::splat(0.0); BL]; NT];
     for i in 0..m {
         let row = x.add(i * n + j);
-        let c = coef.add(i * row_stride(NT));
+        let c = coef.add(i);
         let r = S::splat(*c);
         let mut y: [S::V; BL] = core::array::from_fn(|u| S::mul(r, S::load(row.add(u * l))));
         for t in 0..NT {
-            let (ai, qi) = (S::splat(*c.add(1 + 2 * t)), S::splat(*c.add(2 + 2 * t)));
+            let (ai, qi) = (
+                S::splat(*c.add((1 + 2 * t) * m)),
+                S::splat(*c.add((2 + 2 * t) * m)),
+            );
             for u in 0..BL {
                 y[u] = S::mul_add(ai, bv[t][u], y[u]);
                 acc[t][u] = S::mul_add(qi, y[u], acc[t][u]);

@@ -22,15 +22,8 @@ pub(crate) fn recurrent<S: Simd>(
     ws: &mut Workspace,
 ) {
     let dk = io.dk;
-    let [q, k, alpha, panel, suffix] =
-        ws.parts([NT * dk, NT * dk, NT * dk, row_stride(NT) * dk, dk]);
-    let mut b = Block {
-        q,
-        k,
-        alpha,
-        panel,
-        suffix,
-    };
+    let [q, k, alpha, panel] = ws.parts([NT * dk, NT * dk, NT * dk, row_stride(NT) * dk]);
+    let mut b = Block { q, k, alpha, panel };
     let mut t0 = 0;
     while t0 < io.len {
         if t0 + NT <= io.len && b.load::<NT>(io, opts, t0) {
@@ -50,7 +43,6 @@ struct Block<'w> {
     k: &'w mut [f32],
     alpha: &'w mut [f32],
     panel: &'w mut [f32],
-    suffix: &'w mut [f32],
 }
 
 impl Block<'_> {
@@ -82,7 +74,7 @@ impl Block<'_> {
         let mut panel = RowPanel::<B> {
             buf: &mut self.panel[..row_stride(B) * dk],
         };
-        panel.fill(alpha, k, q, self.suffix);
+        panel.fill(alpha, k, q);
         true
     }
 
