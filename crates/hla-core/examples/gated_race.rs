@@ -78,7 +78,7 @@ fn race<S: Simd>() {
                     1 => (Op::Gla, gated(false), vec![&q, &k, &v, &gk]),
                     _ => (Op::DeltaRule, gated(true), vec![&q, &k, &v, &beta, &g]),
                 };
-                let mut st = vec![0f32; state_len(op, 1, &d, &opts)];
+                let mut st = vec![0f32; state_len(op, 1, &d, &opts).unwrap()];
                 forward_with::<S>(
                     op, *mode, &d, &opts, &inputs, &mut o, &mut st, None, &mut ws,
                 )

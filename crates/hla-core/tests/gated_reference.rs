@@ -39,7 +39,7 @@ impl GatedCase {
         })
     }
     pub fn state_len(&self) -> usize {
-        hla_core::state_len(self.op, self.seqs().len(), &self.d, &self.options())
+        hla_core::state_len(self.op, self.seqs().len(), &self.d, &self.options()).unwrap()
     }
     /// The inputs in the operator's order.
     pub fn inputs(&self) -> Vec<&[f32]> {

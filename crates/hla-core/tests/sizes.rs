@@ -19,6 +19,7 @@ fn group_len_u32(op: Op, dk: u32, dv: u32, g: u32, ridge: bool) -> u32 {
         Op::Hla2 => a(a(a(m(dk, dk), dk), m(r, dk)), m(m(g, m(dk, dv)), 1 + r)),
         Op::Ahla => a(m(2, dk), m(m(g, 2), m(dk, dv))),
         Op::Hla3 => a(a(m(dk, dk), m(2, dk)), m(m(g, 2), m(dk, dv))),
+        Op::Gla | Op::DeltaRule => m(g, m(dk, dv)),
     }
 }
 
@@ -30,6 +31,7 @@ fn group_len_exact(op: Op, dk: u128, dv: u128, g: u128, ridge: bool) -> u128 {
         Op::Hla2 => dk * dk + dk + r * dk + g * dk * dv * (1 + r),
         Op::Ahla => 2 * dk + g * 2 * dk * dv,
         Op::Hla3 => dk * dk + 2 * dk + g * 2 * dk * dv,
+        Op::Gla | Op::DeltaRule => g * dk * dv,
     }
 }
 

@@ -6,6 +6,7 @@ use super::options::{GatedOptions, Options};
 use super::shape::{Dims, HeadIo};
 use super::Op;
 use crate::error::HlaError;
+use crate::size::floats;
 
 macro_rules! ensure {
     ($cond:expr, $arg:expr, $expected:expr, $actual:expr $(,)?) => {
@@ -28,9 +29,10 @@ pub(crate) fn gated_options<'o>(op: Op, opts: &'o Options) -> Result<&'o GatedOp
     Ok(o)
 }
 
-/// Floats of state per group: one `dk×dv` matrix per value head.
-pub(crate) fn group_len(d: &Dims) -> usize {
-    d.group() * d.dk * d.dv
+/// Floats of state per group: one `dk×dv` matrix per value head (`None` past one wasm32
+/// buffer, crate::size).
+pub(crate) fn group_len(d: &Dims) -> Option<usize> {
+    floats(&[&[d.group(), d.dk, d.dv]])
 }
 
 /// Log gates must be ≤ 0 (−∞ allowed: a full reset) and not NaN.

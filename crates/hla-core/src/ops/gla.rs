@@ -44,7 +44,7 @@ impl Operator for Gla {
     fn params(opts: &Options, _: usize) -> GatedOptions {
         *opts.gated(Self::OP).expect("checked")
     }
-    fn group_len(d: &Dims, _: &Options) -> usize {
+    fn group_len(d: &Dims, _: &Options) -> Option<usize> {
         group_len(d)
     }
 

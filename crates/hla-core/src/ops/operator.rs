@@ -44,7 +44,7 @@ pub trait Operator {
     /// `None` past one wasm32 buffer (computed with `crate::size::floats`).
     fn group_len(d: &Dims, opts: &Options) -> Option<usize>;
     /// The operator's checks of its inputs' values (gates in range), after their lengths
-    /// are checked; none by default.
+    /// are checked (the driver calls it before running); none by default.
     fn check_inputs(_d: &Dims, _inputs: &[&[f32]]) -> Result<(), HlaError> {
         Ok(())
     }

@@ -21,6 +21,7 @@ use super::beta_g;
 use crate::exp::exp;
 use crate::gemm::{gemm, gemm_acc, transpose, MatRef};
 use crate::simd::Simd;
+use crate::size::chunk_len;
 use crate::workspace::Workspace;
 
 pub(crate) fn chunk<S: Simd>(
@@ -32,7 +33,9 @@ pub(crate) fn chunk<S: Simd>(
     chunk_size: usize,
 ) {
     let (dk, dv) = (io.dk, io.dv);
-    let cm = chunk_size.min(io.len).max(1);
+    // Chunks of at most crate::size::MAX_CHUNK tokens (results do not depend on it).
+    let chunk_size = chunk_len(chunk_size, io.len);
+    let cm = chunk_size;
     let [kq, kt, kk, qk, dec, mix, kd, ks, delta, out, small] = ws.parts([
         2 * cm * dk,
         cm * dk,

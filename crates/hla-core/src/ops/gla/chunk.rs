@@ -20,6 +20,7 @@ use super::GK;
 use crate::exp::exp_slice;
 use crate::gemm::{gemm, gemm_acc, MatRef};
 use crate::simd::Simd;
+use crate::size::chunk_len;
 use crate::workspace::Workspace;
 
 pub(crate) fn chunk<S: Simd>(
@@ -31,7 +32,9 @@ pub(crate) fn chunk<S: Simd>(
     chunk_size: usize,
 ) {
     let (dk, dv) = (io.dk, io.dv);
-    let cm = chunk_size.min(io.len).max(1);
+    // Chunks of at most crate::size::MAX_CHUNK tokens (results do not depend on it).
+    let chunk_size = chunk_len(chunk_size, io.len);
+    let cm = chunk_size;
     let [q, k, alpha, prefix, qp, kr, a, w, vals, out] = ws.parts([
         cm * dk,
         cm * dk,
