@@ -5,7 +5,7 @@
 use crate::error::Error;
 use hla_core::ops::{state_len, validate};
 use hla_core::size::{MAX_CHUNK, MAX_FLOATS};
-use hla_core::{Dims, HlaOptions, Mode, Op, Options};
+use hla_core::{Dims, GatedOptions, HlaOptions, Mode, Op, Options};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -93,6 +93,16 @@ impl Config {
             op: op_named(op)?,
             dims: dims_from(dims)?,
             options,
+        })
+    }
+
+    /// A gated-family operator (gla, deltaRule); `dims` = [b, t, h, hv, dk, dv]. Its gates
+    /// (gk; beta, g) are per-token inputs after q, k, v (`inputNames`).
+    pub fn gated(op: &str, dims: &[f64], scale: f32, qk_l2norm: bool) -> Result<Config, Error> {
+        Ok(Config {
+            op: op_named(op)?,
+            dims: dims_from(dims)?,
+            options: Options::Gated(GatedOptions { scale, qk_l2norm }),
         })
     }
 
