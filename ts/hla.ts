@@ -1,6 +1,7 @@
 import { typeError } from './errors.js';
 import { checkSizes, stateFloats } from './limits.js';
-import { withConfig } from './config.js';
+import { withConfig, withGatedConfig } from './config.js';
+import { checkGated, gatedState, gatedStateFloats, isGated, type DeltaRuleOptions, type GatedChecked, type GlaOptions } from './gated.js';
 import { BACKENDS, type Glue, type Loaded } from './loader.js';
 import { forwardOnPool, plan, type CallProfile } from './plan.js';
 import { sharedFloats, type Pool, type Transport, type WorkerProfile } from './pool.js';
@@ -8,7 +9,7 @@ import type { Runtime } from './runtime.js';
 import { restoreSession, Session, type SessionOptions } from './session.js';
 import { HlaState } from './state.js';
 import { hook, trapReason } from './trap.js';
-import type { Backend, OpName, Tensor } from './types.js';
+import type { Backend, GatedOpName, OpName, Tensor } from './types.js';
 import { checkForward, checkKnown, checkOp, type Checked, type ForwardOptions } from './validate.js';
 
 /** What every operator returns. */
@@ -96,9 +97,14 @@ export class Hla {
    * synchronous call (bit-identical by groups, within float32 rounding along T), which it falls
    * back to when there is no pool or nothing to split.
    */
-  async run(op: OpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): Promise<ForwardResult> {
+  async run(op: OpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): Promise<ForwardResult>;
+  /** gla and deltaRule through `run`: on this thread for now (the same results). */
+  async run(op: 'gla', q: Tensor, k: Tensor, v: Tensor, options: GlaOptions): Promise<ForwardResult>;
+  async run(op: 'deltaRule', q: Tensor, k: Tensor, v: Tensor, options: DeltaRuleOptions): Promise<ForwardResult>;
+  async run(op: OpName | GatedOpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions | GlaOptions | DeltaRuleOptions): Promise<ForwardResult> {
+    if (isGated(op)) return this.#runGated(op, checkGated(op, q, k, v, options));
     checkOp(op);
-    const c = checkForward(op, q, k, v, options);
+    const c = checkForward(op, q, k, v, options as ForwardOptions | undefined);
     if (!this.#pool || !plan(op, c, this.#pool.size)) return this.#run(op, c);
     const profile: CallProfile = { prepare: 0, run: 0, finish: 0 };
     const { o, state } = await forwardOnPool(this.#pool, op, c, c.q, c.k, c.v, profile);
@@ -135,6 +141,39 @@ export class Hla {
   /** Third-order HLA (strictly causal (W Wᵀ W) V with chain decay). */
   hla3(q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): ForwardResult {
     return this.#forward('hla3', q, k, v, options);
+  }
+
+  /**
+   * Gated linear attention with per-key-feature decay (FLA's `chunk_gla`):
+   * S_t = diag(exp(gk_t)) S_{t−1} + k_t v_tᵀ, o_t = S_tᵀ (scale·q_t). `gk` `[B, T, H, dk]` ≤ 0.
+   */
+  gla(q: Tensor, k: Tensor, v: Tensor, options: GlaOptions): ForwardResult {
+    return this.#runGated('gla', checkGated('gla', q, k, v, options));
+  }
+
+  /**
+   * The (gated) delta rule (FLA's `chunk_gated_delta_rule`): S' = exp(g_t) S_{t−1},
+   * δ = beta_t (v_t − S'ᵀk_t), S_t = S' + k_t δᵀ, o_t = S_tᵀ (scale·q_t). `beta` `[B, T, HV]`
+   * required; `g` `[B, T, HV]` ≤ 0 optional; `qkL2norm` normalises q and k first.
+   */
+  deltaRule(q: Tensor, k: Tensor, v: Tensor, options: DeltaRuleOptions): ForwardResult {
+    return this.#runGated('deltaRule', checkGated('deltaRule', q, k, v, options));
+  }
+
+  /** A checked gated call on this thread. */
+  #runGated(op: GatedOpName, c: GatedChecked): ForwardResult {
+    const state = c.initial ? c.initial.slice() : new Float32Array(gatedStateFloats(c.nSeq, c.HV, c.dk, c.dv));
+    const o = new Float32Array(c.B * c.T * c.HV * c.dv);
+    this.guard(() =>
+      withGatedConfig(this.#glue, op, c, c.scale, c.qkL2norm, (config) => {
+        const engine = this.#currentEngine();
+        c.inputs.forEach((x, i) => engine.setInput(i, x));
+        engine.forward(config, c.chunkSize, o, state, c.cuSeqlens);
+      }),
+    );
+    const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
+    if (c.outputFinalState) result.finalState = gatedState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, state);
+    return result;
   }
 
   /**

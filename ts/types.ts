@@ -7,6 +7,9 @@ export interface Tensor {
 /** The operators of the family (see README "Operators"). */
 export type OpName = 'la1' | 'hla2' | 'ahla' | 'hla3';
 
+/** The gated operators (gla, deltaRule): gates are per-token inputs (see README "Operators"). */
+export type GatedOpName = 'gla' | 'deltaRule';
+
 /** The operator table: each operator's code in snapshots (one entry per operator). */
 export const OP_CODES: Record<OpName, number> = { la1: 0, hla2: 1, ahla: 2, hla3: 3 };
 
