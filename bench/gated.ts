@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { init, type Backend, type Hla, type Tensor } from '../dist/index.mjs';
-import { GatedBaselineDecoder, gatedBaselineForward } from '../tests/reference/gated.js';
+import { GatedBaselineDecoder, gatedBaselineForward } from './gated-baseline.js';
 import { fmt, race, table } from './harness.js';
 import { rand } from './matrix.js';
 

@@ -3,7 +3,8 @@
 // baseline agrees with the float64 token loops on both operators.
 import { expect, it } from 'vitest';
 import { bruteForce } from './reference/bruteforce.js';
-import { gatedBaselineForward, gatedReference } from './reference/gated.js';
+import { gatedBaselineForward } from '../bench/gated-baseline.js';
+import { gatedReference } from './reference/gated.js';
 import { qkv, relErr, tensor, TOL } from './helpers.js';
 
 it('gla with gk = log γ everywhere is la1 with decay γ', () => {

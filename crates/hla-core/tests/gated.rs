@@ -1,17 +1,16 @@
 //! gla and deltaRule: every form (recurrent, chunk sizes 1, 3, 16, T+5) on every instruction set
-//! compiled in, against the float64 token loops of gated_reference.rs: GQA value heads, B > 1,
+//! compiled in, against the float64 token loops of common/gated.rs: GQA value heads, B > 1,
 //! odd head sizes, cuSeqlens, weak / strong / extreme gates (down to −30 and −∞ per token, past
 //! the block factorisation's limit), qkL2norm on and off, custom scale, an initial state, and
 //! continuation (finalState → initialState) ≡ one run.
 
-mod gated_reference;
 #[allow(dead_code)]
-mod reference;
-use gated_reference::{rel_err, GatedCase};
+mod common;
+use common::gated::{rel_err, GatedCase};
+use common::rand_vec;
 use hla_core::simd::{Scalar, Simd};
 use hla_core::workspace::Workspace;
 use hla_core::{forward, Dims, GatedOptions, Mode, Op, Options};
-use reference::rand_vec;
 
 const TOL: f64 = 1e-4;
 

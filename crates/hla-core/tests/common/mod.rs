@@ -5,6 +5,8 @@ use hla_core::simd::Simd;
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, HlaOptions, Mode, Op, Options};
 
+pub mod gated;
+
 pub struct Case {
     pub op: Op,
     pub d: Dims,
@@ -120,7 +122,7 @@ pub fn brute_force(c: &Case, q: &[f32], k: &[f32], v: &[f32], seqs: &[(usize, us
                             }
                         }
                     }
-                    // The gated family's references are gated_reference.rs's token loops.
+                    // The gated family's references are common/gated.rs's token loops.
                     Op::Gla | Op::DeltaRule => {
                         unreachable!("{} is not an HLA operator", c.op.name())
                     }

@@ -1,4 +1,5 @@
-//! Float64 token loops for gla and deltaRule (docs/math.md), the references of gated.rs.
+//! Float64 token loops for gla and deltaRule (docs/math.md §g), the references of tests/gated.rs.
+// Not every test crate that includes `common` runs the gated family.
 #![allow(dead_code)]
 
 use hla_core::ops::forward_with;
@@ -129,7 +130,8 @@ impl GatedCase {
     }
 }
 
-/// max|a − ref| / max(1, max|ref|), as reference::rel_err.
+/// max|a − ref| / max(1, max|ref|), with a NaN in `a` counted as an infinite error
+/// (`f64::max` would skip it).
 pub fn rel_err(a: &[f32], r: &[f64]) -> f64 {
     let scale = r.iter().fold(1f64, |m, x| m.max(x.abs()));
     a.iter()
