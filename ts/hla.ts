@@ -7,6 +7,7 @@ import { forwardOnPool, plan, type CallProfile } from './plan.js';
 import { sharedFloats, type Pool, type Transport, type WorkerProfile } from './pool.js';
 import type { Runtime } from './runtime.js';
 import { restoreSession, Session, type SessionOptions } from './session.js';
+import { GatedSession, type GatedSessionOptions } from './gated-session.js';
 import { HlaState } from './state.js';
 import { hook, trapReason } from './trap.js';
 import type { Backend, GatedOpName, OpName, Tensor } from './types.js';
@@ -180,8 +181,12 @@ export class Hla {
    * A streaming session for `op`: `step`/`stepInPlace` token by token, `prefill` many tokens,
    * `snapshot` to bytes. Call `free()` when done (or `using s = hla.session(…)`).
    */
-  session(op: OpName, options: SessionOptions): Session {
-    return new Session(this.#host(), checkOp(op), options);
+  session(op: OpName, options: SessionOptions): Session;
+  /** A gla / deltaRule session: `inputs` holds q, k, v and the gates (gk / beta, g). */
+  session(op: GatedOpName, options: GatedSessionOptions): GatedSession;
+  session(op: OpName | GatedOpName, options: SessionOptions | GatedSessionOptions): Session | GatedSession {
+    if (isGated(op)) return new GatedSession(this.#host(), op, options as GatedSessionOptions);
+    return new Session(this.#host(), checkOp(op), options as SessionOptions);
   }
 
   /**

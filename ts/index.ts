@@ -18,6 +18,7 @@ import { Pool } from './pool.js';
 export { Hla, type ForwardResult } from './hla.js';
 export { HlaState } from './state.js';
 export { Session, type SessionOptions } from './session.js';
+export { GatedSession, type GatedSessionOptions } from './gated-session.js';
 export type { Tensor, OpName, GatedOpName, Backend, WasmSource } from './types.js';
 export type { GlaOptions, DeltaRuleOptions } from './gated.js';
 export { BACKENDS, OPS } from './types.js';
