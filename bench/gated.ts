@@ -2,7 +2,8 @@
 //   prefill tok/s per flavour — la1 (the reference point of issue #12's goals), gla and deltaRule
 //   recurrent and chunk 64 — against the straightforward TS recurrence and the native build
 //   (hla-core examples/gated_race, 4-lane Sse and the build's widest ISA), all in one run;
-//   decode µs/token of the functional API (T=1 with initialState) against the TS decoder's step.
+//   decode µs/token of a session's stepInPlace and of the functional API (T=1 with initialState)
+//   against the TS decoder's step.
 // Ratios are within one race (bench/harness.ts): contenders timed round-robin.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -69,8 +70,8 @@ if (existsSync(NATIVE)) {
 }
 console.log(table(['operator / form', 'flavour', 'tok/s', 'vs la1'], printed));
 
-// Decode: one token at a time. No gated sessions yet: the functional API with initialState
-// (copies the state in and out per call) against the TS decoder's step.
+// Decode: one token at a time. A session's stepInPlace (inputs written into its views) and
+// the functional API with initialState (state copied in and out per call) against the TS step.
 console.log(`\n## gla and deltaRule decode (B=${B}, H=${H}, dk=dv=${D}), µs per token\n`);
 const dec: (string | number)[][] = [];
 const one = (x: Tensor, t: number, w: number): Tensor => ({ data: x.data.subarray(t * H * w, (t + 1) * H * w), shape: [1, 1, H, w] });
@@ -81,10 +82,20 @@ for (const op of ['gla', 'deltaRule'] as const) {
     : best.deltaRule(one(q, 0, D), one(k, 0, D), one(v, 0, D), { beta: oneS(beta, 0), g: oneS(g, 0), qkL2norm: true, outputFinalState: true })).finalState!;
   let t = 0;
   const base = new GatedBaselineDecoder(op, 1, H, D, D, 1 / Math.sqrt(D), op === 'deltaRule');
+  const sess = best.session(op, { heads: H, dk: D, dv: D, ...(op === 'deltaRule' ? { qkL2norm: true } : {}) });
   const out = new Float32Array(H * D);
   const STEPS = 256;
   const r = race({
-    wasm: () => {
+    stepInPlace: () => {
+      const inp = sess.inputs;
+      for (let s = 0; s < STEPS; s++, t = (t + 1) % T) {
+        inp.q.set(one(q, t, D).data); inp.k.set(one(k, t, D).data); inp.v.set(one(v, t, D).data);
+        if (op === 'gla') inp.gk.set(one(gk, t, D).data);
+        else { inp.beta.set(oneS(beta, t).data); inp.g.set(oneS(g, t).data); }
+        sess.stepInPlace();
+      }
+    },
+    functional: () => {
       for (let s = 0; s < STEPS; s++, t = (t + 1) % T) {
         const o = { initialState: st, outputFinalState: true, mode: 'recurrent' as const };
         st = (op === 'gla' ? best.gla(one(q, t, D), one(k, t, D), one(v, t, D), { ...o, gk: one(gk, t, D) })
@@ -97,9 +108,12 @@ for (const op of ['gla', 'deltaRule'] as const) {
       }
     },
   }, { rounds: ROUNDS });
+  sess.free();
   const us = (x: number) => (1e6 * x) / STEPS;
-  rows.push({ table: 'gated decode', row: op, backend: best.backend, us_per_token: us(r.wasm.median), ts_us_per_token: us(r.ts.median) });
-  dec.push([op, `functional (${best.backend})`, fmt(us(r.wasm.median), 1), fmt(us(r.ts.median), 1), `${fmt(r.ts.median / r.wasm.median, 1)}×`]);
+  for (const path of ['stepInPlace', 'functional'] as const) {
+    rows.push({ table: 'gated decode', row: `${op} ${path}`, backend: best.backend, us_per_token: us(r[path].median), ts_us_per_token: us(r.ts.median), speedup_vs_ts: r.ts.median / r[path].median });
+    dec.push([op, `${path} (${best.backend})`, fmt(us(r[path].median), 1), fmt(us(r.ts.median), 1), `${fmt(r.ts.median / r[path].median, 1)}×`]);
+  }
 }
 console.log(table(['operator', 'wasm path', 'µs/token', 'TS step µs/token', 'speed-up'], dec));
 mkdirSync('bench/results', { recursive: true });
