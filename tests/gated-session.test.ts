@@ -79,6 +79,37 @@ describe.each(['gla', 'deltaRule'] as const)('%s session', (op) => {
     }
   });
 
+  it('snapshot at every position, restored, continues exactly like the original', () => {
+    for (const hla of backends) {
+      const tok = (t: number) => (op === 'gla' ? [token(q, t), token(k, t), token(v, t), token(gk, t)] : [token(q, t), token(k, t), token(v, t), token(beta, t), token(g, t)]);
+      const whole = functional(hla, T).o.data;
+      for (let p = 0; p <= T; p++) {
+        const s = hla.session(op, sopts);
+        for (let t = 0; t < p; t++) s.step(...tok(t));
+        const r = hla.restore(s.snapshot(), { op });
+        expect(r.op).toBe(op);
+        expect(r.position).toBe(p);
+        expect(r.qkL2norm).toBe(op === 'deltaRule');
+        expect(Array.from(r.stateFloats())).toEqual(Array.from(s.stateFloats()));
+        s.free();
+        // The restored session continues to the functional outputs.
+        for (let t = p; t < T; t++) {
+          const out = r.step(...tok(t));
+          const want: number[] = [];
+          for (let row = 0; row < B; row++) want.push(...whole.subarray((row * T + t) * HV * dv, (row * T + t + 1) * HV * dv));
+          expect(relErr(out, want), `${hla.backend} from ${p} at ${t}`).toBeLessThanOrEqual(TOL);
+        }
+        r.free();
+      }
+    }
+    // A gated snapshot is not another operator's.
+    const hla = backends[0];
+    const s = hla.session(op, sopts);
+    const other = op === 'gla' ? 'deltaRule' : 'gla';
+    expect(() => hla.restore(s.snapshot(), { op: other })).toThrow(new RegExp(`^snapshot: expected a ${other} session`));
+    s.free();
+  });
+
   it('a bad gate in a step is a RangeError naming it; state and position unchanged', () => {
     const hla = backends[0];
     const s = hla.session(op, sopts);

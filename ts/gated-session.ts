@@ -9,6 +9,7 @@ import { RESET_MESSAGE, type Runtime } from './runtime.js';
 import { withGatedConfig } from './config.js';
 import { checkGated, gatedStateFloats, type DeltaRuleOptions, type GlaOptions } from './gated.js';
 import type { SessionHost } from './session.js';
+import { encodeSnapshot } from './snapshot.js';
 import type { GatedOpName, Tensor } from './types.js';
 import { checkKnown, f32View } from './validate.js';
 
@@ -208,6 +209,22 @@ export class GatedSession {
       inner.prefill(c.T, c.chunkSize, o);
     });
     return { data: o, shape: [c.B, c.T, c.HV, c.dv] };
+  }
+
+  /** Self-describing bytes (operator, dims, scale, qkL2norm, position, state, CRC-32): README "Snapshots". */
+  snapshot(): Uint8Array {
+    const inner = this.#live();
+    const state = new Float32Array(this.#rt.memory.buffer, inner.statePtr(), inner.stateLen());
+    const { op, batch, heads, valueHeads, dk, dv, scale, qkL2norm } = this;
+    return encodeSnapshot({ op, batch, heads, valueHeads, dk, dv, scale, eps: 1, ridge: 0, normalize: false, decay: new Float32Array([1]), qkL2norm, position: inner.position }, state);
+  }
+
+  /** @internal Loads state and position decoded from a snapshot of the same shape. */
+  _load(state: Float32Array, position: number): void {
+    const inner = this.#live();
+    if (state.length !== inner.stateLen()) throw rangeError('snapshot state', `${inner.stateLen()} floats`, state.length);
+    new Float32Array(this.#rt.memory.buffer, inner.statePtr(), state.length).set(state);
+    inner.position = position;
   }
 
   /** Back to the empty state, position 0. */

@@ -193,10 +193,14 @@ export class Hla {
    * A session from `session.snapshot()` bytes (from any instance, runtime or package version
    * with the same format version). `expect.op` rejects a snapshot of another operator.
    */
-  restore(bytes: Uint8Array, expect?: { op?: OpName }): Session {
+  restore(bytes: Uint8Array, expect?: { op?: OpName }): Session;
+  /** A gla / deltaRule session from its snapshot. */
+  restore(bytes: Uint8Array, expect: { op: GatedOpName }): GatedSession;
+  restore(bytes: Uint8Array, expect?: { op?: OpName | GatedOpName }): Session | GatedSession;
+  restore(bytes: Uint8Array, expect?: { op?: OpName | GatedOpName }): Session | GatedSession {
     if (expect !== undefined && (typeof expect !== 'object' || expect === null)) throw typeError('expect', "an object { op } (e.g. { op: 'la1' })", expect);
     if (expect !== undefined) checkKnown(expect, new Set(['op']), 'expect');
-    const op = expect?.op === undefined ? undefined : checkOp(expect.op, 'expect.op');
+    const op = expect?.op === undefined ? undefined : isGated(expect.op) ? expect.op : checkOp(expect.op, 'expect.op');
     return restoreSession(this.#host(), bytes, op);
   }
 
