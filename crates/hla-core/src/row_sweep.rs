@@ -115,6 +115,7 @@ pub fn update_read_rows<S: Simd, const NT: usize>(
 const BL: usize = 2;
 
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // the register blocks are indexed in lockstep
 unsafe fn columns<S: Simd, const NT: usize, const BL: usize>(
     x: *mut f32,
     m: usize,

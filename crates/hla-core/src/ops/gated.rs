@@ -17,7 +17,7 @@ macro_rules! ensure {
 }
 
 /// The gated family's options for `op`.
-pub(crate) fn gated_options<'o>(op: Op, opts: &'o Options) -> Result<&'o GatedOptions, HlaError> {
+pub(crate) fn gated_options(op: Op, opts: &Options) -> Result<&GatedOptions, HlaError> {
     let o = opts.gated(op)?;
     ensure!(o.scale.is_finite(), "scale", "a finite number", o.scale);
     ensure!(

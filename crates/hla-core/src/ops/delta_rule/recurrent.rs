@@ -8,11 +8,11 @@
 
 use super::super::gated::load_qk;
 use super::super::options::GatedOptions;
+use super::super::recurrent::NT;
 use super::super::shape::HeadIo;
 use super::super::shape::V;
 use super::beta_g;
 use super::chunk::dot;
-use super::super::recurrent::NT;
 use crate::exp::exp;
 use crate::simd::{Scalar, Simd};
 use crate::workspace::Workspace;
