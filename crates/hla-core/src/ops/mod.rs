@@ -18,7 +18,9 @@ mod operator;
 pub mod options;
 mod recurrent;
 mod segment;
+pub mod rla;
 pub mod shape;
+pub mod sse;
 pub mod validate;
 
 pub use operator::{Operator, ValueMoments};
