@@ -265,7 +265,8 @@ fn cu_seqlens_and_continuation() {
                     .iter()
                     .zip(&c.inputs)
                     .map(|(spec, x)| {
-                        let w = spec.per_token(&d, 0);
+                        let ([a, b], _) = spec.per_token(&d, 0);
+                        let w = a * b;
                         x[lo * w..hi * w].to_vec()
                     })
                     .collect();

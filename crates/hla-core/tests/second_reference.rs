@@ -60,7 +60,7 @@ impl SseCase {
         seqs(&self.d, &self.cu)
     }
     pub fn state_len(&self) -> usize {
-        sse::state_len(self.seqs().len(), &self.d, &self.opts)
+        sse::state_len(self.seqs().len(), &self.d, &self.opts).unwrap()
     }
     pub fn run<S: Simd>(&self, mode: Mode, state: &mut [f32]) -> Vec<f32> {
         let d = self.d;
@@ -264,7 +264,7 @@ impl RlaCase {
         seqs(&self.d, &self.cu)
     }
     pub fn state_len(&self) -> usize {
-        rla::state_len(self.seqs().len(), &self.d)
+        rla::state_len(self.seqs().len(), &self.d).unwrap()
     }
     pub fn run<S: Simd>(&self, mode: Mode, state: &mut [f32]) -> Vec<f32> {
         let d = self.d;

@@ -228,7 +228,8 @@ fn continuation_equals_one_run() {
                     .iter()
                     .zip(&c.inputs)
                     .map(|(spec, x)| {
-                        let w = spec.per_token(&d, c.opts.partitions);
+                        let ([a, b], _) = spec.per_token(&d, c.opts.partitions);
+                        let w = a * b;
                         x[lo * w..hi * w].to_vec()
                     })
                     .collect();

@@ -18,6 +18,7 @@ use super::validate as check;
 use super::Mode;
 use crate::error::HlaError;
 use crate::simd::{Isa, Simd};
+use crate::size::{exact, floats, MAX_FLOATS};
 use crate::workspace::Workspace;
 
 /// The operator whose state S is (and which R follows).
@@ -93,13 +94,14 @@ pub const INPUTS: [InputSpec; 6] = [
 ];
 
 /// Floats of state per (sequence, query-key head) group: S and R per value head.
-pub fn group_len(d: &Dims) -> usize {
-    2 * d.group() * d.dk * d.dv
+pub fn group_len(d: &Dims) -> Option<usize> {
+    floats(&[&[2, d.group(), d.dk, d.dv]])
 }
 
 /// State floats for `n_seq` sequences, laid out `[n_seq, h, {S, R}, group, dk, dv]`.
-pub fn state_len(n_seq: usize, d: &Dims) -> usize {
-    n_seq * d.h * group_len(d)
+/// `None` past one wasm32 buffer (crate::size).
+pub fn state_len(n_seq: usize, d: &Dims) -> Option<usize> {
+    floats(&[&[n_seq, d.h, group_len(d)?]])
 }
 
 macro_rules! ensure {
@@ -140,9 +142,16 @@ pub fn validate(
         "6 tensors (q, k, v, g, beta, correction)",
         inputs.len()
     );
-    let rows = d.b * d.t;
     for (spec, x) in INPUTS.iter().zip(inputs) {
-        let want = rows * spec.per_token(d, 0);
+        let ([a, b], names) = spec.per_token(d, 0);
+        let want = floats(&[&[d.b, d.t, a, b]]);
+        ensure!(
+            want.is_some(),
+            spec.name,
+            format!("b·T·{names} ≤ {MAX_FLOATS} floats (one wasm32 buffer)"),
+            exact(&[&[d.b, d.t, a, b]]),
+        );
+        let want = want.unwrap_or(0);
         let absent = spec.presence == Presence::Optional && x.is_empty();
         ensure!(
             absent || x.len() == want,
@@ -151,14 +160,29 @@ pub fn validate(
             x.len()
         );
     }
-    let nv = rows * d.hv * d.dv;
+    let nv = floats(&[&[d.b, d.t, d.hv, d.dv]]).unwrap_or(usize::MAX);
+    // The chunk form's one-head problems: q, k, gates (T·dk each) and v, three reads (T·dv).
+    ensure!(
+        floats(&[&[d.t, 5, d.dk], &[d.t, 4, d.dv]]).is_some(),
+        "dims",
+        format!("T·(5·dk + 4·dv) ≤ {MAX_FLOATS} floats (one wasm32 buffer)"),
+        format!("{d:?}"),
+    );
     ensure!(o_len == nv, "o", format!("{nv} floats"), o_len);
     check_log_gates("g", inputs[G])?;
     check_finite("beta", inputs[BETA])?;
     check_finite("correction", inputs[CORRECTION])?;
     check::mode(mode)?;
     let n_seq = check::sequences(d, cu_seqlens)?;
-    check::length("state", state_len(n_seq, d), state_len_given)?;
+    let want = state_len(n_seq, d);
+    ensure!(
+        want.is_some(),
+        "state",
+        format!("at most {MAX_FLOATS} floats (one wasm32 buffer)"),
+        format!("more for rla with {d:?}"),
+    );
+    check::workspace(mode, d)?;
+    check::length("state", want.unwrap_or(0), state_len_given)?;
     Ok(n_seq)
 }
 
@@ -191,7 +215,7 @@ pub fn forward_with<S: Simd>(
     ws: &mut Workspace,
 ) -> Result<(), HlaError> {
     let n_seq = validate(mode, d, opts, inputs, o.len(), state.len(), cu_seqlens)?;
-    let glen = group_len(d);
+    let glen = group_len(d).expect("validated");
     for s in 0..n_seq {
         let (row0, len) = match cu_seqlens {
             None => (s * d.t, d.t),

@@ -25,6 +25,7 @@ use super::validate as check;
 use super::Mode;
 use crate::error::HlaError;
 use crate::simd::{Isa, Simd};
+use crate::size::{exact, floats, MAX_FLOATS};
 use crate::workspace::Workspace;
 use route::Runs;
 
@@ -119,13 +120,14 @@ pub const DELTA_RULE_INPUTS: [InputSpec; 10] = [
 
 /// Floats of state per (sequence, query-key head) group: `N + 1` partitions, each one
 /// `dk×dv` matrix per value head (partition-major: partition 0 first).
-pub fn group_len(d: &Dims, opts: &SseOptions) -> usize {
-    (opts.partitions + 1) * d.group() * d.dk * d.dv
+pub fn group_len(d: &Dims, opts: &SseOptions) -> Option<usize> {
+    floats(&[&[opts.partitions.checked_add(1)?, d.group(), d.dk, d.dv]])
 }
 
 /// State floats for `n_seq` sequences, laid out `[n_seq, h, N + 1, group, dk, dv]`.
-pub fn state_len(n_seq: usize, d: &Dims, opts: &SseOptions) -> usize {
-    n_seq * d.h * group_len(d, opts)
+/// `None` past one wasm32 buffer (crate::size).
+pub fn state_len(n_seq: usize, d: &Dims, opts: &SseOptions) -> Option<usize> {
+    floats(&[&[n_seq, d.h, group_len(d, opts)?]])
 }
 
 macro_rules! ensure {
@@ -174,9 +176,16 @@ pub fn validate(
         ),
         inputs.len()
     );
-    let rows = d.b * d.t;
     for (spec, x) in specs.iter().zip(inputs) {
-        let want = rows * spec.per_token(d, n);
+        let ([a, b], names) = spec.per_token(d, n);
+        let want = floats(&[&[d.b, d.t, a, b]]);
+        ensure!(
+            want.is_some(),
+            spec.name,
+            format!("b·T·{names} ≤ {MAX_FLOATS} floats (one wasm32 buffer)"),
+            exact(&[&[d.b, d.t, a, b]]),
+        );
+        let want = want.unwrap_or(0);
         let absent = spec.presence == Presence::Optional && x.is_empty();
         ensure!(
             absent || x.len() == want,
@@ -185,8 +194,19 @@ pub fn validate(
             x.len()
         );
     }
-    let nv = rows * d.hv * d.dv;
+    let nv = floats(&[&[d.b, d.t, d.hv, d.dv]]).unwrap_or(usize::MAX);
     ensure!(o_len == nv, "o", format!("{nv} floats"), o_len);
+    // The gathered routed rows of one sequence and head (q, k, gates, then v and o).
+    let gathered = floats(&[
+        &[d.t, opts.top_k, 3, d.dk],
+        &[d.t, opts.top_k, 2, d.group(), d.dv.max(1)],
+    ]);
+    ensure!(
+        gathered.is_some(),
+        "topK",
+        format!("T·topK·(3·dk + 2·(hv/h)·dv) ≤ {MAX_FLOATS} floats (one wasm32 buffer)"),
+        opts.top_k,
+    );
     check_finite("router", inputs[ROUTER])?;
     match opts.base {
         SseBase::Gla => {
@@ -202,7 +222,15 @@ pub fn validate(
     }
     check::mode(mode)?;
     let n_seq = check::sequences(d, cu_seqlens)?;
-    check::length("state", state_len(n_seq, d, opts), state_len_given)?;
+    let want = state_len(n_seq, d, opts);
+    ensure!(
+        want.is_some(),
+        "state",
+        format!("at most {MAX_FLOATS} floats (one wasm32 buffer)"),
+        format!("more for sse with {d:?}, N = {n}"),
+    );
+    check::workspace(mode, d)?;
+    check::length("state", want.unwrap_or(0), state_len_given)?;
     Ok(n_seq)
 }
 
@@ -270,7 +298,7 @@ fn run<S: Simd, B: Operator<Params = GatedOptions>>(
     ws: &mut Workspace,
 ) {
     let (n, k, g, dk, dv) = (opts.partitions, opts.top_k, d.group(), d.dk, d.dv);
-    let glen = group_len(d, opts);
+    let glen = group_len(d, opts).expect("validated");
     let mat = dk * dv;
     let p = GatedOptions {
         scale: opts.scale,
