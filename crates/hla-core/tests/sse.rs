@@ -347,3 +347,51 @@ fn bad_arguments_name_themselves_and_touch_nothing() {
     bad[sse::ROUTER] = &nan;
     assert_eq!(try_with(c.opts, &bad, sl), "router");
 }
+
+#[test]
+fn one_dispatch_names_sizes_and_no_segment_split() {
+    use hla_core::ops::{segment_summary, summary_len};
+    use hla_core::{Op, Options};
+    assert_eq!(Op::from_name("sseGla"), Some(Op::SseGla));
+    assert_eq!(Op::from_name("sseDeltaRule"), Some(Op::SseDeltaRule));
+    assert_eq!(Op::from_name("rla"), Some(Op::Rla));
+    assert_eq!(Op::SseGla.inputs().len(), 8);
+    assert_eq!(Op::SseDeltaRule.inputs().len(), 10);
+    let c = case(SseBase::Gla, dims(1, 5, 2, 4, 8, 6), 4, 2, 23);
+    let d = c.d;
+    // (N + 1) matrices per value head.
+    assert_eq!(sse::group_len(&d, &c.opts), Some(5 * 2 * 8 * 6));
+    assert_eq!(c.state_len(), 2 * 5 * 2 * 8 * 6);
+    let huge = SseOptions {
+        partitions: 1 << 30,
+        ..c.opts
+    };
+    assert_eq!(sse::group_len(&dims(1, 1, 1, 1, 64, 64), &huge), None);
+    // The segment split has no sse summary: refused, not run.
+    let opts = Options::Sse(c.opts);
+    assert_eq!(summary_len(Op::SseGla, &d, &opts), None);
+    let ins: Vec<&[f32]> = c.inputs.iter().map(|x| x.as_slice()).collect();
+    assert!(segment_summary(Op::SseGla, &d, &opts, &ins, 4, &mut Workspace::default()).is_err());
+    // Another family's options are refused (the router's width comes from sse's options, so
+    // the length check of the router is what refuses them first), nothing touched.
+    let wrong = Options::Gated(hla_core::GatedOptions {
+        scale: 1.0,
+        qk_l2norm: false,
+    });
+    let mut o = vec![0.0; d.t * d.hv * d.dv];
+    let mut st = vec![0.0; c.state_len()];
+    let e = hla_core::ops::forward(
+        Op::SseGla,
+        Mode::Recurrent,
+        &d,
+        &wrong,
+        &ins,
+        &mut o,
+        &mut st,
+        None,
+        &mut Workspace::default(),
+    )
+    .unwrap_err();
+    assert!(e.arg == "router" || e.arg == "options", "{e}");
+    assert!(o.iter().all(|&x| x == 0.0) && st.iter().all(|&x| x == 0.0));
+}

@@ -17,8 +17,8 @@ pub mod la1;
 mod operator;
 pub mod options;
 mod recurrent;
-mod segment;
 pub mod rla;
+mod segment;
 pub mod shape;
 pub mod sse;
 pub mod validate;
@@ -40,6 +40,11 @@ pub enum Op {
     Hla3,
     Gla,
     DeltaRule,
+    /// sse over gla (JS: `sse` with `base: 'gla'`).
+    SseGla,
+    /// sse over deltaRule (JS: `sse` with `base: 'deltaRule'`).
+    SseDeltaRule,
+    Rla,
 }
 
 /// Runs `$body` with `$O` the [`Operator`] type of `$op`: the one place that switches on the
@@ -71,18 +76,33 @@ macro_rules! dispatch {
                 type $O = delta_rule::DeltaRule;
                 $body
             }
+            Op::SseGla => {
+                type $O = sse::Sse<gla::Gla>;
+                $body
+            }
+            Op::SseDeltaRule => {
+                type $O = sse::Sse<delta_rule::DeltaRule>;
+                $body
+            }
+            Op::Rla => {
+                type $O = rla::Rla;
+                $body
+            }
         }
     };
 }
 
 impl Op {
-    pub const ALL: [Op; 6] = [
+    pub const ALL: [Op; 9] = [
         Op::La1,
         Op::Hla2,
         Op::Ahla,
         Op::Hla3,
         Op::Gla,
         Op::DeltaRule,
+        Op::SseGla,
+        Op::SseDeltaRule,
+        Op::Rla,
     ];
     /// The HLA family (the operators of [`Options::Hla`]).
     pub const HLA: [Op; 4] = [Op::La1, Op::Hla2, Op::Ahla, Op::Hla3];
@@ -97,6 +117,9 @@ impl Op {
             Op::Hla3 => "hla3",
             Op::Gla => "gla",
             Op::DeltaRule => "deltaRule",
+            Op::SseGla => "sseGla",
+            Op::SseDeltaRule => "sseDeltaRule",
+            Op::Rla => "rla",
         }
     }
     pub fn from_name(s: &str) -> Option<Op> {

@@ -55,6 +55,10 @@ impl RidgeMoments {
 pub enum Options {
     Hla(HlaOptions),
     Gated(GatedOptions),
+    /// sse (over gla or deltaRule): docs/math.md, section h.
+    Sse(super::sse::SseOptions),
+    /// rla (over la or deltaRule): docs/math.md, section i.
+    Rla(super::rla::RlaOptions),
 }
 
 /// The options of the gated family (gla, deltaRule): docs/spec.md. Also what one query-key
@@ -78,7 +82,41 @@ impl From<HlaOptions> for Options {
     }
 }
 
+impl From<super::sse::SseOptions> for Options {
+    fn from(o: super::sse::SseOptions) -> Options {
+        Options::Sse(o)
+    }
+}
+
+impl From<super::rla::RlaOptions> for Options {
+    fn from(o: super::rla::RlaOptions) -> Options {
+        Options::Rla(o)
+    }
+}
+
 impl Options {
+    /// sse's options (`op` names the operator in the error).
+    pub fn sse(&self, op: Op) -> Result<&super::sse::SseOptions, crate::HlaError> {
+        match self {
+            Options::Sse(o) => Ok(o),
+            _ => Err(crate::HlaError::new(
+                "options",
+                format!("sse's options ({} is sse)", op.name()),
+                "another family's",
+            )),
+        }
+    }
+    /// rla's options (`op` names the operator in the error).
+    pub fn rla(&self, op: Op) -> Result<&super::rla::RlaOptions, crate::HlaError> {
+        match self {
+            Options::Rla(o) => Ok(o),
+            _ => Err(crate::HlaError::new(
+                "options",
+                format!("rla's options ({} is rla)", op.name()),
+                "another family's",
+            )),
+        }
+    }
     /// The gated family's options (`op` names the operator in the error).
     pub fn gated(&self, op: Op) -> Result<&GatedOptions, crate::HlaError> {
         match self {

@@ -122,8 +122,9 @@ pub fn brute_force(c: &Case, q: &[f32], k: &[f32], v: &[f32], seqs: &[(usize, us
                             }
                         }
                     }
-                    // The gated family's references are common/gated.rs's token loops.
-                    Op::Gla | Op::DeltaRule => {
+                    // The gated family's references are common/gated.rs's token loops, sse's and
+                    // rla's second_reference.rs's.
+                    Op::Gla | Op::DeltaRule | Op::SseGla | Op::SseDeltaRule | Op::Rla => {
                         unreachable!("{} is not an HLA operator", c.op.name())
                     }
                 }

@@ -13,12 +13,13 @@ mod chunk;
 mod recurrent;
 
 use super::gated::{check_finite, check_log_gates};
-use super::shape::{Dims, HeadIo, InputKind, InputSpec, Presence};
-use super::validate as check;
-use super::Mode;
+use super::operator::Operator;
+use super::options::Options;
+use super::shape::{Dims, GroupDims, HeadIo, InputKind, InputSpec};
+use super::{Mode, Op};
 use crate::error::HlaError;
 use crate::simd::{Isa, Simd};
-use crate::size::{exact, floats, MAX_FLOATS};
+use crate::size::{floats, MAX_FLOATS};
 use crate::workspace::Workspace;
 
 /// The operator whose state S is (and which R follows).
@@ -112,78 +113,70 @@ macro_rules! ensure {
     };
 }
 
-/// Checks every argument of [`forward`]; returns the number of sequences.
-#[allow(clippy::too_many_arguments, clippy::neg_cmp_op_on_partial_ord)]
-pub fn validate(
-    mode: Mode,
-    d: &Dims,
-    opts: &RlaOptions,
-    inputs: &[&[f32]],
-    o_len: usize,
-    state_len_given: usize,
-    cu_seqlens: Option<&[i32]>,
-) -> Result<usize, HlaError> {
-    check::dims(d)?;
-    ensure!(
-        opts.clip > 0.0,
-        "clip",
-        "a number > 0 (Infinity: no clipping)",
-        opts.clip
-    );
-    ensure!(
-        opts.scale.is_finite(),
-        "scale",
-        "a finite number",
-        opts.scale
-    );
-    ensure!(
-        inputs.len() == INPUTS.len(),
-        "inputs",
-        "6 tensors (q, k, v, g, beta, correction)",
-        inputs.len()
-    );
-    for (spec, x) in INPUTS.iter().zip(inputs) {
-        let ([a, b], names) = spec.per_token(d, 0);
-        let want = floats(&[&[d.b, d.t, a, b]]);
-        ensure!(
-            want.is_some(),
-            spec.name,
-            format!("b·T·{names} ≤ {MAX_FLOATS} floats (one wasm32 buffer)"),
-            exact(&[&[d.b, d.t, a, b]]),
-        );
-        let want = want.unwrap_or(0);
-        let absent = spec.presence == Presence::Optional && x.is_empty();
-        ensure!(
-            absent || x.len() == want,
-            spec.name,
-            format!("{want} floats"),
-            x.len()
-        );
+/// rla (docs/math.md, section i).
+pub struct Rla;
+
+impl Operator for Rla {
+    const OP: Op = Op::Rla;
+    const INPUTS: &'static [InputSpec] = &INPUTS;
+    type Params = RlaOptions;
+    /// `g × S[dk×dv]` then `g × R[dk×dv]`.
+    type State<'a> = &'a mut [f32];
+
+    fn split<'a>(st: &'a mut [f32], _: &GroupDims, _: &RlaOptions) -> &'a mut [f32] {
+        st
     }
-    let nv = floats(&[&[d.b, d.t, d.hv, d.dv]]).unwrap_or(usize::MAX);
-    // The chunk form's one-head problems: q, k, gates (T·dk each) and v, three reads (T·dv).
-    ensure!(
-        floats(&[&[d.t, 5, d.dk], &[d.t, 4, d.dv]]).is_some(),
-        "dims",
-        format!("T·(5·dk + 4·dv) ≤ {MAX_FLOATS} floats (one wasm32 buffer)"),
-        format!("{d:?}"),
-    );
-    ensure!(o_len == nv, "o", format!("{nv} floats"), o_len);
-    check_log_gates("g", inputs[G])?;
-    check_finite("beta", inputs[BETA])?;
-    check_finite("correction", inputs[CORRECTION])?;
-    check::mode(mode)?;
-    let n_seq = check::sequences(d, cu_seqlens)?;
-    let want = state_len(n_seq, d);
-    ensure!(
-        want.is_some(),
-        "state",
-        format!("at most {MAX_FLOATS} floats (one wasm32 buffer)"),
-        format!("more for rla with {d:?}"),
-    );
-    check::workspace(mode, d)?;
-    check::length("state", want.unwrap_or(0), state_len_given)?;
-    Ok(n_seq)
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    fn check_options(d: &Dims, opts: &Options) -> Result<(), HlaError> {
+        let o = opts.rla(Self::OP)?;
+        // `!(c > 0)` also refuses NaN.
+        ensure!(
+            o.clip > 0.0,
+            "clip",
+            "a number > 0 (Infinity: no clipping)",
+            o.clip
+        );
+        ensure!(o.scale.is_finite(), "scale", "a finite number", o.scale);
+        // The chunk form's one-head problems: q, k, gates (T·dk each) and v, three reads (T·dv).
+        ensure!(
+            floats(&[&[d.t, 5, d.dk], &[d.t, 4, d.dv]]).is_some(),
+            "dims",
+            format!("T·(5·dk + 4·dv) ≤ {MAX_FLOATS} floats (one wasm32 buffer)"),
+            format!("{d:?}"),
+        );
+        Ok(())
+    }
+    fn check_inputs(_: &Dims, inputs: &[&[f32]]) -> Result<(), HlaError> {
+        check_log_gates("g", inputs[G])?;
+        check_finite("beta", inputs[BETA])?;
+        check_finite("correction", inputs[CORRECTION])
+    }
+    fn params(opts: &Options, _: usize) -> RlaOptions {
+        *opts.rla(Self::OP).expect("checked")
+    }
+    fn group_len(d: &Dims, _: &Options) -> Option<usize> {
+        group_len(d)
+    }
+
+    fn recurrent<S: Simd>(
+        io: &HeadIo,
+        p: &RlaOptions,
+        st: &mut [f32],
+        o: &mut [f32],
+        ws: &mut Workspace,
+    ) {
+        recurrent::recurrent::<S>(io, p, st, o, ws)
+    }
+    fn chunk<S: Simd>(
+        io: &HeadIo,
+        p: &RlaOptions,
+        st: &mut [f32],
+        o: &mut [f32],
+        ws: &mut Workspace,
+        chunk_size: usize,
+    ) {
+        chunk::chunk::<S>(io, p, st, o, ws, chunk_size)
+    }
 }
 
 /// Runs rla over all sequences and heads: `inputs` in [`INPUTS`] order. `state` holds the
@@ -214,24 +207,17 @@ pub fn forward_with<S: Simd>(
     cu_seqlens: Option<&[i32]>,
     ws: &mut Workspace,
 ) -> Result<(), HlaError> {
-    let n_seq = validate(mode, d, opts, inputs, o.len(), state.len(), cu_seqlens)?;
-    let glen = group_len(d).expect("validated");
-    for s in 0..n_seq {
-        let (row0, len) = match cu_seqlens {
-            None => (s * d.t, d.t),
-            Some(cu) => (cu[s] as usize, (cu[s + 1] - cu[s]) as usize),
-        };
-        for head in 0..d.h {
-            let io = HeadIo::new(d, inputs, row0, len, head);
-            let grp = s * d.h + head;
-            let st = &mut state[grp * glen..(grp + 1) * glen];
-            match mode {
-                Mode::Recurrent => recurrent::recurrent::<S>(&io, opts, st, o, ws),
-                Mode::Chunk(c) => chunk::chunk::<S>(&io, opts, st, o, ws, c),
-            }
-        }
-    }
-    Ok(())
+    super::forward_with::<S>(
+        Op::Rla,
+        mode,
+        d,
+        &Options::Rla(*opts),
+        inputs,
+        o,
+        state,
+        cu_seqlens,
+        ws,
+    )
 }
 
 /// `(α, β, correction)` of token `t`, value head `j` of the group: α = exp(g) (1 without g),

@@ -19,15 +19,15 @@ use super::delta_rule::DeltaRule;
 use super::gated::{check_finite, check_log_gates};
 use super::gla::Gla;
 use super::operator::Operator;
-use super::options::GatedOptions;
-use super::shape::{Dims, HeadIo, InputKind, InputSpec, Presence};
-use super::validate as check;
-use super::Mode;
+use super::options::{GatedOptions, Options};
+use super::shape::{Dims, GroupDims, HeadIo, InputKind, InputSpec};
+use super::{Mode, Op};
 use crate::error::HlaError;
 use crate::simd::{Isa, Simd};
-use crate::size::{exact, floats, MAX_FLOATS};
+use crate::size::{floats, MAX_FLOATS};
 use crate::workspace::Workspace;
 use route::Runs;
+use std::marker::PhantomData;
 
 /// The operator each partition runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,14 +118,22 @@ pub const DELTA_RULE_INPUTS: [InputSpec; 10] = [
     InputSpec::required("beta2", InputKind::ValueScalar),
 ];
 
+/// The operator of sse over `base`.
+pub fn op(base: SseBase) -> Op {
+    match base {
+        SseBase::Gla => Op::SseGla,
+        SseBase::DeltaRule => Op::SseDeltaRule,
+    }
+}
+
 /// Floats of state per (sequence, query-key head) group: `N + 1` partitions, each one
-/// `dk×dv` matrix per value head (partition-major: partition 0 first).
+/// `dk×dv` matrix per value head (partition-major: partition 0 first); `None` past one wasm32
+/// buffer (crate::size).
 pub fn group_len(d: &Dims, opts: &SseOptions) -> Option<usize> {
     floats(&[&[opts.partitions.checked_add(1)?, d.group(), d.dk, d.dv]])
 }
 
 /// State floats for `n_seq` sequences, laid out `[n_seq, h, N + 1, group, dk, dv]`.
-/// `None` past one wasm32 buffer (crate::size).
 pub fn state_len(n_seq: usize, d: &Dims, opts: &SseOptions) -> Option<usize> {
     floats(&[&[n_seq, d.h, group_len(d, opts)?]])
 }
@@ -138,100 +146,124 @@ macro_rules! ensure {
     };
 }
 
-/// Checks every argument of [`forward`]; returns the number of sequences.
-#[allow(clippy::too_many_arguments)]
-pub fn validate(
-    mode: Mode,
-    d: &Dims,
-    opts: &SseOptions,
-    inputs: &[&[f32]],
-    o_len: usize,
-    state_len_given: usize,
-    cu_seqlens: Option<&[i32]>,
-) -> Result<usize, HlaError> {
-    check::dims(d)?;
-    let n = opts.partitions;
-    ensure!(n >= 1, "partitions", "an integer ≥ 1", n);
-    ensure!(
-        opts.top_k >= 1 && opts.top_k <= n,
-        "topK",
-        format!("an integer in 1..={n} (the partitions)"),
-        opts.top_k
-    );
-    ensure!(
-        opts.scale.is_finite(),
-        "scale",
-        "a finite number",
-        opts.scale
-    );
-    let specs = opts.base.inputs();
-    ensure!(
-        inputs.len() == specs.len(),
-        "inputs",
-        format!(
-            "{} tensors ({}) for base {}",
-            specs.len(),
-            specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
-            opts.base.name()
-        ),
-        inputs.len()
-    );
-    for (spec, x) in specs.iter().zip(inputs) {
-        let ([a, b], names) = spec.per_token(d, n);
-        let want = floats(&[&[d.b, d.t, a, b]]);
-        ensure!(
-            want.is_some(),
-            spec.name,
-            format!("b·T·{names} ≤ {MAX_FLOATS} floats (one wasm32 buffer)"),
-            exact(&[&[d.b, d.t, a, b]]),
-        );
-        let want = want.unwrap_or(0);
-        let absent = spec.presence == Presence::Optional && x.is_empty();
-        ensure!(
-            absent || x.len() == want,
-            spec.name,
-            format!("{want} floats"),
-            x.len()
-        );
+/// What sse needs of its base: the base's kernels (its [`Operator`]) and sse's inputs over it.
+pub trait SseBaseOp: Operator<Params = GatedOptions> {
+    const BASE: SseBase;
+    const SSE_OP: Op;
+    const SSE_INPUTS: &'static [InputSpec];
+    /// Side 1's or side 2's gates, in the base's input order after q, k, v.
+    fn gates<'a>(inputs: &[&'a [f32]], side: usize) -> Vec<&'a [f32]>;
+    fn check_gates(inputs: &[&[f32]]) -> Result<(), HlaError>;
+}
+
+impl SseBaseOp for Gla {
+    const BASE: SseBase = SseBase::Gla;
+    const SSE_OP: Op = Op::SseGla;
+    const SSE_INPUTS: &'static [InputSpec] = &GLA_INPUTS;
+    fn gates<'a>(inputs: &[&'a [f32]], side: usize) -> Vec<&'a [f32]> {
+        vec![inputs[if side == 1 { GK1 } else { GK2 }]]
     }
-    let nv = floats(&[&[d.b, d.t, d.hv, d.dv]]).unwrap_or(usize::MAX);
-    ensure!(o_len == nv, "o", format!("{nv} floats"), o_len);
-    // The gathered routed rows of one sequence and head (q, k, gates, then v and o).
-    let gathered = floats(&[
-        &[d.t, opts.top_k, 3, d.dk],
-        &[d.t, opts.top_k, 2, d.group(), d.dv.max(1)],
-    ]);
-    ensure!(
-        gathered.is_some(),
-        "topK",
-        format!("T·topK·(3·dk + 2·(hv/h)·dv) ≤ {MAX_FLOATS} floats (one wasm32 buffer)"),
-        opts.top_k,
-    );
-    check_finite("router", inputs[ROUTER])?;
-    match opts.base {
-        SseBase::Gla => {
-            check_log_gates("gk1", inputs[GK1])?;
-            check_log_gates("gk2", inputs[GK2])?;
-        }
-        SseBase::DeltaRule => {
-            check_log_gates("g1", inputs[G1])?;
-            check_log_gates("g2", inputs[G2])?;
-            check_finite("beta1", inputs[BETA1])?;
-            check_finite("beta2", inputs[BETA2])?;
+    fn check_gates(inputs: &[&[f32]]) -> Result<(), HlaError> {
+        check_log_gates("gk1", inputs[GK1])?;
+        check_log_gates("gk2", inputs[GK2])
+    }
+}
+
+impl SseBaseOp for DeltaRule {
+    const BASE: SseBase = SseBase::DeltaRule;
+    const SSE_OP: Op = Op::SseDeltaRule;
+    const SSE_INPUTS: &'static [InputSpec] = &DELTA_RULE_INPUTS;
+    fn gates<'a>(inputs: &[&'a [f32]], side: usize) -> Vec<&'a [f32]> {
+        if side == 1 {
+            vec![inputs[BETA1], inputs[G1]]
+        } else {
+            vec![inputs[BETA2], inputs[G2]]
         }
     }
-    check::mode(mode)?;
-    let n_seq = check::sequences(d, cu_seqlens)?;
-    let want = state_len(n_seq, d, opts);
-    ensure!(
-        want.is_some(),
-        "state",
-        format!("at most {MAX_FLOATS} floats (one wasm32 buffer)"),
-        format!("more for sse with {d:?}, N = {n}"),
-    );
-    check::workspace(mode, d)?;
-    check::length("state", want.unwrap_or(0), state_len_given)?;
-    Ok(n_seq)
+    fn check_gates(inputs: &[&[f32]]) -> Result<(), HlaError> {
+        check_log_gates("g1", inputs[G1])?;
+        check_log_gates("g2", inputs[G2])?;
+        check_finite("beta1", inputs[BETA1])?;
+        check_finite("beta2", inputs[BETA2])
+    }
+}
+
+/// sse over the base `B` (docs/math.md, section h).
+pub struct Sse<B>(PhantomData<B>);
+
+impl<B: SseBaseOp> Operator for Sse<B> {
+    const OP: Op = B::SSE_OP;
+    const INPUTS: &'static [InputSpec] = B::SSE_INPUTS;
+    type Params = SseOptions;
+    /// `(N + 1) × g × S[dk×dv]`, partition-major.
+    type State<'a> = &'a mut [f32];
+
+    fn split<'a>(st: &'a mut [f32], _: &GroupDims, _: &SseOptions) -> &'a mut [f32] {
+        st
+    }
+    fn check_options(d: &Dims, opts: &Options) -> Result<(), HlaError> {
+        let o = opts.sse(Self::OP)?;
+        ensure!(
+            o.base == B::BASE,
+            "base",
+            format!("'{}' (the operator {})", B::BASE.name(), Self::OP.name()),
+            o.base.name()
+        );
+        let n = o.partitions;
+        ensure!(n >= 1, "partitions", "an integer ≥ 1", n);
+        ensure!(
+            o.top_k >= 1 && o.top_k <= n,
+            "topK",
+            format!("an integer in 1..={n} (the partitions)"),
+            o.top_k
+        );
+        ensure!(o.scale.is_finite(), "scale", "a finite number", o.scale);
+        // The gathered routed rows of one sequence and head (q, k, gates, then v and o).
+        ensure!(
+            floats(&[
+                &[d.t, o.top_k, 3, d.dk],
+                &[d.t, o.top_k, 2, d.group(), d.dv]
+            ])
+            .is_some(),
+            "topK",
+            format!("T·topK·(3·dk + 2·(hv/h)·dv) ≤ {MAX_FLOATS} floats (one wasm32 buffer)"),
+            o.top_k,
+        );
+        Ok(())
+    }
+    fn check_inputs(_: &Dims, inputs: &[&[f32]]) -> Result<(), HlaError> {
+        check_finite("router", inputs[ROUTER])?;
+        B::check_gates(inputs)
+    }
+    fn params(opts: &Options, _: usize) -> SseOptions {
+        *opts.sse(Self::OP).expect("checked")
+    }
+    fn group_len(d: &Dims, opts: &Options) -> Option<usize> {
+        group_len(d, opts.sse(Self::OP).ok()?)
+    }
+    fn token_width(opts: &Options) -> usize {
+        opts.sse(Self::OP).map_or(0, |o| o.partitions)
+    }
+
+    fn recurrent<S: Simd>(
+        io: &HeadIo,
+        p: &SseOptions,
+        st: &mut [f32],
+        o: &mut [f32],
+        ws: &mut Workspace,
+    ) {
+        run::<S, B>(Mode::Recurrent, io, p, st, o, ws)
+    }
+    fn chunk<S: Simd>(
+        io: &HeadIo,
+        p: &SseOptions,
+        st: &mut [f32],
+        o: &mut [f32],
+        ws: &mut Workspace,
+        chunk_size: usize,
+    ) {
+        run::<S, B>(Mode::Chunk(chunk_size), io, p, st, o, ws)
+    }
 }
 
 /// Runs sse over all sequences and heads: `inputs` in `opts.base.inputs()` order. `state` holds
@@ -262,14 +294,17 @@ pub fn forward_with<S: Simd>(
     cu_seqlens: Option<&[i32]>,
     ws: &mut Workspace,
 ) -> Result<(), HlaError> {
-    let n_seq = validate(mode, d, opts, inputs, o.len(), state.len(), cu_seqlens)?;
-    match opts.base {
-        SseBase::Gla => run::<S, Gla>(mode, d, opts, inputs, o, state, cu_seqlens, n_seq, ws),
-        SseBase::DeltaRule => {
-            run::<S, DeltaRule>(mode, d, opts, inputs, o, state, cu_seqlens, n_seq, ws)
-        }
-    }
-    Ok(())
+    super::forward_with::<S>(
+        op(opts.base),
+        mode,
+        d,
+        &Options::Sse(*opts),
+        inputs,
+        o,
+        state,
+        cu_seqlens,
+        ws,
+    )
 }
 
 /// The gathered rows of one (sequence, query-key head)'s routed partitions, in the base
@@ -278,93 +313,67 @@ struct Gathered {
     q: Vec<f32>,
     k: Vec<f32>,
     v: Vec<f32>,
-    /// gla: gk `[m, dk]`; deltaRule: beta `[m, g]`.
-    gate: Vec<f32>,
-    /// deltaRule: g `[m, g]` (empty when g2 is absent).
-    g: Vec<f32>,
-    o: Vec<f32>,
+    /// The side-2 gates in the base's order: gla `[gk (m·dk)]`; deltaRule `[beta (m·g), g (m·g
+    /// or empty)]`.
+    gates: Vec<Vec<f32>>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run<S: Simd, B: Operator<Params = GatedOptions>>(
+/// One (sequence, query-key head): routes the sequence, runs partition 0 on the caller's
+/// tensors, gathers the routed rows and runs each partition's run, then scatter-adds.
+fn run<S: Simd, B: SseBaseOp>(
     mode: Mode,
-    d: &Dims,
+    io: &HeadIo,
     opts: &SseOptions,
-    inputs: &[&[f32]],
+    st: &mut [f32],
     o: &mut [f32],
-    state: &mut [f32],
-    cu_seqlens: Option<&[i32]>,
-    n_seq: usize,
     ws: &mut Workspace,
 ) {
-    let (n, k, g, dk, dv) = (opts.partitions, opts.top_k, d.group(), d.dk, d.dv);
-    let glen = group_len(d, opts).expect("validated");
+    let (n, k, g, dk, dv) = (opts.partitions, opts.top_k, io.group(), io.dk, io.dv);
     let mat = dk * dv;
     let p = GatedOptions {
         scale: opts.scale,
         qk_l2norm: opts.qk_l2norm,
     };
-    let gla = opts.base == SseBase::Gla;
+    let ins = io.inputs;
     // Partition 0 runs on the caller's tensors directly, in the base's input order.
-    let side0: Vec<&[f32]> = if gla {
-        vec![inputs[Q1], inputs[K1], inputs[V], inputs[GK1]]
-    } else {
-        vec![inputs[Q1], inputs[K1], inputs[V], inputs[BETA1], inputs[G1]]
+    let mut side0: Vec<&[f32]> = vec![ins[Q1], ins[K1], ins[V]];
+    side0.extend(B::gates(ins, 1));
+    let io0 = HeadIo {
+        inputs: &side0,
+        ..*io
     };
-    let has_g2 = !gla && !inputs[G2].is_empty();
-    let mut gat = Gathered {
-        q: Vec::new(),
-        k: Vec::new(),
-        v: Vec::new(),
-        gate: Vec::new(),
-        g: Vec::new(),
-        o: Vec::new(),
-    };
-    for s in 0..n_seq {
-        let (row0, len) = match cu_seqlens {
-            None => (s * d.t, d.t),
-            Some(cu) => (cu[s] as usize, (cu[s + 1] - cu[s]) as usize),
-        };
-        let router = &inputs[ROUTER][row0 * n..(row0 + len) * n];
-        let runs = Runs::route(router, len, n, k);
-        let m = len * k;
-        let dg = Dims {
-            b: 1,
-            t: m,
-            h: 1,
-            hv: g,
-            dk,
-            dv,
-        };
-        for head in 0..d.h {
-            let grp = s * d.h + head;
-            let st = &mut state[grp * glen..(grp + 1) * glen];
-            let (st0, routed) = st.split_at_mut(g * mat);
-            let io0 = HeadIo::new(d, &side0, row0, len, head);
-            step::<S, B>(mode, &io0, &p, st0, o, ws);
+    let (st0, routed) = st.split_at_mut(g * mat);
+    step::<S, B>(mode, &io0, &p, st0, o, ws);
 
-            gather(&mut gat, d, opts, inputs, &runs, row0, head, has_g2);
-            let ins: Vec<&[f32]> = if gla {
-                vec![&gat.q, &gat.k, &gat.v, &gat.gate]
-            } else {
-                vec![&gat.q, &gat.k, &gat.v, &gat.gate, &gat.g]
-            };
-            for (i, st_i) in routed.chunks_exact_mut(g * mat).enumerate() {
-                let r = runs.run(i);
-                if r.is_empty() {
-                    continue;
-                }
-                let io = HeadIo::new(&dg, &ins, r.start, r.len(), 0);
-                step::<S, B>(mode, &io, &p, st_i, &mut gat.o, ws);
-            }
-            // Scatter-add: partition 0 wrote o; the routed ones add, in partition order.
-            for (idx, &t) in runs.tokens.iter().enumerate() {
-                let dst = ((row0 + t) * d.hv + head * g) * dv;
-                let src = &gat.o[idx * g * dv..(idx + 1) * g * dv];
-                for (a, b) in o[dst..dst + g * dv].iter_mut().zip(src) {
-                    *a += b;
-                }
-            }
+    // Routing is per token, shared by the heads: each head's call recomputes it (N·topK per
+    // token, nothing beside the base's dk·dv).
+    let router = &ins[ROUTER][io.row0 * n..(io.row0 + io.len) * n];
+    let runs = Runs::route(router, io.len, n, k);
+    let gat = gather::<B>(io, opts, &runs);
+    let mut gins: Vec<&[f32]> = vec![&gat.q, &gat.k, &gat.v];
+    gins.extend(gat.gates.iter().map(|x| x.as_slice()));
+    let dg = Dims {
+        b: 1,
+        t: runs.tokens.len(),
+        h: 1,
+        hv: g,
+        dk,
+        dv,
+    };
+    let mut og = vec![0.0f32; runs.tokens.len() * g * dv];
+    for (i, st_i) in routed.chunks_exact_mut(g * mat).enumerate() {
+        let r = runs.run(i);
+        if r.is_empty() {
+            continue;
+        }
+        let io_i = HeadIo::new(&dg, &gins, r.start, r.len(), 0);
+        step::<S, B>(mode, &io_i, &p, st_i, &mut og, ws);
+    }
+    // Scatter-add: partition 0 wrote o; the routed ones add, in partition order.
+    for (idx, &t) in runs.tokens.iter().enumerate() {
+        let dst = io.v_offset(t, 0);
+        for (a, b) in o[dst..dst + g * dv].iter_mut().zip(&og[idx * g * dv..]) {
+            *a += b;
         }
     }
 }
@@ -383,49 +392,42 @@ fn step<S: Simd, B: Operator<Params = GatedOptions>>(
     }
 }
 
-/// Fills `gat` with head `head`'s routed rows, run after run: q2 and k2 scaled by the token's
-/// probability (weightQuery, weightKey), v and the side-2 gates as they are.
-#[allow(clippy::too_many_arguments)]
-fn gather(
-    gat: &mut Gathered,
-    d: &Dims,
-    opts: &SseOptions,
-    inputs: &[&[f32]],
-    runs: &Runs,
-    row0: usize,
-    head: usize,
-    has_g2: bool,
-) {
-    let (g, dk, dv) = (d.group(), d.dk, d.dv);
+/// Head `io.head`'s routed rows, run after run: q2 and k2 scaled by the token's probability
+/// (weightQuery, weightKey), v and the side-2 gates as they are.
+fn gather<B: SseBaseOp>(io: &HeadIo, opts: &SseOptions, runs: &Runs) -> Gathered {
+    let (g, dk, dv) = (io.group(), io.dk, io.dv);
     let m = runs.tokens.len();
-    let gla = opts.base == SseBase::Gla;
-    gat.q.resize(m * dk, 0.0);
-    gat.k.resize(m * dk, 0.0);
-    gat.v.resize(m * g * dv, 0.0);
-    gat.o.resize(m * g * dv, 0.0);
-    gat.gate.resize(if gla { m * dk } else { m * g }, 0.0);
-    gat.g.resize(if has_g2 { m * g } else { 0 }, 0.0);
-    for (idx, (&t, &pr)) in runs.tokens.iter().zip(&runs.probs).enumerate() {
-        let r = row0 + t;
-        let qk = (r * d.h + head) * dk;
+    let mut gat = Gathered {
+        q: Vec::with_capacity(m * dk),
+        k: Vec::with_capacity(m * dk),
+        v: Vec::with_capacity(m * g * dv),
+        gates: B::gates(io.inputs, 2)
+            .iter()
+            .map(|x| Vec::with_capacity(if x.is_empty() { 0 } else { m * dk.max(g) }))
+            .collect(),
+    };
+    let side2 = B::gates(io.inputs, 2);
+    for (&t, &pr) in runs.tokens.iter().zip(&runs.probs) {
         let wq = if opts.weight_query { pr } else { 1.0 };
         let wk = if opts.weight_key { pr } else { 1.0 };
-        let dst = idx * dk..(idx + 1) * dk;
-        for (a, b) in gat.q[dst.clone()].iter_mut().zip(&inputs[Q2][qk..qk + dk]) {
-            *a = wq * b;
+        gat.q.extend(io.key_row(Q2, t).iter().map(|x| wq * x));
+        gat.k.extend(io.key_row(K2, t).iter().map(|x| wk * x));
+        for j in 0..g {
+            gat.v.extend_from_slice(io.value_row(V, t, j));
         }
-        for (a, b) in gat.k[dst.clone()].iter_mut().zip(&inputs[K2][qk..qk + dk]) {
-            *a = wk * b;
-        }
-        let vh = r * d.hv + head * g;
-        gat.v[idx * g * dv..(idx + 1) * g * dv].copy_from_slice(&inputs[V][vh * dv..(vh + g) * dv]);
-        if gla {
-            gat.gate[dst].copy_from_slice(&inputs[GK2][qk..qk + dk]);
-        } else {
-            gat.gate[idx * g..(idx + 1) * g].copy_from_slice(&inputs[BETA2][vh..vh + g]);
-            if has_g2 {
-                gat.g[idx * g..(idx + 1) * g].copy_from_slice(&inputs[G2][vh..vh + g]);
+        for (dst, src) in gat.gates.iter_mut().zip(&side2) {
+            if src.is_empty() {
+                continue;
+            }
+            // A gate is per key feature (gla's gk: `[h, dk]` per token) or per value head.
+            if B::BASE == SseBase::Gla {
+                let o = ((io.row0 + t) * io.heads + io.head) * dk;
+                dst.extend_from_slice(&src[o..o + dk]);
+            } else {
+                let o = (io.row0 + t) * io.value_heads + io.head * g;
+                dst.extend_from_slice(&src[o..o + g]);
             }
         }
     }
+    gat
 }
