@@ -6,13 +6,13 @@
 //! continuation, and the argument errors (nothing touched).
 
 #[allow(dead_code)]
-mod reference;
+mod common;
 mod second_reference;
 use hla_core::ops::rla::{self, Residual, RlaBase, RlaOptions};
 use hla_core::simd::{Scalar, Simd};
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, Mode};
-use reference::{rand_vec, rel_err};
+use common::{rand_vec, rel_err};
 use second_reference::RlaCase;
 
 const TOL: f64 = 2e-4;
