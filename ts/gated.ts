@@ -73,7 +73,7 @@ export function gatedStateFloats(nSeq: number, HV: number, dk: number, dv: numbe
 }
 
 /** A `[B, T, HV]` tensor of per-value-head numbers. */
-function checkRank3(name: string, t: unknown, want: [number, number, number]): Float32Array {
+export function checkRank3(name: string, t: unknown, want: [number, number, number]): Float32Array {
   if (typeof t !== 'object' || t === null || !('data' in t) || !('shape' in t)) {
     throw typeError(name, `a tensor { data: Float32Array, shape: [${want.join(', ')}] }`, t);
   }
@@ -87,13 +87,13 @@ function checkRank3(name: string, t: unknown, want: [number, number, number]): F
 }
 
 /** Every element ≤ 0 and not NaN (log decays); −Infinity allowed. */
-function checkLogGates(name: string, x: Float32Array): void {
+export function checkLogGates(name: string, x: Float32Array): void {
   for (let i = 0; i < x.length; i++) {
     if (!(x[i] <= 0)) throw rangeError(`${name}.data[${i}]`, 'a log decay ≤ 0 (not NaN)', x[i]);
   }
 }
 
-function checkCuSeqlens(x: unknown, B: number, T: number): Int32Array {
+export function checkCuSeqlens(x: unknown, B: number, T: number): Int32Array {
   if (!(x instanceof Int32Array || Array.isArray(x))) throw typeError('cuSeqlens', 'an Int32Array of offsets', x);
   if (B !== 1) throw rangeError('cuSeqlens', 'batch size B = 1 (sequences packed along T)', new Detail(`B = ${B}`));
   const raw = Array.from(x as ArrayLike<number>);

@@ -2,6 +2,7 @@ import { typeError } from './errors.js';
 import { checkSizes, stateFloats } from './limits.js';
 import { withConfig, withGatedConfig } from './config.js';
 import { checkGated, gatedState, gatedStateFloats, isGated, type DeltaRuleOptions, type GatedChecked, type GlaOptions } from './gated.js';
+import { checkRla, checkSse, type RlaOptions, type SecondChecked, type SseInputs, type SseOptions } from './second.js';
 import { BACKENDS, type Glue, type Loaded } from './loader.js';
 import { forwardOnPool, plan, type CallProfile } from './plan.js';
 import { sharedFloats, type Pool, type Transport, type WorkerProfile } from './pool.js';
@@ -102,10 +103,16 @@ export class Hla {
   /** gla and deltaRule through `run`: on this thread for now (the same results). */
   async run(op: 'gla', q: Tensor, k: Tensor, v: Tensor, options: GlaOptions): Promise<ForwardResult>;
   async run(op: 'deltaRule', q: Tensor, k: Tensor, v: Tensor, options: DeltaRuleOptions): Promise<ForwardResult>;
-  async run(op: OpName | GatedOpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions | GlaOptions | DeltaRuleOptions): Promise<ForwardResult> {
+  /** sse through `run` (on this thread for now): `hla.run('sse', inputs, options)`. */
+  async run(op: 'sse', inputs: SseInputs, options: SseOptions): Promise<ForwardResult>;
+  /** rla through `run` (on this thread for now). */
+  async run(op: 'rla', q: Tensor, k: Tensor, v: Tensor, options: RlaOptions): Promise<ForwardResult>;
+  async run(op: OpName | GatedOpName | 'sse' | 'rla', q: Tensor | SseInputs, k?: Tensor | SseOptions, v?: Tensor, options?: ForwardOptions | GlaOptions | DeltaRuleOptions | RlaOptions): Promise<ForwardResult> {
+    if (op === 'sse') return this.#runSecond(checkSse(q, k));
+    if (op === 'rla') return this.#runSecond(checkRla(q, k, v, options));
     if (isGated(op)) return this.#runGated(op, checkGated(op, q, k, v, options));
     checkOp(op);
-    const c = checkForward(op, q, k, v, options as ForwardOptions | undefined);
+    const c = checkForward(op, q as Tensor, k as Tensor, v as Tensor, options as ForwardOptions | undefined);
     if (!this.#pool || !plan(op, c, this.#pool.size)) return this.#run(op, c);
     const profile: CallProfile = { prepare: 0, run: 0, finish: 0 };
     const { o, state } = await forwardOnPool(this.#pool, op, c, c.q, c.k, c.v, profile);
@@ -159,6 +166,51 @@ export class Hla {
    */
   deltaRule(q: Tensor, k: Tensor, v: Tensor, options: DeltaRuleOptions): ForwardResult {
     return this.#runGated('deltaRule', checkGated('deltaRule', q, k, v, options));
+  }
+
+  /**
+   * Sparse state expansion (docs/math.md §h): N + 1 states of `base` per head; partition 0
+   * sees every token through (q1, k1), each token is routed by softmax(router) to its top-k of
+   * the N others, seen through (q2, k2) weighted by its probability (weightQuery, weightKey);
+   * unselected partitions are untouched. `inputs`: q1, k1, q2, k2 `[B, T, H, dk]`, v
+   * `[B, T, HV, dv]`, router `[B, T, N]`, and gk1, gk2 (base 'gla') or beta1, beta2 (+ g1, g2)
+   * (base 'deltaRule').
+   */
+  sse(inputs: SseInputs, options: SseOptions): ForwardResult {
+    return this.#runSecond(checkSse(inputs, options));
+  }
+
+  /**
+   * Residual linear attention (docs/math.md §i): RLA (base 'la') and RDN (base 'deltaRule').
+   * A second state R learns the clipped residual r_t = clamp(v_t − P_tᵀk_t, ±clip) at rate
+   * `correction`; o_t = exp(g_t) S_{t−1}ᵀq_t + correction_t R_tᵀq_t. `correction` `[B, T, HV]`
+   * required; `g`, `beta` optional.
+   */
+  rla(q: Tensor, k: Tensor, v: Tensor, options: RlaOptions): ForwardResult {
+    return this.#runSecond(checkRla(q, k, v, options));
+  }
+
+  /** A checked sse / rla call on this thread. */
+  #runSecond(c: SecondChecked): ForwardResult {
+    const state = c.initial ? c.initial.slice() : new Float32Array(c.stateFloats);
+    const o = new Float32Array(c.B * c.T * c.HV * c.dv);
+    this.guard(() => {
+      const config = c.config(this.#glue);
+      try {
+        const engine = this.#currentEngine();
+        c.inputs.forEach((x, i) => engine.setInput(i, x));
+        engine.forward(config, c.chunkSize, o, state, c.cuSeqlens);
+      } finally {
+        try {
+          config.free();
+        } catch {
+          /* after a trap the instance may refuse; the caller reports the first error */
+        }
+      }
+    });
+    const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
+    if (c.outputFinalState) result.finalState = new HlaState(c.op, c.nSeq, c.H, c.HV, c.dk, c.dv, false, state);
+    return result;
   }
 
   /** A checked gated call on this thread. */

@@ -10,7 +10,7 @@ const DATA = new WeakMap<HlaState, Float32Array>();
 export class HlaState {
   /** @internal Use `finalState` from a forward call; the constructor is not public API. */
   constructor(
-    readonly op: OpName | GatedOpName,
+    readonly op: OpName | GatedOpName | 'sse' | 'rla',
     /** Batch rows, or sequences of `cuSeqlens`. */
     readonly sequences: number,
     readonly heads: number,
