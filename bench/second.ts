@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { init, type Hla, type Tensor } from '../dist/index.mjs';
-import { GatedBaselineDecoder } from '../tests/reference/gated.js';
+import { GatedBaselineDecoder } from './gated-baseline.js';
 import { fmt, race, table } from './harness.js';
 import { rand } from './matrix.js';
 
@@ -116,8 +116,8 @@ if (existsSync(NATIVE)) {
 }
 console.log(table(['operator', 'flavour', 'tok/s', '× model'], printed));
 
-// Decode: no sse/rla sessions yet, the functional API with initialState (copies the state in
-// and out per call) against the straightforward TS step of the same recurrence.
+// Decode: a session's stepInPlace (inputs written into its views) and the functional API with
+// initialState (copies the state in and out per call); gla's functional call for scale.
 console.log(`\n## sse and rla decode (B=${B}, H=${H}, dk=dv=${D}, ${hla.backend}), µs per token\n`);
 const one = (x: Tensor, t: number): Tensor => {
   const w = x.data.length / T;
@@ -135,6 +135,25 @@ const dec = race({
   'rla la': () => {
     for (let s = 0; s < STEPS; s++, t = 1 + (t % (T - 1))) rlaSt = hla.rla(one(q1, t), one(k1, t), one(v, t), { base: 'la', g: one(g, t), beta: one(beta, t), correction: one(beta, t), initialState: rlaSt, outputFinalState: true }).finalState!;
   },
+  'sse gla N 4 topK 1 session': (() => {
+    const ss = hla.session('sse', { heads: H, dk: D, dv: D, base: 'gla', partitions: 4, topK: 1 });
+    return () => {
+      for (let s = 0; s < STEPS; s++, t = 1 + (t % (T - 1))) {
+        for (const [n, x] of Object.entries(glaIn(4))) ss.inputs[n].set(one(x, t).data);
+        ss.stepInPlace();
+      }
+    };
+  })(),
+  'rla la session': (() => {
+    const rs = hla.session('rla', { heads: H, dk: D, dv: D, base: 'la' });
+    const x: Record<string, Tensor> = { q: q1, k: k1, v, g, beta, correction: beta };
+    return () => {
+      for (let s = 0; s < STEPS; s++, t = 1 + (t % (T - 1))) {
+        for (const [n, y] of Object.entries(x)) rs.inputs[n].set(one(y, t).data);
+        rs.stepInPlace();
+      }
+    };
+  })(),
   'gla': () => {
     let st = hla.gla(one(q1, 0), one(k1, 0), one(v, 0), { gk: one(gk, 0), outputFinalState: true }).finalState!;
     for (let s = 0; s < STEPS; s++, t = 1 + (t % (T - 1))) st = hla.gla(one(q1, t), one(k1, t), one(v, t), { gk: one(gk, t), initialState: st, outputFinalState: true }).finalState!;
@@ -144,7 +163,7 @@ const decRows: (string | number)[][] = [];
 for (const [name, r] of Object.entries(dec)) {
   const us = (1e6 * r.median) / STEPS;
   rows.push({ table: 'second decode', row: name, backend: hla.backend, us_per_token: us });
-  decRows.push([name, `functional (${hla.backend})`, fmt(us, 1)]);
+  decRows.push([name, `${name.endsWith('session') ? 'stepInPlace' : 'functional'} (${hla.backend})`, fmt(us, 1)]);
 }
 console.log(table(['operator', 'wasm path', 'µs/token'], decRows));
 mkdirSync('bench/results', { recursive: true });

@@ -182,3 +182,96 @@ describe('rla', () => {
     expect(() => h.rla(q, k, v, { correction, g: { data: new Float32Array(4).fill(0.5), shape: [1, 4, 1] } })).toThrow(/g\.data/);
   });
 });
+
+describe('sessions', () => {
+  const tok = (x: Tensor, t: number, T: number) => x.data.subarray((x.data.length / T) * t, (x.data.length / T) * (t + 1));
+  const cutT = (x: Tensor, t0: number, t1: number, T: number): Tensor => ({ data: x.data.slice((x.data.length / T) * t0, (x.data.length / T) * t1), shape: [x.shape[0], t1 - t0, ...x.shape.slice(2)] });
+
+  for (const base of ['gla', 'deltaRule'] as const) {
+    it(`sse over ${base}: step / stepInPlace / prefill ≡ the functional call at every position, on every backend`, () => {
+      const [B, T, H, HV, dk, dv, N] = [2, 9, 2, 4, 8, 4, 4];
+      const x = sseInputs(base, B, T, H, HV, dk, dv, N, 31);
+      const opts = { base, topK: 2 };
+      for (const h of backends) {
+        const want = h.sse(x as never, opts).o.data;
+        const s = h.session('sse', { batch: B, heads: H, valueHeads: HV, dk, dv, partitions: N, ...opts });
+        const per = B * HV * dv;
+        // Tokens are [B, 1, …] per step: batch rows interleave.
+        const rowOf = (t: Tensor, b: number, tt: number) => { const w = t.data.length / (B * T); return t.data.subarray((b * T + tt) * w, (b * T + tt + 1) * w); };
+        const stepTok = (tt: number) => Object.fromEntries(Object.entries(x).map(([n, t]) => {
+          const w = t.data.length / (B * T);
+          const out = new Float32Array(B * w);
+          for (let b = 0; b < B; b++) out.set(rowOf(t, b, tt), b * w);
+          return [n, out];
+        }));
+        for (let t = 0; t < T; t++) {
+          let o: Float32Array;
+          if (t % 2 === 0) o = s.step(stepTok(t));
+          else {
+            for (const [n, arr] of Object.entries(stepTok(t))) s.inputs[n].set(arr);
+            o = s.stepInPlace();
+          }
+          for (let b = 0; b < B; b++) {
+            const got = o.subarray(b * (per / B), (b + 1) * (per / B));
+            const ref = want.subarray((b * T + t) * (per / B), (b * T + t + 1) * (per / B));
+            expect(relErr(got, ref), `${h.backend} t ${t}`).toBeLessThan(1e-5);
+          }
+        }
+        expect(s.position).toBe(T);
+        s.reset();
+        const cut = (t0: number, t1: number) => Object.fromEntries(Object.entries(x).map(([n, t]) => [n, {
+          data: Float32Array.from({ length: B * (t1 - t0) * (t.data.length / (B * T)) }, (_, i) => {
+            const w = t.data.length / (B * T), b = Math.floor(i / ((t1 - t0) * w)), r = i % ((t1 - t0) * w);
+            return t.data[(b * T + t0) * w + r];
+          }), shape: [B, t1 - t0, ...t.shape.slice(2)] }]));
+        const a = s.prefill(cut(0, 4), { mode: 'chunk', chunkSize: 3 });
+        const c = s.prefill(cut(4, T));
+        const whole = h.sse(x as never, { ...opts, outputFinalState: true });
+        expect(relErr(s.stateFloats(), whole.finalState!.toFloat32Array())).toBeLessThan(1e-5);
+        expect(a.shape).toEqual([B, 4, HV, dv]);
+        expect(c.shape).toEqual([B, T - 4, HV, dv]);
+        s.free();
+        expect(s.freed).toBe(true);
+      }
+    });
+  }
+
+  it('rla: step ≡ the functional call, beta defaults to 1 in the views, prefill continues', () => {
+    const [T, H, HV, dk, dv] = [10, 1, 2, 6, 4];
+    const q = tensor([1, T, H, dk], 41), k = tensor([1, T, H, dk], 42), v = tensor([1, T, HV, dv], 43);
+    const g = gates([1, T, HV], 44), correction = rates([1, T, HV], 45);
+    for (const base of ['la', 'deltaRule'] as const) {
+      for (const h of backends) {
+        const want = h.rla(q, k, v, { base, g, correction, clip: 0.3, residual: 'decayed', outputFinalState: true });
+        const s = h.session('rla', { heads: H, valueHeads: HV, dk, dv, base, clip: 0.3, residual: 'decayed' });
+        expect([...s.inputs.beta]).toEqual([1, 1]);
+        for (let t = 0; t < T; t++) {
+          const o = s.step({ q: tok(q, t, T), k: tok(k, t, T), v: tok(v, t, T), g: tok(g, t, T), correction: tok(correction, t, T) });
+          expect(relErr(o, tok(want.o, t, T)), `${h.backend} ${base} t ${t}`).toBeLessThan(1e-5);
+        }
+        expect(relErr(s.stateFloats(), want.finalState!.toFloat32Array())).toBeLessThan(1e-5);
+        s.reset();
+        s.prefill(cutT(q, 0, 6, T), cutT(k, 0, 6, T), cutT(v, 0, 6, T), { g: cutT(g, 0, 6, T), correction: cutT(correction, 0, 6, T), mode: 'chunk', chunkSize: 4 });
+        const rest = s.prefill(cutT(q, 6, T, T), cutT(k, 6, T, T), cutT(v, 6, T, T), { g: cutT(g, 6, T, T), correction: cutT(correction, 6, T, T) });
+        expect(relErr(rest.data, want.o.data.subarray(6 * HV * dv))).toBeLessThan(1e-5);
+        s.free();
+      }
+    }
+  });
+
+  it('bad session options name the argument', () => {
+    const h = backends[0];
+    const dims = { heads: 1, dk: 4, dv: 4 };
+    expect(() => h.session('sse', { ...dims, base: 'gla', partitions: 4, topK: 0 })).toThrow(/topK/);
+    expect(() => h.session('sse', { ...dims, base: 'gla', partitions: 4, topK: 5 })).toThrow(RangeError);
+    expect(() => h.session('sse', { ...dims, base: 'mamba' as never, partitions: 4 })).toThrow(/base/);
+    expect(() => h.session('sse', { ...dims, base: 'gla' })).toThrow(/partitions/);
+    expect(() => h.session('rla', { ...dims, clip: 0 })).toThrow(/clip/);
+    expect(() => h.session('rla', { ...dims, residual: 'x' as never })).toThrow(/residual/);
+    const s = h.session('rla', dims);
+    s.inputs.g.fill(0.5);
+    expect(() => s.stepInPlace()).toThrow(/g/);
+    expect(s.position).toBe(0);
+    s.free();
+  });
+});

@@ -9,6 +9,7 @@ import { sharedFloats, type Pool, type Transport, type WorkerProfile } from './p
 import type { Runtime } from './runtime.js';
 import { restoreSession, Session, type SessionOptions } from './session.js';
 import { GatedSession, type GatedSessionOptions } from './gated-session.js';
+import { SecondSession, type SecondSessionOptions } from './second-session.js';
 import { HlaState } from './state.js';
 import { hook, trapReason } from './trap.js';
 import type { Backend, GatedOpName, OpName, Tensor } from './types.js';
@@ -236,7 +237,15 @@ export class Hla {
   session(op: OpName, options: SessionOptions): Session;
   /** A gla / deltaRule session: `inputs` holds q, k, v and the gates (gk / beta, g). */
   session(op: GatedOpName, options: GatedSessionOptions): GatedSession;
-  session(op: OpName | GatedOpName, options: SessionOptions | GatedSessionOptions): Session | GatedSession {
+  /**
+   * An sse or rla session: `inputs` holds one view per per-token tensor, named as in `hla.sse` /
+   * `hla.rla` (q1, k1, q2, k2, v, router, gk1, gk2 | g1, g2, beta1, beta2; q, k, v, g, beta,
+   * correction); sse takes `partitions` (N), `topK`, `base`, `weightQuery`, `weightKey`, rla
+   * `base`, `clip`, `residual`; both `qkL2norm`, `scale`.
+   */
+  session(op: 'sse' | 'rla', options: SecondSessionOptions): SecondSession;
+  session(op: OpName | GatedOpName | 'sse' | 'rla', options: SessionOptions | GatedSessionOptions | SecondSessionOptions): Session | GatedSession | SecondSession {
+    if (op === 'sse' || op === 'rla') return new SecondSession(this.#host(), op, options as SecondSessionOptions);
     if (isGated(op)) return new GatedSession(this.#host(), op, options as GatedSessionOptions);
     return new Session(this.#host(), checkOp(op), options as SessionOptions);
   }

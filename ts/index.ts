@@ -23,6 +23,7 @@ export type { Tensor, OpName, GatedOpName, Backend, WasmSource } from './types.j
 export type { GlaOptions, DeltaRuleOptions } from './gated.js';
 export { BACKENDS, OPS } from './types.js';
 export type { SseInputs, SseOptions, RlaOptions } from './second.js';
+export { SecondSession, type SecondSessionOptions } from './second-session.js';
 export type { ForwardOptions } from './validate.js';
 export type { Transport } from './pool.js';
 

@@ -162,6 +162,11 @@ impl Mode {
     }
 }
 
+/// Width of `op`'s [`InputKind::Token`] inputs with `opts` (sse's router: N), 0 for none.
+pub fn token_width(op: Op, opts: &Options) -> usize {
+    dispatch!(op, O => O::token_width(opts))
+}
+
 /// Floats of state per (sequence, query-key head) group, which also holds the moments of its
 /// `d.group()` value heads (each operator module documents its layout). `None` when it would
 /// not fit one wasm32 buffer ([`crate::size::MAX_FLOATS`]).
