@@ -7,11 +7,11 @@
 #[allow(dead_code)]
 mod common;
 mod second_reference;
+use common::{rand_vec, rel_err};
 use hla_core::ops::sse::{self, route, SseBase, SseOptions};
 use hla_core::simd::{Scalar, Simd};
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, Mode};
-use common::{rand_vec, rel_err};
 use second_reference::SseCase;
 
 const TOL: f64 = 2e-4;
