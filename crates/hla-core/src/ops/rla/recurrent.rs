@@ -67,13 +67,16 @@ pub(crate) fn recurrent<S: Simd>(
                     out[e] = alpha * sq[e] + corr * (alpha * rq[e] + kq * dr[e]);
                 }
             }
-            let next = t + 1 < io.len;
-            if next {
-                load_qk(io, t + 1, opts, qn, kn);
-            } else {
-                qn.fill(0.0);
-                kn.fill(0.0);
+            if t + 1 == io.len {
+                // The last token: nothing reads the new rows (a decode step is this alone).
+                for i in 0..dk {
+                    let row = i * dv..(i + 1) * dv;
+                    decay_axpy::<S>(&mut s[row.clone()], alpha, k[i], ds);
+                    decay_axpy::<S>(&mut r[row], alpha, k[i], dr);
+                }
+                break;
             }
+            load_qk(io, t + 1, opts, qn, kn);
             reads.fill(0.0);
             let (sr, rr) = reads.split_at_mut(2 * dv);
             let (sq, sk) = sr.split_at_mut(dv);
@@ -109,6 +112,31 @@ fn axpy2<S: Simd>(ya: &mut [f32], yb: &mut [f32], a: f32, b: f32, x: &[f32]) {
     while i < n {
         ya[i] += a * x[i];
         yb[i] += b * x[i];
+        i += 1;
+    }
+}
+
+/// `y ← α y + a x`.
+#[inline(always)]
+fn decay_axpy<S: Simd>(y: &mut [f32], alpha: f32, a: f32, x: &[f32]) {
+    let n = y.len();
+    assert!(x.len() >= n);
+    let l = S::LANES;
+    let (gv, av) = (S::splat(alpha), S::splat(a));
+    let mut i = 0;
+    // SAFETY: i + l ≤ n ≤ the length of both.
+    unsafe {
+        while i + l <= n {
+            let p = y.as_mut_ptr().add(i);
+            S::store(
+                p,
+                S::mul_add(av, S::load(x.as_ptr().add(i)), S::mul(gv, S::load(p))),
+            );
+            i += l;
+        }
+    }
+    while i < n {
+        y[i] = a * x[i] + alpha * y[i];
         i += 1;
     }
 }
