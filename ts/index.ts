@@ -22,7 +22,7 @@ export { GatedSession, type GatedSessionOptions } from './gated-session.js';
 export type { Tensor, OpName, GatedOpName, Backend, WasmSource } from './types.js';
 export type { GlaOptions, DeltaRuleOptions } from './gated.js';
 export { BACKENDS, OPS } from './types.js';
-export type { SseInputs, SseOptions, RlaOptions } from './second.js';
+export type { SseInputs, SseOptions, RlaOptions } from './second-options.js';
 export { SecondSession, type SecondSessionOptions } from './second-session.js';
 export type { ForwardOptions } from './validate.js';
 export type { Transport } from './pool.js';
