@@ -59,7 +59,7 @@ export async function buildPage(root = process.cwd()): Promise<string> {
 }
 
 export async function runInChromium(config: MatrixConfig, { log = console.log, timeoutMs = 30 * 60_000, root = process.cwd() } = {}): Promise<{ result: MatrixResult; chromium: string }> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found (bash scripts/ensure-chromium.sh installs it)`);
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found (bash scripts/setup.sh --chromium installs it)`);
   const dir = await buildPage(root);
   // Plain JS without type declarations: imported by URL.
   const serve = pathToFileURL(resolve(root, 'examples/browser/serve.mjs')).href;

@@ -18,8 +18,7 @@ export function time(fn: () => void, { warmup = 2, warmupSeconds = 1.5, runs = 7
     fn();
     out.push((performance.now() - t0) / 1e3);
   }
-  const sorted = [...out].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)] ?? NaN, runs: out };
+  return { median: median(out), runs: out };
 }
 
 /**
@@ -39,10 +38,7 @@ export function race(entries: Record<string, () => void>, { rounds = 7, warmupSe
       runs[n].push((performance.now() - t0) / 1e3);
     }
   }
-  return Object.fromEntries(names.map((n) => {
-    const sorted = [...runs[n]].sort((a, b) => a - b);
-    return [n, { median: sorted[Math.floor(sorted.length / 2)], runs: runs[n] }];
-  }));
+  return Object.fromEntries(names.map((n) => [n, { median: median(runs[n]), runs: runs[n] }]));
 }
 
 /**

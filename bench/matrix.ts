@@ -8,8 +8,9 @@
 //
 // Every race interleaves its contenders round-robin after a time-based warm-up (harness.ts
 // `raceAsync`), so a slow phase of this shared machine hits all of them alike.
+import { mulberry32 } from '../examples/browser/seeded.ts';
 import type { Backend, Hla, OpName, Tensor } from '../dist/index.mjs';
-import { BaselineDecoder, baselineForward } from '../tests/reference/streaming.js';
+import { BaselineDecoder, baselineForward } from './baseline.js';
 import { gflops } from './flops.js';
 import { fmt, machineInfo, median, raceAsync, table, type Timing } from './harness.js';
 
@@ -82,14 +83,11 @@ export const peakGflops = (h: Hla, ms: number): number => (h as unknown as { _fm
 
 type Init = (options?: { backend?: Backend; threads?: number }) => Promise<Hla>;
 
-/** Deterministic inputs in [−0.25, 0.25) (an LCG; the same in every runtime). */
+/** Deterministic inputs in [−0.25, 0.25): the package's one seeded PRNG (mulberry32), scaled. */
 export function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
+  const r = mulberry32(seed);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * 0.5;
-  }
+  for (let i = 0; i < n; i++) out[i] = 0.25 * r();
   return out;
 }
 

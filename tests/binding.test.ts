@@ -14,7 +14,7 @@ describe('binding errors', async () => {
 
   it('an unknown operator is a RangeError naming it', () => {
     expect(() => hla('la9', [1, 1, 1, 1, 2, 2])).toThrow(RangeError);
-    expect(() => hla('la9', [1, 1, 1, 1, 2, 2])).toThrow(/op: expected one of la1, hla2, ahla, hla3, got la9/);
+    expect(() => hla('la9', [1, 1, 1, 1, 2, 2])).toThrow(/op: expected one of la1, hla2, ahla, hla3, gla, deltaRule, sseGla, sseDeltaRule, rla, got la9/);
     expect(() => hla('la1', [1, 1, 1])).toThrow(/dims: expected 6 values/);
   });
 

@@ -2,7 +2,7 @@
 // cross-origin isolated and the pool shares memory ('shared'); served without, it has no
 // SharedArrayBuffer and the pool copies ('copy'). Either way `hla.run` equals the synchronous
 // call (bit for bit by heads, within 1e-4 along T), and close() rejects a pending run.
-// Needs /usr/bin/chromium (scripts/ensure-chromium.sh): skipped without it, except under CI.
+// Needs /usr/bin/chromium (scripts/setup.sh --chromium): skipped without it, except under CI.
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join, normalize } from 'node:path';

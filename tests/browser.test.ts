@@ -1,7 +1,7 @@
 // The browser example end to end: build examples/browser/, serve it cross-origin isolated on
 // 127.0.0.1, drive Debian's Chromium headless through playwright-core, click Run, and check
 // the page's outputs against the same computation in Node on the same seeded inputs.
-// Needs /usr/bin/chromium (scripts/ensure-chromium.sh installs it): skipped without it,
+// Needs /usr/bin/chromium (scripts/setup.sh --chromium installs it): skipped without it,
 // except under CI, where a missing browser is a failure.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ const inCI = !!process.env.CI;
 type PageResult = HlaResult;
 
 if (!haveChromium && !inCI) {
-  console.warn(`[browser.test] SKIPPED: ${CHROMIUM} not found. Install it with \`bash scripts/ensure-chromium.sh\` (apt-get install chromium).`);
+  console.warn(`[browser.test] SKIPPED: ${CHROMIUM} not found. Install it with \`bash scripts/setup.sh --chromium\` (apt-get install chromium).`);
 }
 
 describe.runIf(haveChromium || inCI)('browser example (headless Chromium)', () => {
@@ -30,7 +30,7 @@ describe.runIf(haveChromium || inCI)('browser example (headless Chromium)', () =
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`${CHROMIUM} is missing under CI: run scripts/ensure-chromium.sh before the tests`);
+    if (!haveChromium) throw new Error(`${CHROMIUM} is missing under CI: run scripts/setup.sh --chromium before the tests`);
     // Plain-JS scripts of the example (no type declarations): imported by URL.
     const example = (f: string) => import(new URL(`../examples/browser/${f}`, import.meta.url).href);
     const { build } = await example('build.mjs');

@@ -1,6 +1,6 @@
 // finalState → initialState continues exactly; cuSeqlens ≡ separate runs.
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Hla, OpName } from '../dist/index.mjs';
+import { OPS, type Hla, type OpName } from '../dist/index.mjs';
 import { bruteForce } from './reference/bruteforce.js';
 import { allBackends, concatT, qkv, relErr, rng, sliceT, TOL } from './helpers.js';
 
@@ -9,7 +9,7 @@ beforeAll(async () => {
   backends = await allBackends();
 });
 
-const OPS: OpName[] = ['la1', 'hla2', 'ahla', 'hla3'];
+
 
 describe.each(OPS)('%s continuation', (op) => {
   it('[0,s) then [s,T) with the final state equals one run, at several split points and modes', () => {

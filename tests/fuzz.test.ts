@@ -289,7 +289,11 @@ function headerValid(bytes: Uint8Array): boolean {
   const end = 56 + 4 * nDecay + 4 * nState;
   if (bytes.length !== end + 4 || dv.getUint32(end, true) !== crc32(bytes.subarray(0, end))) return false;
   const op = dv.getUint8(6), flags = dv.getUint8(7);
-  if (op > 3 || (flags & ~3) !== 0) return false;
+  // Codes 4 gla, 5 deltaRule: flag bit 2 (qkL2norm) only for deltaRule; no normalize bit.
+  if (op > 5 || (flags & ~7) !== 0) return false;
+  const gated = op >= 4;
+  if ((flags & 4) !== 0 && op !== 5) return false;
+  if (gated && (flags & 1) !== 0) return false;
   const [b, h, hv, dk, dvs] = [0, 1, 2, 3, 4].map((i) => dv.getUint32(8 + 4 * i, true));
   if (![b, h, hv, dk, dvs].every((x) => x >= 1 && x <= MAX) || hv % h !== 0) return false;
   const scale = dv.getFloat32(28, true), eps = dv.getFloat32(32, true), ridge = dv.getFloat32(36, true);
@@ -303,7 +307,9 @@ function headerValid(bytes: Uint8Array): boolean {
     const g = dv.getFloat32(52 + 4 * i, true);
     if (!(g > 0 && g <= 1)) return false;
   }
-  const ns = b * h * groupLen(OPS[op], dk, dvs, hv / h, ridge !== 0);
+  // gla / deltaRule: no decay or eps (stored as [1] and 1); one dk×dv matrix per value head.
+  if (gated && (nDecay !== 1 || dv.getFloat32(52, true) !== 1 || eps !== 1)) return false;
+  const ns = gated ? b * hv * dk * dvs : b * h * groupLen(OPS[op], dk, dvs, hv / h, ridge !== 0);
   const nq = b * h * dk, nv = b * hv * dvs;
   if (!fits([nq, nv, ns], 2 * nq + 2 * nv + ns + workspace(0, 1, dk, dvs))) return false;
   return nState === ns;

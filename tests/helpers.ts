@@ -1,4 +1,4 @@
-import { init, type Backend, type Hla, type Tensor } from '../dist/index.mjs';
+import { BACKENDS, init, type Hla, type Tensor } from '../dist/index.mjs';
 import { mulberry32 } from '../examples/browser/seeded.ts';
 
 /** Deterministic uniform [-1, 1): the same generator as the browser example's. */
@@ -40,7 +40,7 @@ export const TOL = 1e-4;
  */
 export async function allBackends(initFrom: typeof init = init): Promise<Hla[]> {
   const out: Hla[] = [];
-  for (const backend of ['relaxed', 'simd128', 'scalar'] as Backend[]) {
+  for (const backend of BACKENDS) {
     try {
       out.push(await initFrom({ backend }));
     } catch (e) {

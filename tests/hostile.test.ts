@@ -113,7 +113,9 @@ describe('item 2: restore validates everything before constructing', () => {
     });
   }
   it('reserved flag bits', () => {
-    hostile(() => hla.restore(craft({ op: 0, dims: [1, 1, 1, 2, 2], flags: 4 })), RangeError, /^snapshot flags: expected bits 0 \(normalize\) and 1 \(ridge\) only, got 4/);
+    hostile(() => hla.restore(craft({ op: 0, dims: [1, 1, 1, 2, 2], flags: 8 })), RangeError, /^snapshot flags: expected bits 0 \(normalize\), 1 \(ridge\) and 2 \(qkL2norm\) only, got 8/);
+    // Bit 2 (qkL2norm) belongs to deltaRule only.
+    hostile(() => hla.restore(craft({ op: 0, dims: [1, 1, 1, 2, 2], flags: 4 })), RangeError, /^snapshot flags: expected no qkL2norm bit \(la1 has no qkL2norm\), got 4/);
   });
   it('version 0', () => {
     hostile(() => hla.restore(craft({ op: 0, dims: [1, 1, 1, 2, 2], version: 0 })), RangeError, /^snapshot: expected format version ≥ 1, got version 0/);

@@ -2,7 +2,7 @@
 // workers compute segment summaries, fold carries and run the segments; the result equals the
 // single-threaded call within 1e-4 (relative) for every operator and option, on every backend.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init, type Backend, type Hla, type OpName } from '../target/testing/dist/index.mjs';
+import { init, type Backend, type Hla, type OpName, OPS } from '../target/testing/dist/index.mjs';
 import { KEY_COST, MIN_GAIN, planSegments, SETTLE_COST, SPLIT_MIN_T, SUMMARY_COST } from '../ts/sequence.ts';
 import { checkForward } from '../ts/validate.ts';
 import { allBackends, qkv, relErr, TOL } from './helpers.js';
@@ -12,7 +12,6 @@ const KNOB = Symbol.for('hla-wasm.splitMinT');
 const MIN_T = 256;
 (globalThis as Record<symbol, unknown>)[KNOB] = MIN_T;
 
-const OPS: OpName[] = ['la1', 'hla2', 'ahla', 'hla3'];
 const backends = await allBackends(init);
 const pools = new Map<string, Hla>();
 beforeAll(async () => {

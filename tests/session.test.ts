@@ -1,7 +1,7 @@
 // Sessions: step ≡ functional forward, prefill + steps ≡ one forward, snapshots restore
 // anywhere, views survive memory growth, nothing leaks, bad input changes nothing.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init, type Hla, type OpName, type Session, type Tensor } from '../dist/index.mjs';
+import { init, type Hla, type OpName, type Session, type Tensor, OPS } from '../dist/index.mjs';
 import { allBackends, qkv, relErr, sliceT, TOL } from './helpers.js';
 
 let backends: Hla[] = [];
@@ -11,7 +11,6 @@ beforeAll(async () => {
   hla = backends[0];
 });
 
-const OPS: OpName[] = ['la1', 'hla2', 'ahla', 'hla3'];
 
 /** Token t of a [B, T, H, D] tensor as a [B·H·D] row. */
 function token(x: Tensor, t: number): Float32Array {

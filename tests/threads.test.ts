@@ -2,7 +2,7 @@
 // with either transport (shared memory, copies); results equal the single-threaded call for
 // every operator and option (bit for bit by groups), and the pool ends with close().
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init, type Hla, type OpName } from '../target/testing/dist/index.mjs';
+import { init, type Hla, type OpName, OPS } from '../target/testing/dist/index.mjs';
 import { availableParallelism } from 'node:os';
 import { balance, plan, type Piece } from '../ts/plan.ts';
 import { checkForward } from '../ts/validate.ts';
@@ -16,7 +16,6 @@ beforeAll(async () => {
 });
 afterAll(() => pooled.close());
 
-const OPS: OpName[] = ['la1', 'hla2', 'ahla', 'hla3'];
 
 describe.each(OPS)('%s with 2 threads', (op) => {
   it('equals the single-threaded call (GQA, B=2, odd dims, decay per head, normalize, chunk and recurrent)', async () => {

@@ -1,7 +1,7 @@
 // The one place that builds the binding's `Config` (operator, dims, the operator family's
 // options): the engine, sessions and segment scans take it by reference.
 import type { Glue } from './loader.js';
-import type { OpName } from './types.js';
+import type { GatedOpName, OpName } from './types.js';
 
 export type Config = ReturnType<Glue['Config']['hla']>;
 
@@ -25,6 +25,21 @@ export function makeConfig(glue: Glue, op: OpName, d: CallDims, o: HlaScalars): 
 /** Runs `f` with a config of `op`, freed afterwards (also when `f` throws). */
 export function withConfig<T>(glue: Glue, op: OpName, d: CallDims, o: HlaScalars, f: (c: Config) => T): T {
   const config = makeConfig(glue, op, d, o);
+  try {
+    return f(config);
+  } finally {
+    try {
+      config.free();
+    } catch {
+      /* after a trap the instance may refuse; the caller reports the first error */
+    }
+  }
+}
+
+/** The binding's config of a gated operator (gla, deltaRule); the caller frees it. */
+export function withGatedConfig<T>(glue: Glue, op: GatedOpName, d: CallDims, scale: number, qkL2norm: boolean, f: (c: Config) => T): T {
+  const dims = new Float64Array([d.B, d.T, d.H, d.HV, d.dk, d.dv]);
+  const config = glue.Config.gated(op, dims, scale, qkL2norm);
   try {
     return f(config);
   } finally {

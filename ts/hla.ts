@@ -1,14 +1,19 @@
 import { typeError } from './errors.js';
 import { checkSizes, stateFloats } from './limits.js';
-import { withConfig } from './config.js';
+import { withConfig, withGatedConfig } from './config.js';
+import { checkGated, gatedState, gatedStateFloats, isGated, type DeltaRuleOptions, type GatedChecked, type GlaOptions } from './gated.js';
+import { checkRla, checkSse, type SecondChecked } from './second.js';
+import type { RlaOptions, SseInputs, SseOptions } from './second-options.js';
 import { BACKENDS, type Glue, type Loaded } from './loader.js';
 import { forwardOnPool, plan, type CallProfile } from './plan.js';
 import { sharedFloats, type Pool, type Transport, type WorkerProfile } from './pool.js';
 import type { Runtime } from './runtime.js';
 import { restoreSession, Session, type SessionOptions } from './session.js';
+import { GatedSession, type GatedSessionOptions } from './gated-session.js';
+import { SecondSession, type SecondSessionOptions } from './second-session.js';
 import { HlaState } from './state.js';
 import { hook, trapReason } from './trap.js';
-import type { Backend, OpName, Tensor } from './types.js';
+import type { Backend, GatedOpName, OpName, Tensor } from './types.js';
 import { checkForward, checkKnown, checkOp, type Checked, type ForwardOptions } from './validate.js';
 
 /** What every operator returns. */
@@ -96,9 +101,20 @@ export class Hla {
    * synchronous call (bit-identical by groups, within float32 rounding along T), which it falls
    * back to when there is no pool or nothing to split.
    */
-  async run(op: OpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): Promise<ForwardResult> {
+  async run(op: OpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): Promise<ForwardResult>;
+  /** gla and deltaRule through `run`: on this thread for now (the same results). */
+  async run(op: 'gla', q: Tensor, k: Tensor, v: Tensor, options: GlaOptions): Promise<ForwardResult>;
+  async run(op: 'deltaRule', q: Tensor, k: Tensor, v: Tensor, options: DeltaRuleOptions): Promise<ForwardResult>;
+  /** sse through `run` (on this thread for now): `hla.run('sse', inputs, options)`. */
+  async run(op: 'sse', inputs: SseInputs, options: SseOptions): Promise<ForwardResult>;
+  /** rla through `run` (on this thread for now). */
+  async run(op: 'rla', q: Tensor, k: Tensor, v: Tensor, options: RlaOptions): Promise<ForwardResult>;
+  async run(op: OpName | GatedOpName | 'sse' | 'rla', q: Tensor | SseInputs, k?: Tensor | SseOptions, v?: Tensor, options?: ForwardOptions | GlaOptions | DeltaRuleOptions | RlaOptions): Promise<ForwardResult> {
+    if (op === 'sse') return this.#runSecond(checkSse(q, k));
+    if (op === 'rla') return this.#runSecond(checkRla(q, k, v, options));
+    if (isGated(op)) return this.#runGated(op, checkGated(op, q, k, v, options));
     checkOp(op);
-    const c = checkForward(op, q, k, v, options);
+    const c = checkForward(op, q as Tensor, k as Tensor, v as Tensor, options as ForwardOptions | undefined);
     if (!this.#pool || !plan(op, c, this.#pool.size)) return this.#run(op, c);
     const profile: CallProfile = { prepare: 0, run: 0, finish: 0 };
     const { o, state } = await forwardOnPool(this.#pool, op, c, c.q, c.k, c.v, profile);
@@ -138,21 +154,115 @@ export class Hla {
   }
 
   /**
+   * Gated linear attention with per-key-feature decay (FLA's `chunk_gla`):
+   * S_t = diag(exp(gk_t)) S_{t−1} + k_t v_tᵀ, o_t = S_tᵀ (scale·q_t). `gk` `[B, T, H, dk]` ≤ 0.
+   */
+  gla(q: Tensor, k: Tensor, v: Tensor, options: GlaOptions): ForwardResult {
+    return this.#runGated('gla', checkGated('gla', q, k, v, options));
+  }
+
+  /**
+   * The (gated) delta rule (FLA's `chunk_gated_delta_rule`): S' = exp(g_t) S_{t−1},
+   * δ = beta_t (v_t − S'ᵀk_t), S_t = S' + k_t δᵀ, o_t = S_tᵀ (scale·q_t). `beta` `[B, T, HV]`
+   * required; `g` `[B, T, HV]` ≤ 0 optional; `qkL2norm` normalises q and k first.
+   */
+  deltaRule(q: Tensor, k: Tensor, v: Tensor, options: DeltaRuleOptions): ForwardResult {
+    return this.#runGated('deltaRule', checkGated('deltaRule', q, k, v, options));
+  }
+
+  /**
+   * Sparse state expansion (docs/math.md §h): N + 1 states of `base` per head; partition 0
+   * sees every token through (q1, k1), each token is routed by softmax(router) to its top-k of
+   * the N others, seen through (q2, k2) weighted by its probability (weightQuery, weightKey);
+   * unselected partitions are untouched. `inputs`: q1, k1, q2, k2 `[B, T, H, dk]`, v
+   * `[B, T, HV, dv]`, router `[B, T, N]`, and gk1, gk2 (base 'gla') or beta1, beta2 (+ g1, g2)
+   * (base 'deltaRule').
+   */
+  sse(inputs: SseInputs, options: SseOptions): ForwardResult {
+    return this.#runSecond(checkSse(inputs, options));
+  }
+
+  /**
+   * Residual linear attention (docs/math.md §i): RLA (base 'la') and RDN (base 'deltaRule').
+   * A second state R learns the clipped residual r_t = clamp(v_t − P_tᵀk_t, ±clip) at rate
+   * `correction`; o_t = exp(g_t) S_{t−1}ᵀq_t + correction_t R_tᵀq_t. `correction` `[B, T, HV]`
+   * required; `g`, `beta` optional.
+   */
+  rla(q: Tensor, k: Tensor, v: Tensor, options: RlaOptions): ForwardResult {
+    return this.#runSecond(checkRla(q, k, v, options));
+  }
+
+  /** A checked sse / rla call on this thread. */
+  #runSecond(c: SecondChecked): ForwardResult {
+    const state = c.initial ? c.initial.slice() : new Float32Array(c.stateFloats);
+    const o = new Float32Array(c.B * c.T * c.HV * c.dv);
+    this.guard(() => {
+      const config = c.config(this.#glue);
+      try {
+        const engine = this.#currentEngine();
+        c.inputs.forEach((x, i) => engine.setInput(i, x));
+        engine.forward(config, c.chunkSize, o, state, c.cuSeqlens);
+      } finally {
+        try {
+          config.free();
+        } catch {
+          /* after a trap the instance may refuse; the caller reports the first error */
+        }
+      }
+    });
+    const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
+    if (c.outputFinalState) result.finalState = new HlaState(c.op, c.nSeq, c.H, c.HV, c.dk, c.dv, false, state);
+    return result;
+  }
+
+  /** A checked gated call on this thread. */
+  #runGated(op: GatedOpName, c: GatedChecked): ForwardResult {
+    const state = c.initial ? c.initial.slice() : new Float32Array(gatedStateFloats(c.nSeq, c.HV, c.dk, c.dv));
+    const o = new Float32Array(c.B * c.T * c.HV * c.dv);
+    this.guard(() =>
+      withGatedConfig(this.#glue, op, c, c.scale, c.qkL2norm, (config) => {
+        const engine = this.#currentEngine();
+        c.inputs.forEach((x, i) => engine.setInput(i, x));
+        engine.forward(config, c.chunkSize, o, state, c.cuSeqlens);
+      }),
+    );
+    const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
+    if (c.outputFinalState) result.finalState = gatedState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, state);
+    return result;
+  }
+
+  /**
    * A streaming session for `op`: `step`/`stepInPlace` token by token, `prefill` many tokens,
    * `snapshot` to bytes. Call `free()` when done (or `using s = hla.session(…)`).
    */
-  session(op: OpName, options: SessionOptions): Session {
-    return new Session(this.#host(), checkOp(op), options);
+  session(op: OpName, options: SessionOptions): Session;
+  /** A gla / deltaRule session: `inputs` holds q, k, v and the gates (gk / beta, g). */
+  session(op: GatedOpName, options: GatedSessionOptions): GatedSession;
+  /**
+   * An sse or rla session: `inputs` holds one view per per-token tensor, named as in `hla.sse` /
+   * `hla.rla` (q1, k1, q2, k2, v, router, gk1, gk2 | g1, g2, beta1, beta2; q, k, v, g, beta,
+   * correction); sse takes `partitions` (N), `topK`, `base`, `weightQuery`, `weightKey`, rla
+   * `base`, `clip`, `residual`; both `qkL2norm`, `scale`.
+   */
+  session(op: 'sse' | 'rla', options: SecondSessionOptions): SecondSession;
+  session(op: OpName | GatedOpName | 'sse' | 'rla', options: SessionOptions | GatedSessionOptions | SecondSessionOptions): Session | GatedSession | SecondSession {
+    if (op === 'sse' || op === 'rla') return new SecondSession(this.#host(), op, options as SecondSessionOptions);
+    if (isGated(op)) return new GatedSession(this.#host(), op, options as GatedSessionOptions);
+    return new Session(this.#host(), checkOp(op), options as SessionOptions);
   }
 
   /**
    * A session from `session.snapshot()` bytes (from any instance, runtime or package version
    * with the same format version). `expect.op` rejects a snapshot of another operator.
    */
-  restore(bytes: Uint8Array, expect?: { op?: OpName }): Session {
+  restore(bytes: Uint8Array, expect?: { op?: OpName }): Session;
+  /** A gla / deltaRule session from its snapshot. */
+  restore(bytes: Uint8Array, expect: { op: GatedOpName }): GatedSession;
+  restore(bytes: Uint8Array, expect?: { op?: OpName | GatedOpName }): Session | GatedSession;
+  restore(bytes: Uint8Array, expect?: { op?: OpName | GatedOpName }): Session | GatedSession {
     if (expect !== undefined && (typeof expect !== 'object' || expect === null)) throw typeError('expect', "an object { op } (e.g. { op: 'la1' })", expect);
     if (expect !== undefined) checkKnown(expect, new Set(['op']), 'expect');
-    const op = expect?.op === undefined ? undefined : checkOp(expect.op, 'expect.op');
+    const op = expect?.op === undefined ? undefined : isGated(expect.op) ? expect.op : checkOp(expect.op, 'expect.op');
     return restoreSession(this.#host(), bytes, op);
   }
 

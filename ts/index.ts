@@ -18,7 +18,12 @@ import { Pool } from './pool.js';
 export { Hla, type ForwardResult } from './hla.js';
 export { HlaState } from './state.js';
 export { Session, type SessionOptions } from './session.js';
-export type { Tensor, OpName, Backend, WasmSource } from './types.js';
+export { GatedSession, type GatedSessionOptions } from './gated-session.js';
+export type { Tensor, OpName, GatedOpName, Backend, WasmSource } from './types.js';
+export type { GlaOptions, DeltaRuleOptions } from './gated.js';
+export { BACKENDS, OPS } from './types.js';
+export type { SseInputs, SseOptions, RlaOptions } from './second-options.js';
+export { SecondSession, type SecondSessionOptions } from './second-session.js';
 export type { ForwardOptions } from './validate.js';
 export type { Transport } from './pool.js';
 

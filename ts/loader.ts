@@ -12,7 +12,7 @@ import { Runtime } from './runtime.js';
 import type { Backend, WasmSource } from './types.js';
 
 export type { Backend, WasmSource };
-export const BACKENDS: readonly Backend[] = ['relaxed', 'simd128', 'scalar'];
+export { BACKENDS } from './types.js';
 
 export type Glue = typeof simd128;
 

@@ -7,7 +7,8 @@ import { RESET_MESSAGE, type Runtime } from './runtime.js';
 import { decodeSnapshot, encodeSnapshot, type SnapshotHeader } from './snapshot.js';
 import { withConfig } from './config.js';
 import { hook } from './trap.js';
-import type { OpName, Tensor } from './types.js';
+import type { GatedOpName, OpName, Tensor } from './types.js';
+import { GatedSession } from './gated-session.js';
 import { checkCommon, checkKnown, checkOp, checkTensorData, f32View, resolveMode } from './validate.js';
 
 /** Shape and options of a session (the functional options, minus per-call ones). */
@@ -222,7 +223,7 @@ export class Session {
     if (kt.T !== T || vt.T !== T) throw rangeError('k/v.shape[1]', `T = ${T} (the length of q)`, new Detail(`${kt.T} and ${vt.T}`));
     if (typeof options !== 'object' || options === null) throw typeError('prefill options', "an object { mode?, chunkSize? }", options);
     checkKnown(options, new Set(['mode', 'chunkSize']), 'prefill options');
-    const chunkSize = resolveMode(this.op, T, options.mode, options.chunkSize);
+    const chunkSize = resolveMode(this.op, options.mode, options.chunkSize);
     const nq = this.batch * T * this.heads * this.dk, nv = this.batch * T * this.valueHeads * this.dv;
     const ws = workspaceFloats(chunkSize, T, this.dk, this.dv);
     checkSizes({
@@ -298,11 +299,23 @@ export class Session {
  * @internal `hla.restore`: decode and check everything (ts/snapshot.ts), then create and load.
  * Nothing is created if a check fails.
  */
-export function restoreSession(host: SessionHost, bytes: unknown, expectOp?: OpName): Session {
+export function restoreSession(host: SessionHost, bytes: unknown, expectOp?: OpName | GatedOpName): Session | GatedSession {
   const { header, state } = decodeSnapshot(bytes);
   if (expectOp !== undefined && expectOp !== header.op) throw rangeError('snapshot', `a ${expectOp} session (as asked)`, new Detail(`a ${header.op} session`));
   const { op, position, ...rest } = header;
-  const s = new Session(host, op, { ...rest, ridge: rest.ridge });
+  if (op === 'gla' || op === 'deltaRule') {
+    const { batch, heads, valueHeads, dk, dv, scale, qkL2norm } = rest;
+    const g = new GatedSession(host, op, { batch, heads, valueHeads, dk, dv, scale, ...(op === 'deltaRule' ? { qkL2norm } : {}) });
+    try {
+      g._load(state, position);
+    } catch (e) {
+      g.free();
+      throw e;
+    }
+    return g;
+  }
+  const { qkL2norm: _unused, ...hla } = rest;
+  const s = new Session(host, op, { ...hla, ridge: hla.ridge });
   try {
     s._load(state, position);
   } catch (e) {

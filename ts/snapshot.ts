@@ -3,8 +3,10 @@
 //   off  size  field
 //   0    4     magic "HLAS"
 //   4    2     format version (u16) = 1
-//   6    1     operator code (u8): 0 la1, 1 hla2, 2 ahla, 3 hla3
-//   7    1     flags (u8): bit 0 normalize, bit 1 ridge moments present
+//   6    1     operator code (u8): 0 la1, 1 hla2, 2 ahla, 3 hla3, 4 gla, 5 deltaRule
+//   7    1     flags (u8): bit 0 normalize, bit 1 ridge moments present, bit 2 qkL2norm
+//              (gla and deltaRule: no normalize, eps 1, ridge 0, one decay value 1; their
+//              state is [batch, valueHeads, dk, dv])
 //   8    20    batch, heads, valueHeads, dk, dv (u32 each)
 //   28   12    scale, eps, ridge (f32 each)
 //   40   8     position: tokens consumed (f64)
@@ -13,13 +15,16 @@
 //   end  4     CRC-32 (IEEE) of every byte before it
 import { Detail, rangeError, typeError } from './errors.js';
 import { checkSizes, MAX_FLOATS, stateFloats, workspaceFloats } from './limits.js';
-import { OP_CODES, type OpName } from './types.js';
+import { OP_CODES, type GatedOpName, type OpName } from './types.js';
+
+/** The gated operators' codes, after the HLA family's. */
+export const GATED_CODES: Record<GatedOpName, number> = { gla: 4, deltaRule: 5 };
 
 export const MAGIC = 0x53414c48; // "HLAS" read as a little-endian u32
 export const FORMAT_VERSION = 1;
 
 export interface SnapshotHeader {
-  op: OpName;
+  op: OpName | GatedOpName;
   batch: number;
   heads: number;
   valueHeads: number;
@@ -31,6 +36,8 @@ export interface SnapshotHeader {
   normalize: boolean;
   decay: Float32Array;
   position: number;
+  /** deltaRule only (flag bit 2). */
+  qkL2norm?: boolean;
 }
 
 const CRC_TABLE = (() => {
@@ -55,8 +62,8 @@ export function encodeSnapshot(h: SnapshotHeader, state: Float32Array): Uint8Arr
   const dv = new DataView(bytes.buffer);
   dv.setUint32(0, MAGIC, true);
   dv.setUint16(4, FORMAT_VERSION, true);
-  dv.setUint8(6, OP_CODES[h.op]);
-  dv.setUint8(7, (h.normalize ? 1 : 0) | (h.ridge !== 0 ? 2 : 0));
+  dv.setUint8(6, h.op === 'gla' || h.op === 'deltaRule' ? GATED_CODES[h.op] : OP_CODES[h.op]);
+  dv.setUint8(7, (h.normalize ? 1 : 0) | (h.ridge !== 0 ? 2 : 0) | (h.qkL2norm ? 4 : 0));
   [h.batch, h.heads, h.valueHeads, h.dk, h.dv].forEach((x, i) => dv.setUint32(8 + 4 * i, x, true));
   [h.scale, h.eps, h.ridge].forEach((x, i) => dv.setFloat32(28 + 4 * i, x, true));
   dv.setFloat64(40, h.position, true);
@@ -114,10 +121,14 @@ export function decodeSnapshot(bytes: unknown): { header: SnapshotHeader; state:
   const actual = crc32(view.subarray(0, end));
   if (stored !== actual) throw bad(`checksum ${stored.toString(16).padStart(8, '0')}`, `${actual.toString(16).padStart(8, '0')} (the bytes are corrupted)`);
   const opCode = dv.getUint8(6);
-  const op = (Object.keys(OP_CODES) as OpName[]).find((k) => OP_CODES[k] === opCode);
-  if (!op) throw rangeError('snapshot operator', 'a code 0..3 (la1, hla2, ahla, hla3)', opCode);
+  const op = (Object.keys(OP_CODES) as OpName[]).find((k) => OP_CODES[k] === opCode)
+    ?? (Object.keys(GATED_CODES) as GatedOpName[]).find((k) => GATED_CODES[k] === opCode);
+  if (!op) throw rangeError('snapshot operator', 'a code 0..5 (la1, hla2, ahla, hla3, gla, deltaRule)', opCode);
+  const gated = op === 'gla' || op === 'deltaRule';
   const flags = dv.getUint8(7);
-  if ((flags & ~3) !== 0) throw rangeError('snapshot flags', 'bits 0 (normalize) and 1 (ridge) only', flags);
+  if ((flags & ~7) !== 0) throw rangeError('snapshot flags', 'bits 0 (normalize), 1 (ridge) and 2 (qkL2norm) only', flags);
+  if ((flags & 4) !== 0 && op !== 'deltaRule') throw rangeError('snapshot flags', `no qkL2norm bit (${op} has no qkL2norm)`, flags);
+  if (gated && (flags & 1) !== 0) throw rangeError('snapshot flags', `no normalize bit (${op} has no normalize)`, flags);
   const u = (i: number) => dv.getUint32(8 + 4 * i, true);
   const [batch, heads, valueHeads, dk, dvSize] = [u(0), u(1), u(2), u(3), u(4)];
   (['batch', 'heads', 'valueHeads', 'dk', 'dv'] as const).forEach((name, i) => {
@@ -142,7 +153,8 @@ export function decodeSnapshot(bytes: unknown): { header: SnapshotHeader; state:
   }
   // The sizes a session of these dims takes (the checks hla.session makes), then the state
   // count against the true state length for them.
-  const ns = stateFloats(op, batch, heads, valueHeads, dk, dvSize, ridge !== 0);
+  if (gated && (nDecay !== 1 || decay[0] !== 1 || eps !== 1)) throw rangeError('snapshot', `decay [1] and eps 1 (${op} has neither)`, new Detail(`decay count ${nDecay}, eps ${eps}`));
+  const ns = gated ? batch * valueHeads * dk * dvSize : stateFloats(op, batch, heads, valueHeads, dk, dvSize, ridge !== 0);
   const nq = batch * heads * dk, nv = batch * valueHeads * dvSize;
   checkSizes({
     buffers: [
@@ -157,6 +169,7 @@ export function decodeSnapshot(bytes: unknown): { header: SnapshotHeader; state:
   for (let i = 0; i < nState; i++) state[i] = dv.getFloat32(56 + 4 * nDecay + 4 * i, true);
   const header: SnapshotHeader = {
     op, batch, heads, valueHeads, dk, dv: dvSize, scale, eps, ridge, normalize: (flags & 1) !== 0, decay, position,
+    ...(gated ? { qkL2norm: (flags & 4) !== 0 } : {}),
   };
   return { header, state };
 }

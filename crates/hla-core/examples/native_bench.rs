@@ -68,7 +68,7 @@ fn main() {
     let mut ws = Workspace::default();
     let ops: Vec<Op> = match std::env::args().nth(1) {
         Some(name) => vec![Op::from_name(&name).expect("op name")],
-        None => Op::ALL.to_vec(),
+        None => Op::HLA.to_vec(),
     };
     for op in ops {
         for mode in [

@@ -3,9 +3,11 @@
 //! natively (tests, the native anchor) and for wasm32 (SIMD128, relaxed-SIMD or scalar).
 
 pub mod error;
+pub mod exp;
 pub mod gemm;
 pub mod ops;
 pub mod peak;
+pub mod row_sweep;
 pub mod simd;
 pub mod size;
 pub mod sweep;
@@ -13,4 +15,4 @@ pub mod vector;
 pub mod workspace;
 
 pub use error::HlaError;
-pub use ops::{forward, state_len, Dims, HlaOptions, Mode, Op, Options};
+pub use ops::{forward, state_len, Dims, GatedOptions, HlaOptions, Mode, Op, Options};

@@ -4,7 +4,8 @@
 //! `ops.rs` tests `Isa` and `Scalar`; this file adds `Sse` next to `Avx2` when the build
 //! targets AVX2 + FMA (`RUSTFLAGS="-C target-cpu=native" cargo test -p hla-core --release`).
 
-mod reference;
+mod common;
+use common::{brute_force, rand_vec, rel_err, Case};
 use hla_core::gemm::{gemm_acc, MatRef};
 use hla_core::ops::{
     combine_with, defer_values, key_summary, segment_summary_with, settle_values_with,
@@ -12,7 +13,6 @@ use hla_core::ops::{
 use hla_core::simd::{Scalar, Simd};
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, Mode, Op};
-use reference::{brute_force, rand_vec, rel_err, Case};
 
 const TOL: f64 = 1e-4;
 
@@ -47,7 +47,7 @@ macro_rules! for_each_isa {
 fn run<S: Simd>(c: &Case, mode: Mode, q: &[f32], k: &[f32], v: &[f32]) -> Vec<f32> {
     let d = c.d;
     let mut state = vec![0f32; c.state_len(d.b)];
-    reference::run::<S>(c, mode, q, k, v, &mut state, None)
+    common::run::<S>(c, mode, q, k, v, &mut state, None)
 }
 
 /// (dk, dv): tails of 1..7 floats past whole vectors at 4 and at 8 lanes; dv = 72 and 75
@@ -55,7 +55,7 @@ fn run<S: Simd>(c: &Case, mode: Mode, q: &[f32], k: &[f32], v: &[f32]) -> Vec<f3
 const HEADS: [(usize, usize); 5] = [(7, 5), (12, 20), (20, 12), (9, 72), (33, 75)];
 
 fn operators_match_brute_force<S: Simd>() {
-    for op in Op::ALL {
+    for op in Op::HLA {
         for (dk, dv) in HEADS {
             let d = Dims {
                 b: 1,
@@ -178,7 +178,7 @@ fn every_isa_gemm_matches_f64_on_ragged_blocks() {
 /// tail, on head sizes with lane tails.
 fn segment_split_matches_serial<S: Simd>() {
     let (t, s) = (30, 13);
-    for op in Op::ALL {
+    for op in Op::HLA {
         for (dk, dv) in [(7, 5), (9, 72)] {
             for ridge in [0.0, 0.4] {
                 if ridge != 0.0 && op != Op::Hla2 {
@@ -220,7 +220,7 @@ fn segment_split_matches_serial<S: Simd>() {
                         decay: c.decay.clone(),
                         ..c
                     };
-                    reference::run::<S>(&sub, Mode::Recurrent, q, k, v, state, None)
+                    common::run::<S>(&sub, Mode::Recurrent, q, k, v, state, None)
                 };
                 let mut full = vec![0f32; c.state_len(1)];
                 let full_o = fwd(0, t, &mut full);

@@ -1,11 +1,11 @@
 //! Every operator × form × option against the float64 brute force (native build).
 
-mod reference;
+mod common;
+use common::{brute_force, rand_vec, rel_err, run, Case};
 use hla_core::ops::forward_with;
 use hla_core::simd::{Isa, Scalar};
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, HlaOptions, Mode, Op};
-use reference::{brute_force, rand_vec, rel_err, run, Case};
 
 const TOL: f64 = 1e-4;
 
@@ -108,7 +108,7 @@ fn every_operator_mode_and_option_matches_brute_force() {
             dv: 12,
         },
     ];
-    for op in Op::ALL {
+    for op in Op::HLA {
         for d in shapes {
             let d = if op == Op::Hla3 {
                 Dims {
@@ -155,7 +155,7 @@ fn per_head_decay() {
         dk: 4,
         dv: 3,
     };
-    for op in Op::ALL {
+    for op in Op::HLA {
         let mut c = case(op, d, 1.0, false, 0.0);
         c.decay = vec![1.0, 0.8, 0.95];
         check_case(&c, 3);
@@ -172,7 +172,7 @@ fn continuation_equals_one_run() {
         dk: 6,
         dv: 5,
     };
-    for op in Op::ALL {
+    for op in Op::HLA {
         let c = case(op, d, 0.9, true, if op == Op::Hla2 { 0.2 } else { 0.0 });
         let (q, k, v) = inputs(&d, 9);
         let full = run::<Isa>(
@@ -244,7 +244,7 @@ fn cu_seqlens_equals_separate_runs() {
         dv: 3,
     };
     let cu = [0, 7, 8, 30];
-    for op in Op::ALL {
+    for op in Op::HLA {
         let c = case(op, d, 0.9, false, 0.0);
         let (q, k, v) = inputs(&d, 4);
         let seqs: Vec<_> = cu

@@ -3,9 +3,11 @@
 //! and a segment scan.
 
 use crate::error::Error;
+use hla_core::ops::rla::{Residual, RlaBase, RlaOptions};
+use hla_core::ops::sse::{self, SseBase, SseOptions};
 use hla_core::ops::{state_len, validate};
 use hla_core::size::{MAX_CHUNK, MAX_FLOATS};
-use hla_core::{Dims, HlaOptions, Mode, Op, Options};
+use hla_core::{Dims, GatedOptions, HlaOptions, Mode, Op, Options};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -93,6 +95,73 @@ impl Config {
             op: op_named(op)?,
             dims: dims_from(dims)?,
             options,
+        })
+    }
+
+    /// A gated-family operator (gla, deltaRule); `dims` = [b, t, h, hv, dk, dv]. Its gates
+    /// (gk; beta, g) are per-token inputs after q, k, v (`inputNames`).
+    pub fn gated(op: &str, dims: &[f64], scale: f32, qk_l2norm: bool) -> Result<Config, Error> {
+        Ok(Config {
+            op: op_named(op)?,
+            dims: dims_from(dims)?,
+            options: Options::Gated(GatedOptions { scale, qk_l2norm }),
+        })
+    }
+
+    /// sse over `base` ('gla' | 'deltaRule'); `dims` = [b, t, h, hv, dk, dv]. Its inputs are
+    /// q1, k1, q2, k2, v, router and the base's gates of each side (`inputNames`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn sse(
+        base: &str,
+        dims: &[f64],
+        partitions: f64,
+        top_k: f64,
+        weight_query: bool,
+        weight_key: bool,
+        qk_l2norm: bool,
+        scale: f32,
+    ) -> Result<Config, Error> {
+        let base = SseBase::from_name(base)
+            .ok_or_else(|| Error::new("base", "'gla' or 'deltaRule'", base))?;
+        Ok(Config {
+            op: sse::op(base),
+            dims: dims_from(dims)?,
+            options: Options::Sse(SseOptions {
+                base,
+                partitions: size_from("partitions", partitions)?,
+                top_k: size_from("topK", top_k)?,
+                weight_query,
+                weight_key,
+                qk_l2norm,
+                scale,
+            }),
+        })
+    }
+
+    /// rla over `base` ('la' | 'deltaRule'); `dims` = [b, t, h, hv, dk, dv]. Its inputs are
+    /// q, k, v, g, beta, correction (`inputNames`).
+    pub fn rla(
+        base: &str,
+        dims: &[f64],
+        clip: f32,
+        residual: &str,
+        qk_l2norm: bool,
+        scale: f32,
+    ) -> Result<Config, Error> {
+        let base = RlaBase::from_name(base)
+            .ok_or_else(|| Error::new("base", "'la' or 'deltaRule'", base))?;
+        let residual = Residual::from_name(residual)
+            .ok_or_else(|| Error::new("residual", "'undecayed' or 'decayed'", residual))?;
+        Ok(Config {
+            op: Op::Rla,
+            dims: dims_from(dims)?,
+            options: Options::Rla(RlaOptions {
+                base,
+                clip,
+                residual,
+                qk_l2norm,
+                scale,
+            }),
         })
     }
 

@@ -36,9 +36,10 @@ impl Session {
         validate::dims(&d)?;
         // Checked sizes (usize is 32 bits here); an oversized one fails `validate` below
         // (usize::MAX matches no buffer) before anything is allocated.
+        let width = hla_core::ops::token_width(config.op, &config.options);
         let lens: Vec<usize> = (config.op.inputs().iter())
             .map(|spec| {
-                let ([a, b], _) = spec.per_token(&d, 0);
+                let ([a, b], _) = spec.per_token(&d, width);
                 floats(&[&[d.b, a, b]]).unwrap_or(usize::MAX)
             })
             .collect();

@@ -25,6 +25,8 @@ pub(crate) fn forward<S: Simd, O: Operator>(
     let lens = validate::Lengths::of(inputs)?;
     let n_seq =
         validate::forward::<O>(mode, d, opts, lens.get(), o.len(), state.len(), cu_seqlens)?;
+    // Values (gates in range) after shapes, before anything is written.
+    O::check_inputs(d, inputs)?;
     let glen = O::group_len(d, opts).expect("validated state size");
     for s in 0..n_seq {
         let (row0, len) = match cu_seqlens {

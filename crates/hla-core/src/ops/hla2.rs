@@ -4,13 +4,13 @@
 
 use super::chunk::{Chunk, Mixer, Rows, Vals, Weights};
 use super::operator::{Operator, ValueMoments};
+use super::options::hla_family;
 use super::options::{Options, Params};
 use super::recurrent::{panel, run, write_block, Common, Recurrence, NT};
 use super::segment::{add, for_chunks, Products};
-use super::shape::{Dims, GroupDims, HeadIo, InputSpec, QKV};
-use super::validate::{hla_options, Ridge};
+use super::shape::{Dims, GroupDims, HeadIo};
+use super::validate::Ridge;
 use super::Op;
-use crate::error::HlaError;
 use crate::simd::Simd;
 use crate::size::floats;
 use crate::sweep::{split, update_read};
@@ -42,8 +42,7 @@ fn extra<'a>(x: &'a mut [f32], dk: usize) -> Extra<'a> {
 
 impl Operator for Hla2 {
     const OP: Op = Op::Hla2;
-    const INPUTS: &'static [InputSpec] = &QKV;
-    type Params = Params;
+    hla_family!(Ridge::Accepted);
     type State<'a> = State<'a>;
 
     fn split<'a>(st: &'a mut [f32], g: &GroupDims, p: &Params) -> State<'a> {
@@ -59,12 +58,6 @@ impl Operator for Hla2 {
             heads,
             per_head,
         }
-    }
-    fn check_options(d: &Dims, opts: &Options) -> Result<(), HlaError> {
-        hla_options(Self::OP, d, opts, Ridge::Accepted).map(|_| ())
-    }
-    fn params(opts: &Options, head: usize) -> Params {
-        Params::for_head(opts.hla(Self::OP).expect("checked"), head)
     }
     fn group_len(d: &Dims, opts: &Options) -> Option<usize> {
         let r = opts.hla(Self::OP).map_or(0, |o| o.ridge_moments().count());
@@ -218,6 +211,7 @@ impl Operator for Hla2 {
         }
     }
 
+    const DEFERS_VALUES: bool = true;
     /// Without normalisation every moment but S enters additively: n, m, and per value
     /// head M (read) and C (read with weight λ).
     fn value_moments(d: &Dims, opts: &Options) -> Option<ValueMoments> {

@@ -7,13 +7,13 @@
 
 use super::chunk::{Chunk, Mixer, Rows, Vals, Weights};
 use super::operator::Operator;
+use super::options::hla_family;
 use super::options::{Options, Params};
 use super::recurrent::{panel, run, write_block, Common, Recurrence, NT};
 use super::segment::{add, for_chunks, Products};
-use super::shape::{Dims, GroupDims, HeadIo, InputSpec, QKV};
-use super::validate::{hla_options, Ridge};
+use super::shape::{Dims, GroupDims, HeadIo};
+use super::validate::Ridge;
 use super::Op;
-use crate::error::HlaError;
 use crate::simd::Simd;
 use crate::size::floats;
 use crate::sweep::{split, update_read};
@@ -49,8 +49,7 @@ fn extra(x: &mut [f32], dk: usize) -> Extra<'_> {
 
 impl Operator for Hla3 {
     const OP: Op = Op::Hla3;
-    const INPUTS: &'static [InputSpec] = &QKV;
-    type Params = Params;
+    hla_family!(Ridge::Refused);
     type State<'a> = State<'a>;
 
     fn split<'a>(st: &'a mut [f32], g: &GroupDims, _: &Params) -> State<'a> {
@@ -59,12 +58,6 @@ impl Operator for Hla3 {
         let (m, rest) = rest.split_at_mut(dk);
         let (eta, heads) = rest.split_at_mut(dk);
         State { s, m, eta, heads }
-    }
-    fn check_options(d: &Dims, opts: &Options) -> Result<(), HlaError> {
-        hla_options(Self::OP, d, opts, Ridge::Refused).map(|_| ())
-    }
-    fn params(opts: &Options, head: usize) -> Params {
-        Params::for_head(opts.hla(Self::OP).expect("checked"), head)
     }
     fn group_len(d: &Dims, _: &Options) -> Option<usize> {
         floats(&[&[d.dk, d.dk], &[2, d.dk], &[2, d.group(), d.dk, d.dv]])

@@ -3,13 +3,13 @@
 
 use super::chunk::{Chunk, Mixer, Rows, Vals, Weights};
 use super::operator::Operator;
+use super::options::hla_family;
 use super::options::{Options, Params};
 use super::recurrent::{run, write_block, Common, Recurrence};
 use super::segment::for_chunks;
-use super::shape::{Dims, GroupDims, HeadIo, InputSpec, QKV};
-use super::validate::{hla_options, Ridge};
+use super::shape::{Dims, GroupDims, HeadIo};
+use super::validate::Ridge;
 use super::Op;
-use crate::error::HlaError;
 use crate::simd::Simd;
 use crate::size::floats;
 use crate::sweep::update_read;
@@ -26,19 +26,12 @@ pub struct State<'a> {
 
 impl Operator for La1 {
     const OP: Op = Op::La1;
-    const INPUTS: &'static [InputSpec] = &QKV;
-    type Params = Params;
+    hla_family!(Ridge::Refused);
     type State<'a> = State<'a>;
 
     fn split<'a>(st: &'a mut [f32], g: &GroupDims, _: &Params) -> State<'a> {
         let (z, heads) = st.split_at_mut(g.dk);
         State { z, heads }
-    }
-    fn check_options(d: &Dims, opts: &Options) -> Result<(), HlaError> {
-        hla_options(Self::OP, d, opts, Ridge::Refused).map(|_| ())
-    }
-    fn params(opts: &Options, head: usize) -> Params {
-        Params::for_head(opts.hla(Self::OP).expect("checked"), head)
     }
     fn group_len(d: &Dims, _: &Options) -> Option<usize> {
         floats(&[&[d.dk], &[d.group(), d.dk, d.dv]])

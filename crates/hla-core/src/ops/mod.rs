@@ -7,19 +7,24 @@
 
 pub mod ahla;
 mod chunk;
+pub mod delta_rule;
 mod driver;
+pub mod gated;
+pub mod gla;
 pub mod hla2;
 pub mod hla3;
 pub mod la1;
 mod operator;
 pub mod options;
 mod recurrent;
+pub mod rla;
 mod segment;
 pub mod shape;
+pub mod sse;
 pub mod validate;
 
 pub use operator::{Operator, ValueMoments};
-pub use options::{HlaOptions, Options, Params, RidgeMoments};
+pub use options::{GatedOptions, HlaOptions, Options, Params, RidgeMoments};
 pub use shape::{Dims, GroupDims, InputKind, InputSpec, Presence};
 
 use crate::error::HlaError;
@@ -33,6 +38,13 @@ pub enum Op {
     Hla2,
     Ahla,
     Hla3,
+    Gla,
+    DeltaRule,
+    /// sse over gla (JS: `sse` with `base: 'gla'`).
+    SseGla,
+    /// sse over deltaRule (JS: `sse` with `base: 'deltaRule'`).
+    SseDeltaRule,
+    Rla,
 }
 
 /// Runs `$body` with `$O` the [`Operator`] type of `$op`: the one place that switches on the
@@ -56,12 +68,46 @@ macro_rules! dispatch {
                 type $O = hla3::Hla3;
                 $body
             }
+            Op::Gla => {
+                type $O = gla::Gla;
+                $body
+            }
+            Op::DeltaRule => {
+                type $O = delta_rule::DeltaRule;
+                $body
+            }
+            Op::SseGla => {
+                type $O = sse::Sse<gla::Gla>;
+                $body
+            }
+            Op::SseDeltaRule => {
+                type $O = sse::Sse<delta_rule::DeltaRule>;
+                $body
+            }
+            Op::Rla => {
+                type $O = rla::Rla;
+                $body
+            }
         }
     };
 }
 
 impl Op {
-    pub const ALL: [Op; 4] = [Op::La1, Op::Hla2, Op::Ahla, Op::Hla3];
+    pub const ALL: [Op; 9] = [
+        Op::La1,
+        Op::Hla2,
+        Op::Ahla,
+        Op::Hla3,
+        Op::Gla,
+        Op::DeltaRule,
+        Op::SseGla,
+        Op::SseDeltaRule,
+        Op::Rla,
+    ];
+    /// The HLA family (the operators of [`Options::Hla`]).
+    pub const HLA: [Op; 4] = [Op::La1, Op::Hla2, Op::Ahla, Op::Hla3];
+    /// The gated family (the operators of [`Options::Gated`]).
+    pub const GATED: [Op; 2] = [Op::Gla, Op::DeltaRule];
     /// The JS name (and the TS operator table's key).
     pub fn name(self) -> &'static str {
         match self {
@@ -69,6 +115,11 @@ impl Op {
             Op::Hla2 => "hla2",
             Op::Ahla => "ahla",
             Op::Hla3 => "hla3",
+            Op::Gla => "gla",
+            Op::DeltaRule => "deltaRule",
+            Op::SseGla => "sseGla",
+            Op::SseDeltaRule => "sseDeltaRule",
+            Op::Rla => "rla",
         }
     }
     pub fn from_name(s: &str) -> Option<Op> {
@@ -109,6 +160,11 @@ impl Mode {
             m => m,
         }
     }
+}
+
+/// Width of `op`'s [`InputKind::Token`] inputs with `opts` (sse's router: N), 0 for none.
+pub fn token_width(op: Op, opts: &Options) -> usize {
+    dispatch!(op, O => O::token_width(opts))
 }
 
 /// Floats of state per (sequence, query-key head) group, which also holds the moments of its

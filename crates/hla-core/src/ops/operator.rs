@@ -43,6 +43,11 @@ pub trait Operator {
     /// Floats of state per (sequence, query-key head) group, with its `d.group()` value heads;
     /// `None` past one wasm32 buffer (computed with `crate::size::floats`).
     fn group_len(d: &Dims, opts: &Options) -> Option<usize>;
+    /// The operator's checks of its inputs' values (gates in range), after their lengths
+    /// are checked (the driver calls it before running); none by default.
+    fn check_inputs(_d: &Dims, _inputs: &[&[f32]]) -> Result<(), HlaError> {
+        Ok(())
+    }
     /// Width of [`super::InputKind::Token`] inputs (none by default).
     fn token_width(_opts: &Options) -> usize {
         0
@@ -99,6 +104,9 @@ pub trait Operator {
     ) {
     }
 
+    /// Whether the deferred schedule can apply (a constant, so the other operators compile no
+    /// deferred code); [`Self::value_moments`] then says whether it does for given options.
+    const DEFERS_VALUES: bool = false;
     /// The deferred schedule (docs/math.md, section f): where the value moments are, if this
     /// operator with these options has it. The key moment is then the `dk×dk` block at the
     /// start of the state (a [`super::key_summary`] fills it).

@@ -54,6 +54,26 @@ impl RidgeMoments {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Options {
     Hla(HlaOptions),
+    Gated(GatedOptions),
+    /// sse (over gla or deltaRule): docs/math.md, section h.
+    Sse(super::sse::SseOptions),
+    /// rla (over la or deltaRule): docs/math.md, section i.
+    Rla(super::rla::RlaOptions),
+}
+
+/// The options of the gated family (gla, deltaRule): docs/spec.md. Also what one query-key
+/// head's kernel runs with (the gates are per-token inputs, not options).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GatedOptions {
+    pub scale: f32,
+    /// deltaRule: q and k become `x / sqrt(Σx² + 1e-6)` before scaling.
+    pub qk_l2norm: bool,
+}
+
+impl From<GatedOptions> for Options {
+    fn from(o: GatedOptions) -> Options {
+        Options::Gated(o)
+    }
 }
 
 impl From<HlaOptions> for Options {
@@ -62,7 +82,55 @@ impl From<HlaOptions> for Options {
     }
 }
 
+impl From<super::sse::SseOptions> for Options {
+    fn from(o: super::sse::SseOptions) -> Options {
+        Options::Sse(o)
+    }
+}
+
+impl From<super::rla::RlaOptions> for Options {
+    fn from(o: super::rla::RlaOptions) -> Options {
+        Options::Rla(o)
+    }
+}
+
 impl Options {
+    /// sse's options (`op` names the operator in the error).
+    pub fn sse(&self, op: Op) -> Result<&super::sse::SseOptions, crate::HlaError> {
+        match self {
+            Options::Sse(o) => Ok(o),
+            _ => Err(crate::HlaError::new(
+                "options",
+                format!("sse's options ({} is sse)", op.name()),
+                "another family's",
+            )),
+        }
+    }
+    /// rla's options (`op` names the operator in the error).
+    pub fn rla(&self, op: Op) -> Result<&super::rla::RlaOptions, crate::HlaError> {
+        match self {
+            Options::Rla(o) => Ok(o),
+            _ => Err(crate::HlaError::new(
+                "options",
+                format!("rla's options ({} is rla)", op.name()),
+                "another family's",
+            )),
+        }
+    }
+    /// The gated family's options (`op` names the operator in the error).
+    pub fn gated(&self, op: Op) -> Result<&GatedOptions, crate::HlaError> {
+        match self {
+            Options::Gated(o) => Ok(o),
+            _ => Err(crate::HlaError::new(
+                "options",
+                format!(
+                    "the gated family's options ({} is a gated operator)",
+                    op.name()
+                ),
+                "another family's",
+            )),
+        }
+    }
     /// The HLA family's options (`op` names the operator in the error).
     pub fn hla(&self, op: Op) -> Result<&HlaOptions, crate::HlaError> {
         match self {
@@ -108,6 +176,26 @@ impl Params {
         self.ridge_moments == RidgeMoments::Kept
     }
 }
+
+/// The [`super::Operator`] items every HLA-family operator shares: inputs q, k, v, the
+/// family's [`Params`] and option checks (`$ridge`: whether it accepts a ridge).
+macro_rules! hla_family {
+    ($ridge:expr) => {
+        const INPUTS: &'static [$crate::ops::InputSpec] = &$crate::ops::shape::QKV;
+        type Params = $crate::ops::Params;
+
+        fn check_options(
+            d: &$crate::ops::Dims,
+            opts: &$crate::ops::Options,
+        ) -> Result<(), $crate::HlaError> {
+            $crate::ops::validate::hla_options(Self::OP, d, opts, $ridge).map(|_| ())
+        }
+        fn params(opts: &$crate::ops::Options, head: usize) -> $crate::ops::Params {
+            $crate::ops::Params::for_head(opts.hla(Self::OP).expect("checked"), head)
+        }
+    };
+}
+pub(crate) use hla_family;
 
 /// `sign(x) · max(|x|, eps)` with sign(0) = +1; NaN passes through (never hidden).
 #[inline(always)]

@@ -4,7 +4,7 @@
 
 use super::operator::Operator;
 use super::options::{HlaOptions, Options};
-use super::shape::{Dims, Presence};
+use super::shape::{Dims, InputSpec, Presence};
 use super::{Mode, Op};
 use crate::error::HlaError;
 use crate::size::{exact, floats, MAX_FLOATS};
@@ -67,22 +67,22 @@ impl Lengths {
     }
 }
 
-/// Every per-token input of `O` (`lens`: their lengths in `O::INPUTS` order; 0 for an absent
-/// optional one) and the output `o`.
-pub fn inputs<O: Operator>(
+/// Every per-token input (`specs`, the operator's; `lens`: their lengths in that order, 0 for
+/// an absent optional one; `width`: the operator's token width) and the output `o`.
+pub fn inputs(
+    specs: &[InputSpec],
+    width: usize,
     d: &Dims,
-    opts: &Options,
     lens: &[usize],
     o_len: usize,
 ) -> Result<(), HlaError> {
     ensure!(
-        lens.len() == O::INPUTS.len(),
+        lens.len() == specs.len(),
         "inputs",
-        format!("{} tensors ({})", O::INPUTS.len(), input_names::<O>()),
+        format!("{} tensors ({})", specs.len(), input_names(specs)),
         lens.len(),
     );
-    let width = O::token_width(opts);
-    for (spec, &len) in O::INPUTS.iter().zip(lens) {
+    for (spec, &len) in specs.iter().zip(lens) {
         let ([a, b], names) = spec.per_token(d, width);
         let n = floats(&[&[d.b, d.t, a, b]]);
         ensure!(
@@ -100,12 +100,8 @@ pub fn inputs<O: Operator>(
     Ok(())
 }
 
-fn input_names<O: Operator>() -> String {
-    O::INPUTS
-        .iter()
-        .map(|s| s.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+fn input_names(specs: &[InputSpec]) -> String {
+    specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
 }
 
 /// Whether an HLA operator accepts a ridge.
@@ -217,17 +213,48 @@ pub fn forward<O: Operator>(
     state_len: usize,
     cu_seqlens: Option<&[i32]>,
 ) -> Result<usize, HlaError> {
+    // The operator's part as data and one callback: the checks below exist once, not once per
+    // operator.
+    let op = OpChecks {
+        op: O::OP,
+        inputs: O::INPUTS,
+        token_width: O::token_width(opts),
+        group_len: O::group_len(d, opts),
+        options: &|| O::check_options(d, opts),
+    };
+    forward_checks(&op, m, d, ins, o_len, state_len, cu_seqlens)
+}
+
+/// What [`forward`] checks of one operator.
+struct OpChecks<'a> {
+    op: Op,
+    inputs: &'static [InputSpec],
+    token_width: usize,
+    group_len: Option<usize>,
+    options: &'a dyn Fn() -> Result<(), HlaError>,
+}
+
+#[inline(never)] // once, not inlined into every operator's driver
+fn forward_checks(
+    op: &OpChecks,
+    m: Mode,
+    d: &Dims,
+    ins: &[usize],
+    o_len: usize,
+    state_len: usize,
+    cu_seqlens: Option<&[i32]>,
+) -> Result<usize, HlaError> {
     dims(d)?;
-    inputs::<O>(d, opts, ins, o_len)?;
-    O::check_options(d, opts)?;
+    inputs(op.inputs, op.token_width, d, ins, o_len)?;
+    (op.options)()?;
     mode(m)?;
     let n_seq = sequences(d, cu_seqlens)?;
-    let want = O::group_len(d, opts).and_then(|g| floats(&[&[n_seq, d.h, g]]));
+    let want = op.group_len.and_then(|g| floats(&[&[n_seq, d.h, g]]));
     ensure!(
         want.is_some(),
         "state",
         format!("at most {MAX_FLOATS} floats (one wasm32 buffer)"),
-        format!("more for {} with {d:?}", O::OP.name()),
+        format!("more for {} with {d:?}", op.op.name()),
     );
     workspace(m, d)?;
     length("state", want.unwrap_or(0), state_len)?;

@@ -16,23 +16,28 @@ use super::{for_chunks, lens};
 use crate::error::HlaError;
 use crate::gemm::{gemm_acc, MatRef};
 use crate::ops::options::Params;
-use crate::ops::Mode;
+use crate::ops::{Mode, Op};
 use crate::simd::Simd;
 use crate::size::{floats, MAX_CHUNK, MAX_FLOATS};
 use crate::workspace::Workspace;
 
 /// The value moments of `O` with `opts`, or the error naming the operator.
 fn moments<O: Operator>(d: &Dims, opts: &Options) -> Result<ValueMoments, HlaError> {
+    if !O::DEFERS_VALUES {
+        return Err(not_deferred(O::OP));
+    }
     validate::one_sequence(d)?;
     validate::dims(d)?;
     O::check_options(d, opts)?;
-    O::value_moments(d, opts).ok_or_else(|| {
-        HlaError::new(
-            "op",
-            "hla2 without normalize (deferred value moments)",
-            O::OP.name(),
-        )
-    })
+    O::value_moments(d, opts).ok_or_else(|| not_deferred(O::OP))
+}
+
+fn not_deferred(op: Op) -> HlaError {
+    HlaError::new(
+        "op",
+        "hla2 without normalize (deferred value moments)",
+        op.name(),
+    )
 }
 
 /// Whether [`key_summary`], [`defer_values`] and [`settle_values`] apply to `O` with `opts`.

@@ -5,6 +5,8 @@ use hla_core::simd::Simd;
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, HlaOptions, Mode, Op, Options};
 
+pub mod gated;
+
 pub struct Case {
     pub op: Op,
     pub d: Dims,
@@ -119,6 +121,11 @@ pub fn brute_force(c: &Case, q: &[f32], k: &[f32], v: &[f32], seqs: &[(usize, us
                                 coef[t][j] += pw(t - u) * b * pw(u - j) * w[u][j];
                             }
                         }
+                    }
+                    // The gated family's references are common/gated.rs's token loops, sse's and
+                    // rla's second_reference.rs's.
+                    Op::Gla | Op::DeltaRule | Op::SseGla | Op::SseDeltaRule | Op::Rla => {
+                        unreachable!("{} is not an HLA operator", c.op.name())
                     }
                 }
             }

@@ -1,7 +1,8 @@
+// The streaming baseline the benchmark races (bench/ owns it; tests/baseline.test.ts checks it).
 // The straightforward Float32Array implementation a JS user would write from docs/spec.md's
 // streaming recurrences: plain loops, one token at a time. It is the benchmark's baseline
 // (tests check it against the brute force, so the comparison is with a correct program).
-import type { OpName } from '../../ts/types.js';
+import type { OpName } from '../ts/types.js';
 
 export interface BaselineOptions { scale?: number; decay?: number; normalize?: boolean; eps?: number; ridge?: number }
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Makes this machine able to build hla-wasm: a wasm32 Rust std, wasm-bindgen-cli pinned to the
-# crate's version, and the npm dev dependencies. Idempotent: every step checks first, says what it
-# found, and only acts when something is missing.
+# The one provisioning script: makes this machine able to build, test and benchmark hla-wasm —
+# a wasm32 Rust std, wasm-bindgen-cli pinned to the crate's version, wasm-pack, the npm dev
+# dependencies and (with --chromium) Debian's Chromium for the browser test and bench.
+# Idempotent: every step checks first, says what it found, and only acts when something is
+# missing; scripts/build.sh (so `npm test`, `npm run bench`) calls it on every run.
+# Usage: bash scripts/setup.sh [--no-npm] [--chromium]
 #
 # Why not just `rustup target add wasm32-unknown-unknown`? On this workplace's machines rustup
 # cannot download targets. We try it first and otherwise use Debian's rustc-web (1.96, LLVM 22,
@@ -10,7 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' "$here/crates/hla-wasm/Cargo.toml")
 TARGET=wasm32-unknown-unknown
-say() { printf '[toolchain] %s\n' "$*" >&2; }
+say() { printf '[setup] %s\n' "$*" >&2; }
 
 # --- 1. a rustc that can target wasm32 ------------------------------------------------------------
 has_wasm_std() { # $1 = rustc
@@ -80,7 +83,31 @@ ensure_wasm_bindgen() {
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" >&2
 }
 
-# --- 3. npm dev dependencies -----------------------------------------------------------------------
+# --- 3. wasm-pack (drives the wasm builds; --mode no-install uses the wasm-bindgen above) ----------
+ensure_wasm_pack() {
+  if command -v wasm-pack >/dev/null 2>&1; then say "wasm-pack $(wasm-pack --version | awk '{print $2}'): ok"; return; fi
+  # ~20 min measured on this workplace's shared 2-core machines under load (cargo install
+  # wasm-pack --locked, 2026-12-01: 1174 s); a fresh CI machine has the cores to itself.
+  say "installing wasm-pack from crates.io (cargo install wasm-pack --locked)"
+  cargo install wasm-pack --locked >&2
+}
+
+# --- 4. Chromium (tests/browser.test.ts, bench:full), with --chromium ------------------------------
+ensure_chromium() {
+  local chromium=/usr/bin/chromium sudo=""
+  if [ -x "$chromium" ]; then say "chromium: ok ($("$chromium" --version 2>/dev/null || echo 'version unknown'))"; return; fi
+  command -v apt-get >/dev/null 2>&1 || { say "error: no apt-get; install Chromium at $chromium by hand"; return 1; }
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { say "error: not root and no sudo; cannot install chromium"; return 1; }
+    sudo=sudo
+  fi
+  say "installing Debian's chromium (apt-get)"
+  $sudo apt-get update -qq >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+  [ -x "$chromium" ] || { say "error: installed, but $chromium is still missing"; return 1; }
+}
+
+# --- 5. npm dev dependencies -----------------------------------------------------------------------
 ensure_node_modules() {
   if [ -d "$here/node_modules/.bin" ] && [ "$here/node_modules/.package-lock.json" -nt "$here/package-lock.json" ]; then
     say "node_modules: ok"; return
@@ -90,10 +117,20 @@ ensure_node_modules() {
 }
 
 main() {
+  local npm=1 chromium=0 a
+  for a in "$@"; do
+    case $a in
+      --no-npm) npm=0 ;;
+      --chromium) chromium=1 ;;
+      *) echo "setup.sh: unknown option $a" >&2; exit 2 ;;
+    esac
+  done
   local rustc; rustc=$(pick_rustc)
   say "wasm32 rustc: $rustc ($("$rustc" --version))"
   ensure_wasm_bindgen
-  [ "${1:-}" = "--no-npm" ] || ensure_node_modules
+  ensure_wasm_pack
+  [ $npm = 0 ] || ensure_node_modules
+  [ $chromium = 0 ] || ensure_chromium
   # Tell the build which compiler to use (scripts/build.sh sources this line).
   mkdir -p "$here/target"
   echo "$rustc" >"$here/target/.wasm-rustc"

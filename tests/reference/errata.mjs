@@ -2,7 +2,7 @@
 // Numerical evidence for docs/math.md: the two errata of docs/spec.md (math.md §e) (where the printed
 // formulas of arXiv 2510.27258 do not reproduce the paper's own masked operators) and a check
 // of every chunk-parallel / segment-combine formula derived in docs/math.md.
-// float64, dependency-free, deterministic (seeded inputs). Usage: node scripts/errata.mjs
+// float64, dependency-free, deterministic (seeded inputs). Usage: node tests/reference/errata.mjs
 // Exits 1 if a formula that docs/math.md calls exact is off, or a printed one is not.
 
 // ---------- tiny dense linear algebra on arrays of rows (sizes here are ≤ 9) ----------

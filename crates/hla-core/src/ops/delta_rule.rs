@@ -1,0 +1,87 @@
+//! The (gated) delta rule, FLA's `chunk_gated_delta_rule` / `fused_recurrent_gated_delta_rule`:
+//! `S' = exp(g_t) S_{t−1}`, `δ_t = β_t (v_t − S'ᵀ k_t)`, `S_t = S' + k_t δ_tᵀ`,
+//! `o_t = S_tᵀ (scale · q_t)`, with q, k optionally L2-normalised first (qkL2norm).
+//! Inputs q, k, v, beta (`[B, T, HV]`), g (`[B, T, HV]` log decay ≤ 0, optional: none is the
+//! plain delta rule). State per value head: `S[dk×dv]`. Derivations: docs/math.md, section g.
+
+mod chunk;
+mod recurrent;
+
+pub(crate) use chunk::dot;
+
+use super::gated::{check_finite, check_log_gates, gated_options, group_len};
+use super::operator::Operator;
+use super::options::{GatedOptions, Options};
+use super::shape::{Dims, GroupDims, HeadIo, InputKind, InputSpec, QKV};
+use super::Op;
+use crate::error::HlaError;
+use crate::simd::Simd;
+use crate::workspace::Workspace;
+
+pub struct DeltaRule;
+
+/// Indices of `beta` and `g` in the inputs.
+pub(crate) const BETA: usize = 3;
+pub(crate) const G: usize = 4;
+
+/// `(β, g)` of token `t`, value head `j` of the group; g = 0 when `g` is absent.
+#[inline(always)]
+pub(crate) fn beta_g(io: &HeadIo, t: usize, j: usize) -> (f32, f32) {
+    let g = if io.inputs[G].is_empty() {
+        0.0
+    } else {
+        io.value_scalar(G, t, j)
+    };
+    (io.value_scalar(BETA, t, j), g)
+}
+
+impl Operator for DeltaRule {
+    const OP: Op = Op::DeltaRule;
+    const INPUTS: &'static [InputSpec] = &[
+        QKV[0],
+        QKV[1],
+        QKV[2],
+        InputSpec::required("beta", InputKind::ValueScalar),
+        InputSpec::optional("g", InputKind::ValueScalar),
+    ];
+    type Params = GatedOptions;
+    /// `g × S[dk×dv]`, one matrix per value head.
+    type State<'a> = &'a mut [f32];
+
+    fn split<'a>(st: &'a mut [f32], _: &GroupDims, _: &GatedOptions) -> &'a mut [f32] {
+        st
+    }
+    fn check_options(_: &Dims, opts: &Options) -> Result<(), HlaError> {
+        gated_options(Self::OP, opts).map(|_| ())
+    }
+    fn check_inputs(_: &Dims, inputs: &[&[f32]]) -> Result<(), HlaError> {
+        check_finite("beta", inputs[BETA])?;
+        check_log_gates("g", inputs[G])
+    }
+    fn params(opts: &Options, _: usize) -> GatedOptions {
+        *opts.gated(Self::OP).expect("checked")
+    }
+    fn group_len(d: &Dims, _: &Options) -> Option<usize> {
+        group_len(d)
+    }
+
+    fn recurrent<S: Simd>(
+        io: &HeadIo,
+        p: &GatedOptions,
+        st: &mut [f32],
+        o: &mut [f32],
+        ws: &mut Workspace,
+    ) {
+        recurrent::recurrent::<S>(io, p, st, o, ws)
+    }
+    fn chunk<S: Simd>(
+        io: &HeadIo,
+        p: &GatedOptions,
+        st: &mut [f32],
+        o: &mut [f32],
+        ws: &mut Workspace,
+        chunk_size: usize,
+    ) {
+        chunk::chunk::<S>(io, p, st, o, ws, chunk_size)
+    }
+}

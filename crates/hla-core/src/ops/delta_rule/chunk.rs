@@ -1,0 +1,182 @@
+//! The delta rule chunk-parallel (the WY / UT transform). For a chunk of `c` tokens after state
+//! `S_0`, with `E_i = Π_{u≤i} α_u` and `D_ij = Π_{j<u≤i} α_u` (i ≥ j):
+//!
+//! ```text
+//! A = strictly_lower(β_i (k_i·k_j) D_ij)
+//! Δ = (I + A)⁻¹ (diag(β) V − diag(β E) K S_0)          (rows are the δ_i of the recurrence)
+//! o_i = E_i q_iᵀ S_0 + Σ_{j≤i} D_ij (q_i·k_j) δ_j
+//! S_c = E_{c−1} S_0 + (diag(D_{c−1,·}) K)ᵀ Δ
+//! ```
+//!
+//! FLA forms `T = (I + A)⁻¹` and then `U = T diag(β) V`, `W = T diag(β E) K`, `Δ = U − W S_0`;
+//! here the same Δ comes from one forward substitution on the right-hand side (c²·dv/2
+//! multiply-adds, no c×c inverse). Every decay factor is a product of decays (≤ 1), taken in
+//! float64 along each column so a long chunk of strong gates underflows to 0 rather than
+//! dividing two underflowed prefixes.
+
+use super::super::gated::load_qk;
+use super::super::options::GatedOptions;
+use super::super::shape::HeadIo;
+use super::beta_g;
+use crate::exp::exp;
+use crate::gemm::{gemm, gemm_acc, transpose, MatRef};
+use crate::simd::Simd;
+use crate::size::chunk_len;
+use crate::workspace::Workspace;
+
+pub(crate) fn chunk<S: Simd>(
+    io: &HeadIo,
+    opts: &GatedOptions,
+    st: &mut [f32],
+    o: &mut [f32],
+    ws: &mut Workspace,
+    chunk_size: usize,
+) {
+    let (dk, dv) = (io.dk, io.dv);
+    // Chunks of at most crate::size::MAX_CHUNK tokens (results do not depend on it).
+    let chunk_size = chunk_len(chunk_size, io.len);
+    let cm = chunk_size;
+    let [kq, kt, kk, qk, dec, mix, kd, ks, delta, out, small] = ws.parts([
+        2 * cm * dk,
+        cm * dk,
+        cm * cm,
+        cm * cm,
+        cm * cm,
+        cm * cm,
+        cm * dk,
+        2 * cm * dv,
+        cm * dv,
+        cm * dv,
+        3 * cm,
+    ]);
+    for t0 in (0..io.len).step_by(chunk_size) {
+        let c = chunk_size.min(io.len - t0);
+        // [K; Q] stacked, so one GEMM gives both K S_0 and Q S_0.
+        let (k, q) = kq[..2 * c * dk].split_at_mut(c * dk);
+        for t in 0..c {
+            let row = t * dk..(t + 1) * dk;
+            load_qk(io, t0 + t, opts, &mut q[row.clone()], &mut k[row]);
+        }
+        transpose(c, dk, k, kt);
+        gemm::<S>(c, c, dk, MatRef::rows(k, dk), kt, c, kk, c);
+        gemm::<S>(c, c, dk, MatRef::rows(q, dk), kt, c, qk, c);
+        let (k, kq) = (&kq[..c * dk], &kq[..2 * c * dk]);
+        for (j, s) in st.chunks_exact_mut(dk * dv).enumerate() {
+            let (alpha, rest) = small.split_at_mut(cm);
+            let (beta, e) = rest.split_at_mut(cm);
+            for t in 0..c {
+                let (b, g) = beta_g(io, t0 + t, j);
+                alpha[t] = exp(g);
+                beta[t] = b;
+            }
+            // D (lower triangle with diagonal 1) and E, products in float64.
+            let mut ep = 1f64;
+            for sj in 0..c {
+                let mut d = 1f64;
+                dec[sj * c + sj] = 1.0;
+                for i in sj + 1..c {
+                    d *= alpha[i] as f64;
+                    dec[i * c + sj] = d as f32;
+                }
+                ep *= alpha[sj] as f64;
+                e[sj] = ep as f32;
+            }
+            gemm::<S>(2 * c, dv, dk, MatRef::rows(kq, dk), s, dv, ks, dv);
+            // Right-hand side β_i (v_i − E_i k_iᵀ S_0), then forward substitution with A.
+            for i in 0..c {
+                let v = io.v_row(t0 + i, j);
+                let (ksi, di) = (&ks[i * dv..(i + 1) * dv], &mut delta[i * dv..(i + 1) * dv]);
+                for ((d, x), y) in di.iter_mut().zip(v).zip(ksi) {
+                    *d = beta[i] * (x - e[i] * y);
+                }
+                let (done, rest) = delta.split_at_mut(i * dv);
+                let di = &mut rest[..dv];
+                for jj in 0..i {
+                    let aij = beta[i] * kk[i * c + jj] * dec[i * c + jj];
+                    axpy::<S>(di, -aij, &done[jj * dv..(jj + 1) * dv]);
+                }
+            }
+            // Outputs: E_i (Q S_0)_i + (QKᵀ ⊙ D, lower) Δ.
+            for i in 0..c {
+                for (x, y) in out[i * dv..(i + 1) * dv]
+                    .iter_mut()
+                    .zip(&ks[(c + i) * dv..(c + i + 1) * dv])
+                {
+                    *x = e[i] * y;
+                }
+                for jj in 0..c {
+                    mix[i * c + jj] = if jj <= i {
+                        qk[i * c + jj] * dec[i * c + jj]
+                    } else {
+                        0.0
+                    };
+                }
+            }
+            gemm_acc::<S>(c, dv, c, MatRef::rows(mix, c), delta, dv, out, dv);
+            for t in 0..c {
+                let off = io.v_offset(t0 + t, j);
+                o[off..off + dv].copy_from_slice(&out[t * dv..(t + 1) * dv]);
+            }
+            // State: E_{c−1} S_0 + (D_{c−1,·} ⊙ K)ᵀ Δ.
+            for t in 0..c {
+                let w = dec[(c - 1) * c + t];
+                for (x, y) in kd[t * dk..(t + 1) * dk].iter_mut().zip(&k[t * dk..]) {
+                    *x = w * y;
+                }
+            }
+            let ec = e[c - 1];
+            for x in s.iter_mut() {
+                *x *= ec;
+            }
+            gemm_acc::<S>(dk, dv, c, MatRef::transposed(kd, dk), delta, dv, s, dv);
+        }
+    }
+}
+
+/// `y ← y + a x`.
+#[inline]
+fn axpy<S: Simd>(y: &mut [f32], a: f32, x: &[f32]) {
+    let n = y.len();
+    assert!(x.len() >= n);
+    let l = S::LANES;
+    let av = S::splat(a);
+    let mut i = 0;
+    // SAFETY: i + l ≤ n ≤ len of both.
+    unsafe {
+        let yp = y.as_mut_ptr();
+        while i + l <= n {
+            S::store(
+                yp.add(i),
+                S::mul_add(av, S::load(x.as_ptr().add(i)), S::load(yp.add(i))),
+            );
+            i += l;
+        }
+    }
+    while i < n {
+        y[i] += a * x[i];
+        i += 1;
+    }
+}
+
+/// `x · y`.
+#[inline]
+pub(crate) fn dot<S: Simd>(x: &[f32], y: &[f32]) -> f32 {
+    let n = x.len();
+    assert!(y.len() >= n);
+    let l = S::LANES;
+    let mut acc = S::splat(0.0);
+    let mut i = 0;
+    // SAFETY: i + l ≤ n ≤ len of both.
+    unsafe {
+        while i + l <= n {
+            acc = S::mul_add(S::load(x.as_ptr().add(i)), S::load(y.as_ptr().add(i)), acc);
+            i += l;
+        }
+    }
+    let mut s = S::sum(acc);
+    while i < n {
+        s += x[i] * y[i];
+        i += 1;
+    }
+    s
+}

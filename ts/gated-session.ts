@@ -1,0 +1,260 @@
+// Streaming sessions of the gated operators (gla, deltaRule): as ts/session.ts, the state lives
+// in wasm memory beside one input view per per-token tensor (q, k, v, gk / q, k, v, beta, g),
+// so `stepInPlace` copies and allocates nothing on the JS side. Gate values are checked by the
+// kernel's own validator on every step (a bad gate is a RangeError and the state is untouched).
+import { Detail, rangeError, typeError } from './errors.js';
+import { checkSizes } from './limits.js';
+import type { Glue } from './loader.js';
+import { RESET_MESSAGE, type Runtime } from './runtime.js';
+import { withGatedConfig } from './config.js';
+import { checkGated, gatedStateFloats, type DeltaRuleOptions, type GlaOptions } from './gated.js';
+import type { SessionHost } from './session.js';
+import { encodeSnapshot } from './snapshot.js';
+import type { GatedOpName, Tensor } from './types.js';
+import { checkKnown, f32View } from './validate.js';
+
+/** Shape and options of a gla / deltaRule session. */
+export interface GatedSessionOptions {
+  /** Batch rows decoded together. Default 1. */
+  batch?: number;
+  /** Query-key heads H. */
+  heads: number;
+  /** Value heads HV, a multiple of H. Default H. */
+  valueHeads?: number;
+  dk: number;
+  dv: number;
+  /** Multiplies q (after qkL2norm). Default dk^-0.5. */
+  scale?: number;
+  /** deltaRule: L2-normalise q and k first. Default false. */
+  qkL2norm?: boolean;
+}
+
+const KNOWN = new Set(['batch', 'heads', 'valueHeads', 'dk', 'dv', 'scale', 'qkL2norm']);
+
+/** The per-token inputs of each operator, in the binding's order. */
+const INPUT_NAMES: Record<GatedOpName, readonly string[]> = { gla: ['q', 'k', 'v', 'gk'], deltaRule: ['q', 'k', 'v', 'beta', 'g'] };
+
+type Inner = InstanceType<Glue['Session']>;
+
+function positiveInt(name: string, x: unknown): number {
+  if (typeof x !== 'number') throw typeError(name, 'a positive integer', x);
+  if (!Number.isInteger(x) || x < 1) throw rangeError(name, 'a positive integer', x);
+  return x;
+}
+
+/** A streaming decoder for gla or deltaRule: `step` token by token, `prefill` many at once. */
+export class GatedSession {
+  readonly op: GatedOpName;
+  readonly batch: number;
+  readonly heads: number;
+  readonly valueHeads: number;
+  readonly dk: number;
+  readonly dv: number;
+  readonly scale: number;
+  readonly qkL2norm: boolean;
+  #host: SessionHost;
+  #rt: Runtime;
+  #inner: Inner | null;
+  #epoch: number;
+  #buffer: ArrayBufferLike | null = null;
+  #inputs: Record<string, Float32Array> = {};
+  #output = new Float32Array(0);
+
+  /** @internal Use `hla.session('gla' | 'deltaRule', options)`. */
+  constructor(host: SessionHost, op: GatedOpName, options: GatedSessionOptions) {
+    if (typeof options !== 'object' || options === null) throw typeError('options', 'an object { heads, dk, dv, … }', options);
+    checkKnown(options, KNOWN, 'session options');
+    this.op = op;
+    this.batch = options.batch === undefined ? 1 : positiveInt('batch', options.batch);
+    this.heads = positiveInt('heads', options.heads);
+    this.valueHeads = options.valueHeads === undefined ? this.heads : positiveInt('valueHeads', options.valueHeads);
+    if (this.valueHeads % this.heads !== 0) throw rangeError('valueHeads', `a multiple of heads = ${this.heads}`, this.valueHeads);
+    this.dk = positiveInt('dk', options.dk);
+    this.dv = positiveInt('dv', options.dv);
+    this.scale = 1 / Math.sqrt(this.dk);
+    if (options.scale !== undefined) {
+      if (typeof options.scale !== 'number') throw typeError('scale', 'a finite number', options.scale);
+      if (!Number.isFinite(Math.fround(options.scale))) throw rangeError('scale', 'a finite number representable as float32', options.scale);
+      this.scale = options.scale;
+    }
+    this.qkL2norm = false;
+    if (options.qkL2norm !== undefined) {
+      if (typeof options.qkL2norm !== 'boolean') throw typeError('qkL2norm', 'a boolean', options.qkL2norm);
+      if (options.qkL2norm && op === 'gla') throw rangeError('qkL2norm', 'false or absent (gla has no qkL2norm; deltaRule does)', true);
+      this.qkL2norm = options.qkL2norm;
+    }
+    const nq = this.batch * this.heads * this.dk, nv = this.batch * this.valueHeads * this.dv;
+    const ns = gatedStateFloats(this.batch, this.valueHeads, this.dk, this.dv);
+    checkSizes({
+      buffers: [
+        ['dk', 'inputs q, k of batch·heads·dk', nq],
+        ['dv', 'inputs v, output o of batch·valueHeads·dv', nv],
+        ['state', `a ${op} state (batch=${this.batch}, valueHeads=${this.valueHeads}, dk=${this.dk}, dv=${this.dv})`, ns],
+      ],
+      total: 3 * nq + 2 * nv + 2 * this.batch * this.valueHeads + ns + 16 * this.dk + 4 * this.dv,
+    });
+    this.#host = host;
+    this.#rt = host.runtime;
+    const glue: Glue = this.#rt.glue;
+    const dims = { B: this.batch, T: 1, H: this.heads, HV: this.valueHeads, dk: this.dk, dv: this.dv };
+    this.#inner = this.#rt.track(host.guard(() => withGatedConfig(glue, op, dims, this.scale, this.qkL2norm, (config) => new glue.Session(config))));
+    this.#epoch = this.#rt.epoch;
+  }
+
+  #live(): Inner {
+    if (!this.#inner) throw new Error(`session (${this.op}): used after free()`);
+    if (this.#rt.epoch !== this.#epoch) throw new Error(`session (${this.op}): ${RESET_MESSAGE}`);
+    return this.#inner;
+  }
+
+  /** Views are re-derived whenever wasm memory has grown (which detaches old views). */
+  #views() {
+    const inner = this.#live();
+    const buf = this.#rt.memory.buffer;
+    if (buf !== this.#buffer) {
+      const inputs: Record<string, Float32Array> = {};
+      INPUT_NAMES[this.op].forEach((name, i) => (inputs[name] = new Float32Array(buf, inner.inputPtr(i), inner.inputLen(i))));
+      this.#inputs = Object.freeze(inputs);
+      this.#output = new Float32Array(buf, inner.outputPtr(), this.batch * this.valueHeads * this.dv);
+      this.#buffer = buf;
+    }
+  }
+
+  /**
+   * Zero-copy input views into wasm memory, one per per-token tensor, row-major for one token:
+   * `q`, `k` (and gla's `gk`) `[B·H·dk]`, `v` `[B·HV·dv]`, deltaRule's `beta`, `g` `[B·HV]`
+   * (g = 0: no decay). Write the next token there and call `stepInPlace()`. Read them again
+   * after anything that may grow wasm memory: growth detaches old views.
+   */
+  get inputs(): Readonly<Record<string, Float32Array>> {
+    this.#views();
+    return this.#inputs;
+  }
+
+  /** Zero-copy view of the last step's output `[B·HV·dv]` (overwritten by the next step). */
+  get output(): Float32Array {
+    this.#views();
+    return this.#output;
+  }
+
+  /** Tokens consumed so far (per batch row). */
+  get position(): number {
+    return this.#live().position;
+  }
+
+  /** Bytes of streaming state this session holds. */
+  get stateBytes(): number {
+    return 4 * this.#live().stateLen();
+  }
+
+  /** A copy of the state floats `[batch, HV, dk, dv]` (the layout of `finalState`). */
+  stateFloats(): Float32Array {
+    const inner = this.#live();
+    return new Float32Array(this.#rt.memory.buffer, inner.statePtr(), inner.stateLen()).slice();
+  }
+
+  /** One token read from `inputs`; returns `output` (a view, valid until the next step). */
+  stepInPlace(): Float32Array {
+    const inner = this.#live();
+    this.#host.guard(() => inner.step());
+    if (this.#rt.memory.buffer !== this.#buffer) this.#views();
+    return this.#output;
+  }
+
+  /**
+   * One token: `q, k, v` and the gates, one array each in `inputs` order (gla: `gk`; deltaRule:
+   * `beta`, and `g` or nothing for no decay). Returns a copy of the output `[B·HV·dv]`.
+   */
+  step(...args: Float32Array[]): Float32Array {
+    const names = INPUT_NAMES[this.op];
+    const min = this.op === 'deltaRule' ? names.length - 1 : names.length;
+    if (args.length < min || args.length > names.length) throw new TypeError(`step: expected ${names.slice(0, min).join(', ')}${min < names.length ? ` (and ${names[names.length - 1]})` : ''}, got ${args.length} arguments`);
+    this.#views();
+    const views = args.map((x, i) => {
+      const want = this.#inputs[names[i]].length;
+      const view = f32View(names[i], x, `a Float32Array of ${want} floats`);
+      if (view.length !== want) throw rangeError(`${names[i]}.length`, `${want}`, view.length);
+      return view;
+    });
+    if (this.op === 'gla') checkGates('gk', views[3]);
+    else {
+      for (let i = 0; i < views[3].length; i++) if (!Number.isFinite(views[3][i])) throw rangeError(`beta[${i}]`, 'a finite rate', views[3][i]);
+      if (views[4]) checkGates('g', views[4]);
+    }
+    // An argument may be one of this session's own views: copy it out before the writes below.
+    const buf = this.#rt.memory.buffer;
+    const copies = views.map((x) => (x.buffer === buf ? x.slice() : x));
+    copies.forEach((x, i) => this.#inputs[names[i]].set(x));
+    if (this.op === 'deltaRule' && copies.length === 4) this.#inputs.g.fill(0);
+    return this.stepInPlace().slice();
+  }
+
+  /**
+   * Many tokens at once: q, k `[B, T, H, dk]`, v `[B, T, HV, dv]` and the gates as in
+   * `hla.gla` / `hla.deltaRule` (`gk`; `beta`, `g`), plus `mode` / `chunkSize`; returns
+   * `[B, T, HV, dv]`. The state advances by T.
+   */
+  prefill(q: Tensor, k: Tensor, v: Tensor, options: GlaOptions | DeltaRuleOptions): Tensor {
+    const inner = this.#live();
+    if (typeof options !== 'object' || options === null) throw typeError('options', this.op === 'gla' ? 'an object { gk, mode?, chunkSize? }' : 'an object { beta, g?, mode?, chunkSize? }', options);
+    checkKnown(options, new Set(this.op === 'gla' ? ['gk', 'mode', 'chunkSize'] : ['beta', 'g', 'mode', 'chunkSize']), 'prefill options');
+    const full = { ...options, scale: this.scale, ...(this.op === 'deltaRule' ? { qkL2norm: this.qkL2norm } : {}) };
+    const c = checkGated(this.op, q, k, v, full);
+    if (c.B !== this.batch || c.H !== this.heads || c.HV !== this.valueHeads || c.dk !== this.dk || c.dv !== this.dv) {
+      throw rangeError('q/v.shape', `[${this.batch}, T, ${this.heads}, ${this.dk}] / [${this.batch}, T, ${this.valueHeads}, ${this.dv}] (the session's)`, new Detail(`[${c.B}, ${c.T}, ${c.H}, ${c.dk}] / [${c.B}, ${c.T}, ${c.HV}, ${c.dv}]`));
+    }
+    const o = new Float32Array(c.B * c.T * c.HV * c.dv);
+    this.#host.guard(() => {
+      c.inputs.forEach((x, i) => inner.setInput(i, x));
+      inner.prefill(c.T, c.chunkSize, o);
+    });
+    return { data: o, shape: [c.B, c.T, c.HV, c.dv] };
+  }
+
+  /** Self-describing bytes (operator, dims, scale, qkL2norm, position, state, CRC-32): README "Snapshots". */
+  snapshot(): Uint8Array {
+    const inner = this.#live();
+    const state = new Float32Array(this.#rt.memory.buffer, inner.statePtr(), inner.stateLen());
+    const { op, batch, heads, valueHeads, dk, dv, scale, qkL2norm } = this;
+    return encodeSnapshot({ op, batch, heads, valueHeads, dk, dv, scale, eps: 1, ridge: 0, normalize: false, decay: new Float32Array([1]), qkL2norm, position: inner.position }, state);
+  }
+
+  /** @internal Loads state and position decoded from a snapshot of the same shape. */
+  _load(state: Float32Array, position: number): void {
+    const inner = this.#live();
+    if (state.length !== inner.stateLen()) throw rangeError('snapshot state', `${inner.stateLen()} floats`, state.length);
+    new Float32Array(this.#rt.memory.buffer, inner.statePtr(), state.length).set(state);
+    inner.position = position;
+  }
+
+  /** Back to the empty state, position 0. */
+  reset(): void {
+    this.#live().reset();
+  }
+
+  /** Returns the session's wasm memory. Idempotent. */
+  free(): void {
+    if (!this.#inner) return;
+    if (this.#rt.epoch === this.#epoch) {
+      this.#rt.untrack(this.#inner);
+      this.#inner.free();
+    }
+    this.#inner = null;
+    this.#buffer = null;
+    this.#inputs = {};
+    this.#output = new Float32Array(0);
+  }
+
+  [Symbol.dispose](): void {
+    this.free();
+  }
+
+  /** Whether `free()` has been called. */
+  get freed(): boolean {
+    return this.#inner === null;
+  }
+}
+
+function checkGates(name: string, x: Float32Array) {
+  for (let i = 0; i < x.length; i++) if (!(x[i] <= 0)) throw rangeError(`${name}[${i}]`, 'a log decay ≤ 0 (not NaN)', x[i]);
+}

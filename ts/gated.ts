@@ -1,0 +1,205 @@
+// The gated family (gla, deltaRule): argument checks and the call into the binding. Their
+// gates are per-token inputs next to q, k, v (docs/math.md section g; FLA's `chunk_gla` and
+// `chunk_gated_delta_rule` arguments). Checked here, before any wasm memory is touched.
+import { Detail, rangeError, typeError } from './errors.js';
+import { checkSizes, MAX_CHUNK } from './limits.js';
+import { HlaState, isHlaState, stateData } from './state.js';
+import type { GatedOpName, Tensor } from './types.js';
+import { checkKnown, checkTensorData, f32View } from './validate.js';
+
+/** Options shared by gla and deltaRule (FLA names). */
+interface GatedCommonOptions {
+  /** Multiplies q (after qkL2norm). Default dk^-0.5. */
+  scale?: number;
+  /** A `finalState` of an earlier call with the same operator and shapes. */
+  initialState?: HlaState;
+  /** Return `finalState`. Default false. */
+  outputFinalState?: boolean;
+  /** 'recurrent' (token by token, the default) or 'chunk' (chunk-parallel). */
+  mode?: 'chunk' | 'recurrent';
+  /** Chunk length for mode 'chunk', any integer ≥ 1 (results do not depend on it). Default 64. */
+  chunkSize?: number;
+  /** FLA-style packed variable-length batch (B must be 1): offsets [0, …, T]; state resets at each. */
+  cuSeqlens?: Int32Array | number[];
+}
+
+/** gla's options: `gk` is required. */
+export interface GlaOptions extends GatedCommonOptions {
+  /** `[B, T, H, dk]` log-space decay per key feature, ≤ 0 (−Infinity: a full reset). */
+  gk: Tensor;
+}
+
+/** deltaRule's options: `beta` is required. */
+export interface DeltaRuleOptions extends GatedCommonOptions {
+  /** `[B, T, HV]` write rate per value head (finite). */
+  beta: Tensor;
+  /** `[B, T, HV]` log-space decay per value head, ≤ 0. Absent: the plain delta rule. */
+  g?: Tensor;
+  /** Replace q and k by x / sqrt(Σx² + 1e-6) before scaling. Default false. */
+  qkL2norm?: boolean;
+}
+
+/** Chunk length for mode 'chunk' without `chunkSize`. */
+export const GATED_DEFAULT_CHUNK = 64;
+
+const COMMON = ['scale', 'initialState', 'outputFinalState', 'mode', 'chunkSize', 'cuSeqlens'];
+const KNOWN: Record<GatedOpName, Set<string>> = {
+  gla: new Set(['gk', ...COMMON]),
+  deltaRule: new Set(['beta', 'g', 'qkL2norm', ...COMMON]),
+};
+
+/** A checked gated call: shapes, resolved options and the inputs in the binding's order. */
+export interface GatedChecked {
+  B: number; T: number; H: number; HV: number; dk: number; dv: number;
+  scale: number; qkL2norm: boolean;
+  /** 0 = recurrent. */
+  chunkSize: number;
+  cuSeqlens: Int32Array;
+  nSeq: number;
+  initial: Float32Array | null;
+  outputFinalState: boolean;
+  /** q, k, v, gk (gla) or q, k, v, beta, g (deltaRule; g empty when absent). */
+  inputs: Float32Array[];
+}
+
+/** `op` if it names a gated operator. */
+export function isGated(op: unknown): op is GatedOpName {
+  return op === 'gla' || op === 'deltaRule';
+}
+
+/** Floats of state: one dk×dv matrix per value head and sequence. */
+export function gatedStateFloats(nSeq: number, HV: number, dk: number, dv: number): number {
+  return nSeq * HV * dk * dv;
+}
+
+/** A `[B, T, HV]` tensor of per-value-head numbers. */
+export function checkRank3(name: string, t: unknown, want: [number, number, number]): Float32Array {
+  if (typeof t !== 'object' || t === null || !('data' in t) || !('shape' in t)) {
+    throw typeError(name, `a tensor { data: Float32Array, shape: [${want.join(', ')}] }`, t);
+  }
+  const { data: raw, shape } = t as Tensor;
+  const data = f32View(`${name}.data`, raw);
+  if (!Array.isArray(shape) || shape.length !== 3 || shape.some((n, i) => n !== want[i])) {
+    throw rangeError(`${name}.shape`, `[${want.join(', ')}] ([B, T, HV])`, Array.isArray(shape) ? new Detail(`[${shape.join(', ')}]`) : shape);
+  }
+  if (data.length !== want[0] * want[1] * want[2]) throw rangeError(`${name}.data.length`, `${want[0] * want[1] * want[2]}`, data.length);
+  return data;
+}
+
+/** Every element ≤ 0 and not NaN (log decays); −Infinity allowed. */
+export function checkLogGates(name: string, x: Float32Array): void {
+  for (let i = 0; i < x.length; i++) {
+    if (!(x[i] <= 0)) throw rangeError(`${name}.data[${i}]`, 'a log decay ≤ 0 (not NaN)', x[i]);
+  }
+}
+
+export function checkCuSeqlens(x: unknown, B: number, T: number): Int32Array {
+  if (!(x instanceof Int32Array || Array.isArray(x))) throw typeError('cuSeqlens', 'an Int32Array of offsets', x);
+  if (B !== 1) throw rangeError('cuSeqlens', 'batch size B = 1 (sequences packed along T)', new Detail(`B = ${B}`));
+  const raw = Array.from(x as ArrayLike<number>);
+  if (raw.length < 2) throw rangeError('cuSeqlens.length', 'at least 2 offsets [0, …, T]', raw.length);
+  raw.forEach((n, i) => {
+    if (!Number.isInteger(n)) throw rangeError(`cuSeqlens[${i}]`, 'an integer offset', n);
+  });
+  const cu = Int32Array.from(raw);
+  if (cu[0] !== 0) throw rangeError('cuSeqlens[0]', '0', cu[0]);
+  for (let i = 1; i < cu.length; i++) {
+    if (cu[i] <= cu[i - 1]) throw rangeError(`cuSeqlens[${i}]`, `an offset > ${cu[i - 1]} (strictly increasing)`, cu[i]);
+  }
+  if (cu[cu.length - 1] !== T) throw rangeError(`cuSeqlens[${cu.length - 1}]`, `T = ${T} (the last offset ends the batch)`, cu[cu.length - 1]);
+  return cu;
+}
+
+/** Checks a gla / deltaRule call; throws a TypeError / RangeError naming the argument. */
+export function checkGated(op: GatedOpName, q: unknown, k: unknown, v: unknown, options: unknown): GatedChecked {
+  const qt = checkTensorData('q', q);
+  const [B, T, H, dk] = qt.shape;
+  const kt = checkTensorData('k', k);
+  if (kt.shape.some((n, i) => n !== [B, T, H, dk][i])) throw rangeError('k.shape', `[${[B, T, H, dk].join(', ')}] (the shape of q)`, new Detail(`[${kt.shape.join(', ')}]`));
+  const vt = checkTensorData('v', v);
+  const [Bv, Tv, HV, dv] = vt.shape;
+  if (Bv !== B) throw rangeError('v.shape[0]', `B = ${B} (the batch of q)`, Bv);
+  if (Tv !== T) throw rangeError('v.shape[1]', `T = ${T} (the length of q)`, Tv);
+  if (HV % H !== 0) throw rangeError('v.shape[2]', `a multiple of H = ${H} (value heads per query-key head)`, HV);
+
+  if (typeof options !== 'object' || options === null) {
+    throw typeError('options', op === 'gla' ? 'an object { gk, … } (gk is required)' : 'an object { beta, … } (beta is required)', options);
+  }
+  const o = options as Record<string, unknown>;
+  checkKnown(o, KNOWN[op], 'options');
+
+  let inputs: Float32Array[];
+  if (op === 'gla') {
+    if (o.gk === undefined) throw typeError('gk', `a tensor [${[B, T, H, dk].join(', ')}] of log decays ≤ 0 (required)`, o.gk);
+    const gt = checkTensorData('gk', o.gk);
+    if (gt.shape.some((n, i) => n !== [B, T, H, dk][i])) throw rangeError('gk.shape', `[${[B, T, H, dk].join(', ')}] (the shape of q)`, new Detail(`[${gt.shape.join(', ')}]`));
+    checkLogGates('gk', gt.data);
+    inputs = [qt.data, kt.data, vt.data, gt.data];
+  } else {
+    if (o.beta === undefined) throw typeError('beta', `a tensor [${[B, T, HV].join(', ')}] of rates (required)`, o.beta);
+    const beta = checkRank3('beta', o.beta, [B, T, HV]);
+    for (let i = 0; i < beta.length; i++) {
+      if (!Number.isFinite(beta[i])) throw rangeError(`beta.data[${i}]`, 'a finite rate', beta[i]);
+    }
+    let g: Float32Array = new Float32Array(0);
+    if (o.g !== undefined) {
+      g = checkRank3('g', o.g, [B, T, HV]);
+      checkLogGates('g', g);
+    }
+    inputs = [qt.data, kt.data, vt.data, beta, g];
+  }
+
+  let scale = 1 / Math.sqrt(dk);
+  if (o.scale !== undefined) {
+    if (typeof o.scale !== 'number') throw typeError('scale', 'a finite number', o.scale);
+    if (!Number.isFinite(Math.fround(o.scale)) || (o.scale !== 0 && Math.fround(o.scale) === 0)) throw rangeError('scale', 'a finite number representable as float32', o.scale);
+    scale = o.scale;
+  }
+  let qkL2norm = false;
+  if (o.qkL2norm !== undefined) {
+    if (typeof o.qkL2norm !== 'boolean') throw typeError('qkL2norm', 'a boolean', o.qkL2norm);
+    qkL2norm = o.qkL2norm;
+  }
+  if (o.mode !== undefined && o.mode !== 'chunk' && o.mode !== 'recurrent') throw rangeError('mode', "'chunk' or 'recurrent'", o.mode);
+  let chunk = GATED_DEFAULT_CHUNK;
+  if (o.chunkSize !== undefined) {
+    if (typeof o.chunkSize !== 'number') throw typeError('chunkSize', 'a positive integer', o.chunkSize);
+    if (!Number.isInteger(o.chunkSize) || o.chunkSize < 1 || o.chunkSize > 2 ** 31 - 1) throw rangeError('chunkSize', 'a positive integer', o.chunkSize);
+    chunk = o.chunkSize;
+  }
+  const chunkSize = (o.mode ?? (o.chunkSize !== undefined ? 'chunk' : 'recurrent')) === 'chunk' ? chunk : 0;
+  const cuSeqlens = o.cuSeqlens === undefined ? new Int32Array(0) : checkCuSeqlens(o.cuSeqlens, B, T);
+  const nSeq = cuSeqlens.length ? cuSeqlens.length - 1 : B;
+  let outputFinalState = false;
+  if (o.outputFinalState !== undefined) {
+    if (typeof o.outputFinalState !== 'boolean') throw typeError('outputFinalState', 'a boolean', o.outputFinalState);
+    outputFinalState = o.outputFinalState;
+  }
+  let initial: Float32Array | null = null;
+  if (o.initialState !== undefined && o.initialState !== null) {
+    const s = o.initialState;
+    if (!isHlaState(s)) throw typeError('initialState', 'a finalState returned by hla-wasm', s);
+    const want = gatedState(op, nSeq, H, HV, dk, dv, new Float32Array(0));
+    const same = s.op === op && s.sequences === nSeq && s.heads === H && s.valueHeads === HV && s.dk === dk && s.dv === dv;
+    if (!same) throw rangeError('initialState', `a ${want.describe()}`, new Detail(`a ${s.describe()}`));
+    initial = stateData(s);
+  }
+  const nq = B * T * H * dk, nv = B * T * HV * dv, ns = gatedStateFloats(nSeq, HV, dk, dv);
+  const c = Math.max(1, Math.min(chunkSize, T, MAX_CHUNK));
+  const ws = chunkSize === 0 ? 16 * dk + 4 * dv : 3 * c + 1 + 6 * c * dk + 4 * c * c + 4 * c * dv + 2 * dk * dv + 2 * dk;
+  checkSizes({
+    buffers: [
+      ['q.shape', 'B·T·H·dk', nq],
+      ['v.shape', 'B·T·HV·dv', nv],
+      ['state', `a ${op} state (HV=${HV}, dk=${dk}, dv=${dv})`, ns],
+      ['chunkSize', `a chunk workspace (dk=${dk}, dv=${dv})`, ws],
+    ],
+    total: 3 * nq + 2 * nv + 2 * B * T * HV + ns + ws + cuSeqlens.length,
+  });
+  return { B, T, H, HV, dk, dv, scale, qkL2norm, chunkSize, cuSeqlens, nSeq, initial, outputFinalState, inputs };
+}
+
+/** The `finalState` object of a gated call (no ridge moments). */
+export function gatedState(op: GatedOpName, nSeq: number, H: number, HV: number, dk: number, dv: number, data: Float32Array): HlaState {
+  return new HlaState(op, nSeq, H, HV, dk, dv, false, data);
+}

@@ -1,0 +1,265 @@
+// Streaming sessions of sse and rla: as ts/gated-session.ts, the state lives in wasm memory
+// beside one input view per per-token tensor, named as in the functional call (sse: q1, k1, q2,
+// k2, v, router and the base's gates; rla: q, k, v, g, beta, correction), so `stepInPlace`
+// copies and allocates nothing on the JS side. Input values are checked by the kernel's own
+// validator on every step (a bad gate is a RangeError and the state is untouched).
+import { Detail, rangeError, typeError } from './errors.js';
+import { checkSizes } from './limits.js';
+import type { Glue } from './loader.js';
+import { RESET_MESSAGE, type Runtime } from './runtime.js';
+import { checkRla, checkSse } from './second.js';
+import type { RlaOptions, SseInputs, SseOptions } from './second-options.js';
+import type { SessionHost } from './session.js';
+import type { Tensor } from './types.js';
+import { checkKnown, f32View } from './validate.js';
+
+/** Shape and options of an sse or rla session. */
+export interface SecondSessionOptions {
+  /** Batch rows decoded together. Default 1. */
+  batch?: number;
+  /** Query-key heads H. */
+  heads: number;
+  /** Value heads HV, a multiple of H. Default H. */
+  valueHeads?: number;
+  dk: number;
+  dv: number;
+  /** Multiplies q (after qkL2norm). Default dk^-0.5. */
+  scale?: number;
+  /** sse: 'gla' | 'deltaRule' (required); rla: 'la' (default) | 'deltaRule'. */
+  base?: 'gla' | 'deltaRule' | 'la';
+  /** sse: N, the routed partitions (the router's width). */
+  partitions?: number;
+  /** sse: partitions per token, 1..N. Default 1. */
+  topK?: number;
+  /** sse: scale q2 / k2 by the router probability. Default true. */
+  weightQuery?: boolean;
+  weightKey?: boolean;
+  /** L2-normalise q and k. Default: sse over deltaRule true, otherwise false. */
+  qkL2norm?: boolean;
+  /** rla: residual clip > 0. Default 1. */
+  clip?: number;
+  /** rla: 'undecayed' (default) or 'decayed'. */
+  residual?: 'undecayed' | 'decayed';
+}
+
+const COMMON = ['batch', 'heads', 'valueHeads', 'dk', 'dv', 'scale', 'base', 'qkL2norm'];
+const KNOWN = {
+  sse: new Set([...COMMON, 'partitions', 'topK', 'weightQuery', 'weightKey']),
+  rla: new Set([...COMMON, 'clip', 'residual']),
+};
+const NAMES = {
+  gla: ['q1', 'k1', 'q2', 'k2', 'v', 'router', 'gk1', 'gk2'],
+  deltaRule: ['q1', 'k1', 'q2', 'k2', 'v', 'router', 'g1', 'g2', 'beta1', 'beta2'],
+  rla: ['q', 'k', 'v', 'g', 'beta', 'correction'],
+} as const;
+
+type Inner = InstanceType<Glue['Session']>;
+
+function positiveInt(name: string, x: unknown): number {
+  if (typeof x !== 'number') throw typeError(name, 'a positive integer', x);
+  if (!Number.isInteger(x) || x < 1) throw rangeError(name, 'a positive integer', x);
+  return x;
+}
+
+/** A streaming decoder for sse or rla: `step` token by token, `prefill` many at once. */
+export class SecondSession {
+  readonly op: 'sse' | 'rla';
+  readonly batch: number;
+  readonly heads: number;
+  readonly valueHeads: number;
+  readonly dk: number;
+  readonly dv: number;
+  /** The options every call of this session runs with (those of `hla.sse` / `hla.rla`). */
+  readonly options: Readonly<SseOptions | Omit<RlaOptions, 'correction' | 'g' | 'beta'>>;
+  readonly names: readonly string[];
+  #host: SessionHost;
+  #rt: Runtime;
+  #inner: Inner | null;
+  #epoch: number;
+  #buffer: ArrayBufferLike | null = null;
+  #inputs: Record<string, Float32Array> = {};
+  #output = new Float32Array(0);
+
+  /** @internal Use `hla.session('sse' | 'rla', options)`. */
+  constructor(host: SessionHost, op: 'sse' | 'rla', options: SecondSessionOptions) {
+    if (typeof options !== 'object' || options === null) throw typeError('options', 'an object { heads, dk, dv, … }', options);
+    checkKnown(options, KNOWN[op], 'session options');
+    this.op = op;
+    this.batch = options.batch === undefined ? 1 : positiveInt('batch', options.batch);
+    this.heads = positiveInt('heads', options.heads);
+    this.valueHeads = options.valueHeads === undefined ? this.heads : positiveInt('valueHeads', options.valueHeads);
+    if (this.valueHeads % this.heads !== 0) throw rangeError('valueHeads', `a multiple of heads = ${this.heads}`, this.valueHeads);
+    this.dk = positiveInt('dk', options.dk);
+    this.dv = positiveInt('dv', options.dv);
+    const [B, H, HV, dk, dv] = [this.batch, this.heads, this.valueHeads, this.dk, this.dv];
+    const zeros = (shape: number[]) => ({ data: new Float32Array(shape.reduce((a, b) => a * b)), shape });
+    // One token of zeros through the functional checks: every option is checked once, here.
+    const { scale, qkL2norm } = options;
+    let c;
+    if (op === 'sse') {
+      const N = options.partitions === undefined ? NaN : positiveInt('partitions', options.partitions);
+      if (Number.isNaN(N)) throw typeError('partitions', 'a positive integer (N, the router width)', options.partitions);
+      const base = options.base as SseOptions['base'];
+      const o: SseOptions = { base, topK: options.topK, weightQuery: options.weightQuery, weightKey: options.weightKey, qkL2norm, scale };
+      const qk = zeros([B, 1, H, dk]);
+      const x: Record<string, Tensor> = { q1: qk, k1: qk, q2: qk, k2: qk, v: zeros([B, 1, HV, dv]), router: zeros([B, 1, N]) };
+      if (base === 'gla') Object.assign(x, { gk1: qk, gk2: qk });
+      else Object.assign(x, { beta1: zeros([B, 1, HV]), beta2: zeros([B, 1, HV]) });
+      c = checkSse(x, o);
+      this.options = Object.freeze(Object.fromEntries(Object.entries(o).filter(([, y]) => y !== undefined)) as unknown as SseOptions);
+      this.names = NAMES[base];
+    } else {
+      const o = { base: options.base as RlaOptions['base'], clip: options.clip, residual: options.residual, qkL2norm, scale };
+      c = checkRla(zeros([B, 1, H, dk]), zeros([B, 1, H, dk]), zeros([B, 1, HV, dv]), { ...o, correction: zeros([B, 1, HV]) });
+      this.options = Object.freeze(Object.fromEntries(Object.entries(o).filter(([, y]) => y !== undefined)));
+      this.names = NAMES.rla;
+    }
+    checkSizes({ buffers: [['state', `an ${op} state`, c.stateFloats]], total: 2 * c.stateFloats });
+    this.#host = host;
+    this.#rt = host.runtime;
+    const glue: Glue = this.#rt.glue;
+    this.#inner = this.#rt.track(host.guard(() => {
+      const config = c.config(glue);
+      try {
+        return new glue.Session(config);
+      } finally {
+        config.free();
+      }
+    }));
+    this.#epoch = this.#rt.epoch;
+    this.reset();
+  }
+
+  #live(): Inner {
+    if (!this.#inner) throw new Error(`session (${this.op}): used after free()`);
+    if (this.#rt.epoch !== this.#epoch) throw new Error(`session (${this.op}): ${RESET_MESSAGE}`);
+    return this.#inner;
+  }
+
+  /** Views are re-derived whenever wasm memory has grown (which detaches old views). */
+  #views() {
+    const inner = this.#live();
+    const buf = this.#rt.memory.buffer;
+    if (buf !== this.#buffer) {
+      const inputs: Record<string, Float32Array> = {};
+      this.names.forEach((name, i) => (inputs[name] = new Float32Array(buf, inner.inputPtr(i), inner.inputLen(i))));
+      this.#inputs = Object.freeze(inputs);
+      this.#output = new Float32Array(buf, inner.outputPtr(), this.batch * this.valueHeads * this.dv);
+      this.#buffer = buf;
+    }
+  }
+
+  /**
+   * Zero-copy input views into wasm memory, one per per-token tensor, named as in the functional
+   * call, one token row-major (`[B·H·dk]`, `[B·HV·dv]`, `[B·HV]`, the router `[B·N]`). rla's
+   * `beta` view starts at 1 (its default) and `g` at 0 (no decay). Write the next token there and
+   * call `stepInPlace()`. Read them again after anything that may grow wasm memory.
+   */
+  get inputs(): Readonly<Record<string, Float32Array>> {
+    this.#views();
+    return this.#inputs;
+  }
+
+  /** Zero-copy view of the last step's output `[B·HV·dv]` (overwritten by the next step). */
+  get output(): Float32Array {
+    this.#views();
+    return this.#output;
+  }
+
+  /** Tokens consumed so far (per batch row). */
+  get position(): number {
+    return this.#live().position;
+  }
+
+  /** Bytes of streaming state this session holds. */
+  get stateBytes(): number {
+    return 4 * this.#live().stateLen();
+  }
+
+  /** A copy of the state floats (the layout of `finalState`). */
+  stateFloats(): Float32Array {
+    const inner = this.#live();
+    return new Float32Array(this.#rt.memory.buffer, inner.statePtr(), inner.stateLen()).slice();
+  }
+
+  /** One token read from `inputs`; returns `output` (a view, valid until the next step). */
+  stepInPlace(): Float32Array {
+    const inner = this.#live();
+    this.#host.guard(() => inner.step());
+    if (this.#rt.memory.buffer !== this.#buffer) this.#views();
+    return this.#output;
+  }
+
+  /** One token: `{ name: Float32Array }` for every input (as `inputs`); returns a copy of the output. */
+  step(token: Record<string, Float32Array>): Float32Array {
+    if (typeof token !== 'object' || token === null) throw typeError('token', `an object { ${this.names.join(', ')} }`, token);
+    checkKnown(token, new Set(this.names), 'step');
+    this.#views();
+    const buf = this.#rt.memory.buffer;
+    const copies: [string, Float32Array][] = [];
+    for (const name of this.names) {
+      if (token[name] === undefined) continue;
+      const want = this.#inputs[name].length;
+      const view = f32View(name, token[name], `a Float32Array of ${want} floats`);
+      if (view.length !== want) throw rangeError(`${name}.length`, `${want}`, view.length);
+      copies.push([name, view.buffer === buf ? view.slice() : view]);
+    }
+    const missing = this.names.filter((n) => token[n] === undefined && !['g', 'beta', 'g1', 'g2'].includes(n));
+    if (missing.length) throw typeError(`step.${missing[0]}`, 'a Float32Array (required)', undefined);
+    for (const [name, x] of copies) this.#inputs[name].set(x);
+    return this.stepInPlace().slice();
+  }
+
+  /**
+   * Many tokens at once, as the functional call takes them (sse: the inputs object; rla: q, k, v
+   * and `{ g, beta, correction }`), plus `mode` / `chunkSize`; returns `[B, T, HV, dv]`. The
+   * state advances by T.
+   */
+  prefill(...args: unknown[]): Tensor {
+    const inner = this.#live();
+    const call = this.op === 'sse' ? args[1] : args[3];
+    if (call !== undefined && (typeof call !== 'object' || call === null)) throw typeError('prefill options', 'an object', call);
+    const extra = (call ?? {}) as Record<string, unknown>;
+    checkKnown(extra, new Set(this.op === 'sse' ? ['mode', 'chunkSize'] : ['g', 'beta', 'correction', 'mode', 'chunkSize']), 'prefill options');
+    const c = this.op === 'sse'
+      ? checkSse(args[0] as SseInputs, { ...(this.options as SseOptions), ...extra })
+      : checkRla(args[0], args[1], args[2], { ...this.options, ...extra });
+    if (c.B !== this.batch || c.H !== this.heads || c.HV !== this.valueHeads || c.dk !== this.dk || c.dv !== this.dv) {
+      throw rangeError('shapes', `[${this.batch}, T, ${this.heads}, ${this.dk}] / [${this.batch}, T, ${this.valueHeads}, ${this.dv}] (the session's)`, new Detail(`[${c.B}, ${c.T}, ${c.H}, ${c.dk}] / [${c.B}, ${c.T}, ${c.HV}, ${c.dv}]`));
+    }
+    const o = new Float32Array(c.B * c.T * c.HV * c.dv);
+    this.#host.guard(() => {
+      c.inputs.forEach((x, i) => inner.setInput(i, x));
+      inner.prefill(c.T, c.chunkSize, o);
+    });
+    return { data: o, shape: [c.B, c.T, c.HV, c.dv] };
+  }
+
+  /** Back to the empty state, position 0 (rla's `beta` view back to 1). */
+  reset(): void {
+    this.#live().reset();
+    if (this.op === 'rla') this.inputs.beta.fill(1);
+  }
+
+  /** Returns the session's wasm memory. Idempotent. */
+  free(): void {
+    if (!this.#inner) return;
+    if (this.#rt.epoch === this.#epoch) {
+      this.#rt.untrack(this.#inner);
+      this.#inner.free();
+    }
+    this.#inner = null;
+    this.#buffer = null;
+    this.#inputs = {};
+    this.#output = new Float32Array(0);
+  }
+
+  [Symbol.dispose](): void {
+    this.free();
+  }
+
+  /** Whether `free()` has been called. */
+  get freed(): boolean {
+    return this.#inner === null;
+  }
+}
