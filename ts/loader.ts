@@ -9,10 +9,10 @@ import initSimd128, * as simd128 from './wasm/simd128/hla_simd128.js';
 import { Detail, rangeError, typeError } from './errors.js';
 import { Runtime } from './runtime.js';
 
-import type { Backend, WasmSource } from './types.js';
+import { BACKENDS, type Backend, type WasmSource } from './types.js';
 
 export type { Backend, WasmSource };
-export { BACKENDS } from './types.js';
+export { BACKENDS };
 
 export type Glue = typeof simd128;
 
