@@ -20,7 +20,7 @@ export function crc32(bytes: Uint8Array): number {
 
 export interface Fields {
   version?: number;
-  /** 0 la1, 1 hla2, 2 ahla, 3 hla3 */
+  /** 0 la1, 1 hla2, 2 ahla, 3 hla3, 4 gla, 5 deltaRule, 6 sse, 7 rla */
   op: number;
   flags?: number;
   /** batch, heads, valueHeads, dk, dv */
@@ -33,6 +33,10 @@ export interface Fields {
   /** The state count written in the header (default: the length of `state`). */
   nState?: number;
   state?: ArrayLike<number>;
+  /** Version ≥ 2: the extension block's bytes (written after its u32 length; default none). */
+  ext?: Uint8Array;
+  /** The extension length written (default: the length of `ext`). */
+  extLen?: number;
 }
 
 /** Bytes of a snapshot with these fields and a correct CRC-32 (u32 fields wrap as u32 do). */
@@ -40,7 +44,9 @@ export function craft(f: Fields): Uint8Array {
   const decay = f.decay ?? [0.5];
   const state = f.state ?? new Float32Array(f.nState ?? 0);
   const nState = f.nState ?? state.length;
-  const size = 52 + 4 * decay.length + 4 + 4 * state.length + 4;
+  const ext = (f.version ?? 1) >= 2 ? (f.ext ?? new Uint8Array(0)) : null;
+  const extBytes = ext ? 4 + ext.length : 0;
+  const size = 52 + 4 * decay.length + extBytes + 4 + 4 * state.length + 4;
   const bytes = new Uint8Array(size);
   const dv = new DataView(bytes.buffer);
   dv.setUint32(0, 0x53414c48, true);
@@ -53,6 +59,11 @@ export function craft(f: Fields): Uint8Array {
   dv.setUint32(48, decay.length, true);
   decay.forEach((g, i) => dv.setFloat32(52 + 4 * i, g, true));
   let off = 52 + 4 * decay.length;
+  if (ext) {
+    dv.setUint32(off, f.extLen ?? ext.length, true);
+    bytes.set(ext, off + 4);
+    off += extBytes;
+  }
   dv.setUint32(off, nState, true);
   off += 4;
   for (let i = 0; i < state.length; i++, off += 4) dv.setFloat32(off, state[i], true);
@@ -64,8 +75,13 @@ export function craft(f: Fields): Uint8Array {
 export function snapshotFields(bytes: Uint8Array): Fields {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const nDecay = dv.getUint32(48, true);
-  const nState = dv.getUint32(52 + 4 * nDecay, true);
+  const version = dv.getUint16(4, true);
+  const extLen = version >= 2 ? dv.getUint32(52 + 4 * nDecay, true) : 0;
+  const ext = version >= 2 ? bytes.slice(56 + 4 * nDecay, 56 + 4 * nDecay + extLen) : undefined;
+  const at = 52 + 4 * nDecay + (version >= 2 ? 4 + extLen : 0);
+  const nState = dv.getUint32(at, true);
   return {
+    ...(ext ? { ext } : {}),
     version: dv.getUint16(4, true),
     op: dv.getUint8(6),
     flags: dv.getUint8(7),
@@ -76,6 +92,6 @@ export function snapshotFields(bytes: Uint8Array): Fields {
     position: dv.getFloat64(40, true),
     decay: Array.from({ length: nDecay }, (_, i) => dv.getFloat32(52 + 4 * i, true)),
     nState,
-    state: Float32Array.from({ length: nState }, (_, i) => dv.getFloat32(56 + 4 * nDecay + 4 * i, true)),
+    state: Float32Array.from({ length: nState }, (_, i) => dv.getFloat32(at + 4 + 4 * i, true)),
   };
 }

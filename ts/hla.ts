@@ -258,11 +258,14 @@ export class Hla {
   restore(bytes: Uint8Array, expect?: { op?: OpName }): Session;
   /** A gla / deltaRule session from its snapshot. */
   restore(bytes: Uint8Array, expect: { op: GatedOpName }): GatedSession;
-  restore(bytes: Uint8Array, expect?: { op?: OpName | GatedOpName }): Session | GatedSession;
-  restore(bytes: Uint8Array, expect?: { op?: OpName | GatedOpName }): Session | GatedSession {
+  /** An sse / rla session from its snapshot (format version 2). */
+  restore(bytes: Uint8Array, expect: { op: 'sse' | 'rla' }): SecondSession;
+  restore(bytes: Uint8Array, expect?: { op?: OpName | GatedOpName | 'sse' | 'rla' }): Session | GatedSession | SecondSession;
+  restore(bytes: Uint8Array, expect?: { op?: OpName | GatedOpName | 'sse' | 'rla' }): Session | GatedSession | SecondSession {
     if (expect !== undefined && (typeof expect !== 'object' || expect === null)) throw typeError('expect', "an object { op } (e.g. { op: 'la1' })", expect);
     if (expect !== undefined) checkKnown(expect, new Set(['op']), 'expect');
-    const op = expect?.op === undefined ? undefined : isGated(expect.op) ? expect.op : checkOp(expect.op, 'expect.op');
+    const e = expect?.op;
+    const op = e === undefined ? undefined : e === 'sse' || e === 'rla' || isGated(e) ? e : checkOp(e, 'expect.op');
     return restoreSession(this.#host(), bytes, op);
   }
 

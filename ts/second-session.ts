@@ -11,6 +11,7 @@ import { checkRla, checkSse } from './second.js';
 import type { RlaOptions, SseInputs, SseOptions } from './second-options.js';
 import type { SessionHost } from './session.js';
 import type { Tensor } from './types.js';
+import { encodeSnapshot } from './snapshot.js';
 import { checkKnown, f32View } from './validate.js';
 
 /** Shape and options of an sse or rla session. */
@@ -79,6 +80,8 @@ export class SecondSession {
   #buffer: ArrayBufferLike | null = null;
   #inputs: Record<string, Float32Array> = {};
   #output = new Float32Array(0);
+  /** sse: N (the router's width); rla: 0. */
+  #partitions = 0;
 
   /** @internal Use `hla.session('sse' | 'rla', options)`. */
   constructor(host: SessionHost, op: 'sse' | 'rla', options: SecondSessionOptions) {
@@ -108,6 +111,7 @@ export class SecondSession {
       c = checkSse(x, o);
       this.options = Object.freeze(Object.fromEntries(Object.entries(o).filter(([, y]) => y !== undefined)) as unknown as SseOptions);
       this.names = NAMES[base];
+      this.#partitions = N;
     } else {
       const o = { base: options.base as RlaOptions['base'], clip: options.clip, residual: options.residual, qkL2norm, scale };
       c = checkRla(zeros([B, 1, H, dk]), zeros([B, 1, H, dk]), zeros([B, 1, HV, dv]), { ...o, correction: zeros([B, 1, HV]) });
@@ -233,6 +237,35 @@ export class SecondSession {
       inner.prefill(c.T, c.chunkSize, o);
     });
     return { data: o, shape: [c.B, c.T, c.HV, c.dv] };
+  }
+
+  /**
+   * Self-describing bytes (operator, dims, every option, position, state, CRC-32; format
+   * version 2, README "Snapshot format"); `hla.restore(bytes)` continues bit for bit.
+   */
+  snapshot(): Uint8Array {
+    const inner = this.#live();
+    const state = new Float32Array(this.#rt.memory.buffer, inner.statePtr(), inner.stateLen());
+    const { op, batch, heads, valueHeads, dk, dv } = this;
+    const o = this.options as Record<string, unknown>;
+    // The options in effect (the defaults of ts/second.ts where the caller gave none).
+    const scale = (o.scale as number | undefined) ?? 1 / Math.sqrt(dk);
+    const common = { op, batch, heads, valueHeads, dk, dv, scale, eps: 1, ridge: 0, normalize: false, decay: new Float32Array([1]), position: inner.position };
+    if (op === 'sse') {
+      const base = o.base as 'gla' | 'deltaRule';
+      const sse = { partitions: this.#partitions, topK: (o.topK as number | undefined) ?? 1, base, weightQuery: o.weightQuery !== false, weightKey: o.weightKey !== false };
+      return encodeSnapshot({ ...common, qkL2norm: (o.qkL2norm as boolean | undefined) ?? base === 'deltaRule', sse }, state);
+    }
+    const rla = { base: (o.base as 'la' | 'deltaRule' | undefined) ?? 'la', residual: (o.residual as 'undecayed' | 'decayed' | undefined) ?? 'undecayed', clip: (o.clip as number | undefined) ?? 1 };
+    return encodeSnapshot({ ...common, qkL2norm: o.qkL2norm === true, rla }, state);
+  }
+
+  /** @internal Loads state and position decoded from a snapshot of the same shape. */
+  _load(state: Float32Array, position: number): void {
+    const inner = this.#live();
+    if (state.length !== inner.stateLen()) throw rangeError('snapshot state', `${inner.stateLen()} floats`, state.length);
+    new Float32Array(this.#rt.memory.buffer, inner.statePtr(), state.length).set(state);
+    inner.position = position;
   }
 
   /** Back to the empty state, position 0 (rla's `beta` view back to 1). */

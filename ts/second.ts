@@ -194,6 +194,8 @@ export function checkRla(q: unknown, k: unknown, v: unknown, options: unknown): 
   if (o.clip !== undefined) {
     if (typeof o.clip !== 'number') throw typeError('clip', 'a number > 0', o.clip);
     if (!(o.clip > 0)) throw rangeError('clip', 'a number > 0 (Infinity: no clipping)', o.clip);
+    // The kernel and snapshots hold clip as float32: one that rounds to 0 would clip everything.
+    if (!(Math.fround(o.clip) > 0)) throw rangeError('clip', 'a number > 0 that float32 does not round to 0', o.clip);
     clip = o.clip;
   }
   const g = o.g === undefined ? new Float32Array(0) : checkRank3('g', o.g, [B, T, HV]);

@@ -9,6 +9,7 @@ import { withConfig } from './config.js';
 import { hook } from './trap.js';
 import type { GatedOpName, OpName, Tensor } from './types.js';
 import { GatedSession } from './gated-session.js';
+import { SecondSession } from './second-session.js';
 import { checkCommon, checkKnown, checkOp, checkTensorData, f32View, resolveMode } from './validate.js';
 
 /** Shape and options of a session (the functional options, minus per-call ones). */
@@ -299,10 +300,21 @@ export class Session {
  * @internal `hla.restore`: decode and check everything (ts/snapshot.ts), then create and load.
  * Nothing is created if a check fails.
  */
-export function restoreSession(host: SessionHost, bytes: unknown, expectOp?: OpName | GatedOpName): Session | GatedSession {
+export function restoreSession(host: SessionHost, bytes: unknown, expectOp?: OpName | GatedOpName | 'sse' | 'rla'): Session | GatedSession | SecondSession {
   const { header, state } = decodeSnapshot(bytes);
   if (expectOp !== undefined && expectOp !== header.op) throw rangeError('snapshot', `a ${expectOp} session (as asked)`, new Detail(`a ${header.op} session`));
-  const { op, position, ...rest } = header;
+  const { op, position, sse, rla, ...rest } = header;
+  if (op === 'sse' || op === 'rla') {
+    const { batch, heads, valueHeads, dk, dv, scale, qkL2norm } = rest;
+    const s = new SecondSession(host, op, { batch, heads, valueHeads, dk, dv, scale, qkL2norm, ...(op === 'sse' ? sse : rla) });
+    try {
+      s._load(state, position);
+    } catch (e) {
+      s.free();
+      throw e;
+    }
+    return s;
+  }
   if (op === 'gla' || op === 'deltaRule') {
     const { batch, heads, valueHeads, dk, dv, scale, qkL2norm } = rest;
     const g = new GatedSession(host, op, { batch, heads, valueHeads, dk, dv, scale, ...(op === 'deltaRule' ? { qkL2norm } : {}) });

@@ -13,18 +13,52 @@
 //   48   4     number of decay values n (u32), then n × f32
 //   …    4     number of state floats L (u32), then L × f32 (layout: docs/math.md)
 //   end  4     CRC-32 (IEEE) of every byte before it
+//
+// Version 2 is version 1 with an extension block between the decay values and the state count:
+// u32 E (its length in bytes), then E bytes of the operator's own options. Codes 6 sse and 7 rla
+// need one (their options do not fit the fields above) and are written as version 2; the
+// others have none and are written (and read) as version 1, so that older readers keep reading
+// them and each snapshot has exactly one encoding (restore → snapshot gives the same bytes). sse and rla store eps 1, ridge 0, one decay value 1 and flag bit 2 = qkL2norm,
+// as gla and deltaRule do; their blocks:
+//   sse (E = 12): partitions N (u32), topK (u32), base (u8: 0 gla, 1 deltaRule),
+//                 options (u8: bit 0 weightQuery, bit 1 weightKey), 2 zero bytes;
+//                 state [batch, valueHeads, N + 1, dk, dv]
+//   rla (E = 8):  base (u8: 0 la, 1 deltaRule), residual (u8: 0 undecayed, 1 decayed),
+//                 2 zero bytes, clip (f32, > 0, Infinity: none); state [batch, valueHeads, 2, dk, dv]
+// (state layouts: docs/math.md sections h and i).
 import { Detail, rangeError, typeError } from './errors.js';
 import { checkSizes, MAX_FLOATS, stateFloats, workspaceFloats } from './limits.js';
 import { OP_CODES, type GatedOpName, type OpName } from './types.js';
 
 /** The gated operators' codes, after the HLA family's. */
 export const GATED_CODES: Record<GatedOpName, number> = { gla: 4, deltaRule: 5 };
+/** sse's and rla's codes (format version 2: they carry an extension block). */
+export const SECOND_CODES = { sse: 6, rla: 7 } as const;
 
 export const MAGIC = 0x53414c48; // "HLAS" read as a little-endian u32
-export const FORMAT_VERSION = 1;
+/** The newest format this package reads; it writes 1 unless the extension block is needed. */
+export const FORMAT_VERSION = 2;
+/** Extension block lengths (bytes) of the operators that have one. */
+const EXT_BYTES = { sse: 12, rla: 8 } as const;
+
+/** sse's options in a snapshot (its extension block, with qkL2norm and scale in the header). */
+export interface SseSnapshotOptions {
+  partitions: number;
+  topK: number;
+  base: 'gla' | 'deltaRule';
+  weightQuery: boolean;
+  weightKey: boolean;
+}
+
+/** rla's options in a snapshot. */
+export interface RlaSnapshotOptions {
+  base: 'la' | 'deltaRule';
+  residual: 'undecayed' | 'decayed';
+  clip: number;
+}
 
 export interface SnapshotHeader {
-  op: OpName | GatedOpName;
+  op: OpName | GatedOpName | 'sse' | 'rla';
   batch: number;
   heads: number;
   valueHeads: number;
@@ -36,8 +70,17 @@ export interface SnapshotHeader {
   normalize: boolean;
   decay: Float32Array;
   position: number;
-  /** deltaRule only (flag bit 2). */
+  /** gla, deltaRule, sse, rla (flag bit 2). */
   qkL2norm?: boolean;
+  /** sse only (its extension block). */
+  sse?: SseSnapshotOptions;
+  /** rla only (its extension block). */
+  rla?: RlaSnapshotOptions;
+}
+
+function opCode(op: SnapshotHeader['op']): number {
+  if (op === 'sse' || op === 'rla') return SECOND_CODES[op];
+  return op === 'gla' || op === 'deltaRule' ? GATED_CODES[op] : OP_CODES[op];
 }
 
 const CRC_TABLE = (() => {
@@ -57,12 +100,14 @@ export function crc32(bytes: Uint8Array): number {
 }
 
 export function encodeSnapshot(h: SnapshotHeader, state: Float32Array): Uint8Array {
-  const size = 52 + 4 * h.decay.length + 4 + 4 * state.length + 4;
+  const second = h.op === 'sse' || h.op === 'rla';
+  const ext = second ? 4 + EXT_BYTES[h.op as 'sse' | 'rla'] : 0;
+  const size = 52 + 4 * h.decay.length + ext + 4 + 4 * state.length + 4;
   const bytes = new Uint8Array(size);
   const dv = new DataView(bytes.buffer);
   dv.setUint32(0, MAGIC, true);
-  dv.setUint16(4, FORMAT_VERSION, true);
-  dv.setUint8(6, h.op === 'gla' || h.op === 'deltaRule' ? GATED_CODES[h.op] : OP_CODES[h.op]);
+  dv.setUint16(4, second ? 2 : 1, true);
+  dv.setUint8(6, opCode(h.op));
   dv.setUint8(7, (h.normalize ? 1 : 0) | (h.ridge !== 0 ? 2 : 0) | (h.qkL2norm ? 4 : 0));
   [h.batch, h.heads, h.valueHeads, h.dk, h.dv].forEach((x, i) => dv.setUint32(8 + 4 * i, x, true));
   [h.scale, h.eps, h.ridge].forEach((x, i) => dv.setFloat32(28 + 4 * i, x, true));
@@ -73,6 +118,20 @@ export function encodeSnapshot(h: SnapshotHeader, state: Float32Array): Uint8Arr
   for (const g of h.decay) {
     dv.setFloat32(off, g, true);
     off += 4;
+  }
+  if (h.sse) {
+    dv.setUint32(off, EXT_BYTES.sse, true);
+    dv.setUint32(off + 4, h.sse.partitions, true);
+    dv.setUint32(off + 8, h.sse.topK, true);
+    dv.setUint8(off + 12, h.sse.base === 'gla' ? 0 : 1);
+    dv.setUint8(off + 13, (h.sse.weightQuery ? 1 : 0) | (h.sse.weightKey ? 2 : 0));
+    off += ext;
+  } else if (h.rla) {
+    dv.setUint32(off, EXT_BYTES.rla, true);
+    dv.setUint8(off + 4, h.rla.base === 'la' ? 0 : 1);
+    dv.setUint8(off + 5, h.rla.residual === 'undecayed' ? 0 : 1);
+    dv.setFloat32(off + 8, h.rla.clip, true);
+    off += ext;
   }
   dv.setUint32(off, state.length, true);
   off += 4;
@@ -113,21 +172,31 @@ export function decodeSnapshot(bytes: unknown): { header: SnapshotHeader; state:
   if (version < 1) throw bad('format version ≥ 1', `version ${version}`);
   const nDecay = dv.getUint32(48, true);
   // Every length in float64: 4·n cannot wrap here.
-  short(52 + 4 * nDecay + 4);
-  const nState = dv.getUint32(52 + 4 * nDecay, true);
-  const end = 56 + 4 * nDecay + 4 * nState;
+  const extAt = 52 + 4 * nDecay;
+  short(extAt + (version >= 2 ? 4 : 0) + 4);
+  const extLen = version >= 2 ? dv.getUint32(extAt, true) : 0;
+  const stateAt = extAt + (version >= 2 ? 4 + extLen : 0);
+  short(stateAt + 4);
+  const nState = dv.getUint32(stateAt, true);
+  const end = stateAt + 4 + 4 * nState;
   if (view.length !== end + 4) throw bad(`${end + 4} bytes (as its header says)`, `${view.length} bytes (truncated or padded)`);
   const stored = dv.getUint32(end, true);
   const actual = crc32(view.subarray(0, end));
   if (stored !== actual) throw bad(`checksum ${stored.toString(16).padStart(8, '0')}`, `${actual.toString(16).padStart(8, '0')} (the bytes are corrupted)`);
-  const opCode = dv.getUint8(6);
-  const op = (Object.keys(OP_CODES) as OpName[]).find((k) => OP_CODES[k] === opCode)
-    ?? (Object.keys(GATED_CODES) as GatedOpName[]).find((k) => GATED_CODES[k] === opCode);
-  if (!op) throw rangeError('snapshot operator', 'a code 0..5 (la1, hla2, ahla, hla3, gla, deltaRule)', opCode);
-  const gated = op === 'gla' || op === 'deltaRule';
+  const code = dv.getUint8(6);
+  const op: SnapshotHeader['op'] | undefined = (Object.keys(OP_CODES) as OpName[]).find((k) => OP_CODES[k] === code)
+    ?? (Object.keys(GATED_CODES) as GatedOpName[]).find((k) => GATED_CODES[k] === code)
+    ?? (['sse', 'rla'] as const).find((k) => SECOND_CODES[k] === code);
+  if (!op) throw rangeError('snapshot operator', 'a code 0..7 (la1, hla2, ahla, hla3, gla, deltaRule, sse, rla)', code);
+  const second = op === 'sse' || op === 'rla';
+  // gla, deltaRule, sse, rla: no normalize, eps, ridge or decay (stored as 1, 0 and [1]).
+  const gated = op === 'gla' || op === 'deltaRule' || second;
+  // One layout per operator: version 2 (an extension block) for sse and rla, 1 for the others.
+  if (version !== (second ? 2 : 1)) throw bad(`format version ${second ? '2 (sse and rla store their options in an extension block)' : `1 (${op} has no extension block)`}`, `version ${version}`);
+  if (second && extLen !== EXT_BYTES[op]) throw rangeError('snapshot extension length', `${EXT_BYTES[op]} bytes (${op}'s options)`, extLen);
   const flags = dv.getUint8(7);
   if ((flags & ~7) !== 0) throw rangeError('snapshot flags', 'bits 0 (normalize), 1 (ridge) and 2 (qkL2norm) only', flags);
-  if ((flags & 4) !== 0 && op !== 'deltaRule') throw rangeError('snapshot flags', `no qkL2norm bit (${op} has no qkL2norm)`, flags);
+  if ((flags & 4) !== 0 && op !== 'deltaRule' && !second) throw rangeError('snapshot flags', `no qkL2norm bit (${op} has no qkL2norm)`, flags);
   if (gated && (flags & 1) !== 0) throw rangeError('snapshot flags', `no normalize bit (${op} has no normalize)`, flags);
   const u = (i: number) => dv.getUint32(8 + 4 * i, true);
   const [batch, heads, valueHeads, dk, dvSize] = [u(0), u(1), u(2), u(3), u(4)];
@@ -151,25 +220,54 @@ export function decodeSnapshot(bytes: unknown): { header: SnapshotHeader; state:
     decay[i] = dv.getFloat32(52 + 4 * i, true);
     if (!(decay[i] > 0 && decay[i] <= 1)) throw rangeError(`snapshot decay[${i}]`, 'a number in (0, 1]', decay[i]);
   }
+  if (gated && (nDecay !== 1 || decay[0] !== 1 || eps !== 1)) throw rangeError('snapshot', `decay [1] and eps 1 (${op} has neither)`, new Detail(`decay count ${nDecay}, eps ${eps}`));
+  // The extension block: every option in the range hla.session accepts, reserved bytes zero.
+  const x = extAt + 4;
+  let sse: SseSnapshotOptions | undefined, rla: RlaSnapshotOptions | undefined;
+  if (op === 'sse') {
+    const partitions = dv.getUint32(x, true), topK = dv.getUint32(x + 4, true), base = dv.getUint8(x + 8), bits = dv.getUint8(x + 9);
+    if (!(partitions >= 1 && partitions <= MAX_FLOATS)) throw rangeError('snapshot partitions', `an integer in [1, ${MAX_FLOATS}]`, partitions);
+    if (!(topK >= 1 && topK <= partitions)) throw rangeError('snapshot topK', `an integer in 1..${partitions} (partitions)`, topK);
+    if (base > 1) throw rangeError('snapshot base', "0 ('gla') or 1 ('deltaRule')", base);
+    if ((bits & ~3) !== 0) throw rangeError('snapshot sse options', 'bits 0 (weightQuery) and 1 (weightKey) only', bits);
+    if (dv.getUint16(x + 10, true) !== 0) throw rangeError('snapshot reserved', '0 (bytes 10..11 of the sse block)', dv.getUint16(x + 10, true));
+    sse = { partitions, topK, base: base === 0 ? 'gla' : 'deltaRule', weightQuery: (bits & 1) !== 0, weightKey: (bits & 2) !== 0 };
+  } else if (op === 'rla') {
+    const base = dv.getUint8(x), residual = dv.getUint8(x + 1), clip = dv.getFloat32(x + 4, true);
+    if (base > 1) throw rangeError('snapshot base', "0 ('la') or 1 ('deltaRule')", base);
+    if (residual > 1) throw rangeError('snapshot residual', "0 ('undecayed') or 1 ('decayed')", residual);
+    if (dv.getUint16(x + 2, true) !== 0) throw rangeError('snapshot reserved', '0 (bytes 2..3 of the rla block)', dv.getUint16(x + 2, true));
+    if (!(clip > 0)) throw rangeError('snapshot clip', 'a number > 0 (Infinity: no clipping)', clip);
+    rla = { base: base === 0 ? 'la' : 'deltaRule', residual: residual === 0 ? 'undecayed' : 'decayed', clip };
+  }
   // The sizes a session of these dims takes (the checks hla.session makes), then the state
   // count against the true state length for them.
-  if (gated && (nDecay !== 1 || decay[0] !== 1 || eps !== 1)) throw rangeError('snapshot', `decay [1] and eps 1 (${op} has neither)`, new Detail(`decay count ${nDecay}, eps ${eps}`));
-  const ns = gated ? batch * valueHeads * dk * dvSize : stateFloats(op, batch, heads, valueHeads, dk, dvSize, ridge !== 0);
+  const mats = sse ? sse.partitions + 1 : rla ? 2 : 1;
+  const ns = gated ? batch * valueHeads * mats * dk * dvSize : stateFloats(op as OpName, batch, heads, valueHeads, dk, dvSize, ridge !== 0);
   const nq = batch * heads * dk, nv = batch * valueHeads * dvSize;
+  // sse and rla: the sizes their session's one-token check takes (ts/second.ts), at least 2·state.
+  const oneToken = 3 + 1 + 6 * dk + 4 + 4 * dvSize + 2 * dk * dvSize + 2 * dk;
+  const total = sse
+    ? Math.max(2 * ns, 6 * nq + 2 * nv + batch * sse.partitions + 4 * batch * valueHeads + ns + oneToken + sse.topK * (3 * dk + 2 * (valueHeads / heads) * dvSize))
+    : rla
+      ? Math.max(2 * ns, 2 * nq + 2 * nv + 3 * batch * valueHeads + ns + oneToken + 5 * dk + 4 * dvSize)
+      : 2 * nq + 2 * nv + ns + workspaceFloats(0, 1, dk, dvSize);
   checkSizes({
     buffers: [
       ['snapshot dk', 'inputs q, k of batch·heads·dk', nq],
       ['snapshot dv', 'inputs v, output o of batch·valueHeads·dv', nv],
-      ['snapshot state', `a ${op} state (batch=${batch}, heads=${heads}, valueHeads=${valueHeads}, dk=${dk}, dv=${dvSize})`, ns],
+      ['snapshot state', `a ${op} state (batch=${batch}, heads=${heads}, valueHeads=${valueHeads}, dk=${dk}, dv=${dvSize}${sse ? `, partitions=${sse.partitions}` : ''})`, ns],
     ],
-    total: 2 * nq + 2 * nv + ns + workspaceFloats(0, 1, dk, dvSize),
+    total,
   });
   if (nState !== ns) throw rangeError('snapshot state', `${ns} floats (the state of its dims)`, nState);
   const state = new Float32Array(nState);
-  for (let i = 0; i < nState; i++) state[i] = dv.getFloat32(56 + 4 * nDecay + 4 * i, true);
+  for (let i = 0; i < nState; i++) state[i] = dv.getFloat32(stateAt + 4 + 4 * i, true);
   const header: SnapshotHeader = {
     op, batch, heads, valueHeads, dk, dv: dvSize, scale, eps, ridge, normalize: (flags & 1) !== 0, decay, position,
     ...(gated ? { qkL2norm: (flags & 4) !== 0 } : {}),
+    ...(sse ? { sse } : {}),
+    ...(rla ? { rla } : {}),
   };
   return { header, state };
 }
