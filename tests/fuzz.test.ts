@@ -282,17 +282,26 @@ describe('fuzz: every public entry', () => {
 function headerValid(bytes: Uint8Array): boolean {
   if (bytes.length < 56) return false;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dv.getUint32(0, true) !== 0x53414c48 || dv.getUint16(4, true) !== 1) return false;
+  const version = dv.getUint16(4, true);
+  if (dv.getUint32(0, true) !== 0x53414c48 || (version !== 1 && version !== 2)) return false;
   const nDecay = dv.getUint32(48, true);
-  if (bytes.length < 56 + 4 * nDecay) return false;
-  const nState = dv.getUint32(52 + 4 * nDecay, true);
-  const end = 56 + 4 * nDecay + 4 * nState;
+  // Version 2: u32 E and E bytes of the operator's options between the decay values and L.
+  const extAt = 52 + 4 * nDecay;
+  if (bytes.length < extAt + 4) return false;
+  const extLen = version === 2 ? dv.getUint32(extAt, true) : 0;
+  const stateAt = version === 2 ? extAt + 4 + extLen : extAt;
+  if (bytes.length < stateAt + 4) return false;
+  const nState = dv.getUint32(stateAt, true);
+  const end = stateAt + 4 + 4 * nState;
   if (bytes.length !== end + 4 || dv.getUint32(end, true) !== crc32(bytes.subarray(0, end))) return false;
   const op = dv.getUint8(6), flags = dv.getUint8(7);
-  // Codes 4 gla, 5 deltaRule: flag bit 2 (qkL2norm) only for deltaRule; no normalize bit.
-  if (op > 5 || (flags & ~7) !== 0) return false;
+  // Codes 4 gla, 5 deltaRule, 6 sse, 7 rla: flag bit 2 (qkL2norm) not for gla; no normalize bit.
+  // sse and rla are version 2 with a 12- / 8-byte block, every other operator version 1.
+  if (op > 7 || (flags & ~7) !== 0) return false;
   const gated = op >= 4;
-  if ((flags & 4) !== 0 && op !== 5) return false;
+  if (version !== (op >= 6 ? 2 : 1)) return false;
+  if (op >= 6 && extLen !== (op === 6 ? 12 : 8)) return false;
+  if ((flags & 4) !== 0 && op < 5) return false;
   if (gated && (flags & 1) !== 0) return false;
   const [b, h, hv, dk, dvs] = [0, 1, 2, 3, 4].map((i) => dv.getUint32(8 + 4 * i, true));
   if (![b, h, hv, dk, dvs].every((x) => x >= 1 && x <= MAX) || hv % h !== 0) return false;
@@ -307,11 +316,29 @@ function headerValid(bytes: Uint8Array): boolean {
     const g = dv.getFloat32(52 + 4 * i, true);
     if (!(g > 0 && g <= 1)) return false;
   }
-  // gla / deltaRule: no decay or eps (stored as [1] and 1); one dk×dv matrix per value head.
+  // gla / deltaRule / sse / rla: no decay or eps (stored as [1] and 1).
   if (gated && (nDecay !== 1 || dv.getFloat32(52, true) !== 1 || eps !== 1)) return false;
-  const ns = gated ? b * hv * dk * dvs : b * h * groupLen(OPS[op], dk, dvs, hv / h, ridge !== 0);
+  if (gated && Object.is(ridge, -0)) return false; // they have no ridge: stored as +0
+  const x = extAt + 4;
+  let matrices = 1, extra = 0;
+  if (op === 6) {
+    // sse: N in [1, MAX], topK in 1..N, base 0 | 1, option bits 0..1, two zero bytes.
+    const N = dv.getUint32(x, true), topK = dv.getUint32(x + 4, true);
+    if (!(N >= 1 && N <= MAX && topK >= 1 && topK <= N && dv.getUint8(x + 8) <= 1 && (dv.getUint8(x + 9) & ~3) === 0 && dv.getUint16(x + 10, true) === 0)) return false;
+    matrices = N + 1;
+    extra = 6 * b * h * dk + b * N + 4 * b * hv + 8 + 8 * dk + 2 * dk * dvs + 4 * dvs + topK * (3 * dk + 2 * (hv / h) * dvs);
+  } else if (op === 7) {
+    // rla: base 0 | 1, residual 0 | 1, two zero bytes, clip > 0 (f32).
+    if (!(dv.getUint8(x) <= 1 && dv.getUint8(x + 1) <= 1 && dv.getUint16(x + 2, true) === 0 && dv.getFloat32(x + 4, true) > 0)) return false;
+    matrices = 2;
+    extra = 2 * b * h * dk + 3 * b * hv + 8 + 13 * dk + 2 * dk * dvs + 8 * dvs;
+  }
+  // gla / deltaRule / sse / rla: `matrices` dk×dv matrices per value head; sse and rla take the
+  // one-token sizes of their session (the chunk workspace at chunk 1 and their inputs).
+  const ns = gated ? b * hv * matrices * dk * dvs : b * h * groupLen(OPS[op], dk, dvs, hv / h, ridge !== 0);
   const nq = b * h * dk, nv = b * hv * dvs;
-  if (!fits([nq, nv, ns], 2 * nq + 2 * nv + ns + workspace(0, 1, dk, dvs))) return false;
+  const total = op >= 6 ? Math.max(2 * ns, ns + 2 * nv + extra) : 2 * nq + 2 * nv + ns + workspace(0, 1, dk, dvs);
+  if (!fits([nq, nv, ns], total)) return false;
   return nState === ns;
 }
 
@@ -319,7 +346,9 @@ describe('fuzz: snapshot mutations with the CRC recomputed', () => {
   it('20 000 mutated snapshots: zero traps, zero accepted nonsense, no absurd allocation', () => {
     const before = others.map((s) => Array.from(s.snapshot()));
     const mem = hla.memoryBytes;
-    // Real snapshots of every operator, with and without ridge, normalize and per-head decay.
+    let secondAccepted = 0;
+    // Real snapshots of every operator, with and without ridge, normalize and per-head decay,
+    // and of sse and rla.
     const bases: Fields[] = [];
     for (const [i, op] of OPS.entries()) {
       for (const extra of [{}, { normalize: true, decay: [0.5, 0.9] }, op === 'hla2' ? { ridge: 0.5 } : { decay: 0.99 }]) {
@@ -328,6 +357,18 @@ describe('fuzz: snapshot mutations with the CRC recomputed', () => {
         bases.push(snapshotFields(s.snapshot()));
         s.free();
       }
+    }
+    // sse over both bases and rla over both with both readings (version 2, an extension block).
+    for (const s of [
+      hla.session('sse', { heads: 1, valueHeads: 2, dk: 3, dv: 2, base: 'gla', partitions: 3, topK: 2, weightKey: false }),
+      hla.session('sse', { batch: 2, heads: 1, dk: 2, dv: 2, base: 'deltaRule', partitions: 2 }),
+      hla.session('rla', { heads: 2, dk: 3, dv: 2, clip: 0.5, residual: 'decayed' }),
+      hla.session('rla', { heads: 1, valueHeads: 2, dk: 2, dv: 3, base: 'deltaRule', qkL2norm: true }),
+    ]) {
+      for (const [name, x] of Object.entries(s.inputs)) x.fill(/^g/.test(name) ? -0.5 : 0.5); // gates are log decays ≤ 0
+      s.stepInPlace();
+      bases.push(snapshotFields(s.snapshot()));
+      s.free();
     }
     const u32 = fc.constantFrom(0, 1, 2, 3, 4, 6, 65536, 2 ** 31, 2 ** 32 - 1, 23171, 536870912);
     const f32s = fc.constantFrom(0, -0, 1e-45, 1e-40, NaN, Infinity, -Infinity, 1, -1, 0.5, 3.4e38, 1.0000001);
@@ -346,10 +387,17 @@ describe('fuzz: snapshot mutations with the CRC recomputed', () => {
       f32s.map((v): M => (f) => { f.decay = f.decay!.map((g, i) => (i === 0 ? v : g)); }),
       fc.integer({ min: -2, max: 2 }).map((d): M => (f) => { f.nState = Math.max(0, f.nState! + d); f.state = Float32Array.from({ length: Math.min(f.nState, 4096) }, (_, i) => (f.state![i] ?? 0)); }),
       u32.map((n): M => (f) => { f.nState = n; f.state = (f.state as Float32Array).slice(0, Math.min(n, 64)); }),
+      // The extension block (sse, rla): a byte, a u32 (N, topK), clip, its length.
+      fc.tuple(fc.integer({ min: 0, max: 11 }), fc.integer({ min: 0, max: 255 })).map(([i, v]): M => (f) => { if (f.ext && i < f.ext.length) { f.ext = f.ext.slice(); f.ext[i] = v; } }),
+      fc.tuple(fc.constantFrom(0, 4), u32).map(([i, v]): M => (f) => { if (f.ext && f.ext.length >= 8) { f.ext = f.ext.slice(); new DataView(f.ext.buffer).setUint32(i, v >>> 0, true); } }),
+      fc.integer({ min: 1, max: 5 }).map((v): M => (f) => { if (f.ext && f.ext.length >= 8) { f.ext = f.ext.slice(); new DataView(f.ext.buffer).setUint32(0, v, true); } }),
+      f32s.map((v): M => (f) => { if (f.ext && f.ext.length === 8) { f.ext = f.ext.slice(); new DataView(f.ext.buffer).setFloat32(4, v, true); } }),
+      fc.constantFrom(0, 4, 8, 12, 16).map((n): M => (f) => { f.ext = Uint8Array.from({ length: n }, (_, i) => f.ext?.[i] ?? 0); }),
+      fc.constantFrom(6, 7).map((v): M => (f) => { f.op = v; f.version = 2; f.ext ??= new Uint8Array(v === 6 ? 12 : 8); }),
     );
     const byteFlip = fc.tuple(fc.integer({ min: 4, max: 63 }), fc.integer({ min: 0, max: 255 }));
     fc.assert(fc.property(fc.integer({ min: 0, max: bases.length - 1 }), fc.array(fieldMutation, { minLength: 1, maxLength: 3 }), fc.array(byteFlip, { maxLength: 2 }), (bi, muts, flips) => {
-      const f: Fields = { ...bases[bi], dims: [...bases[bi].dims], decay: [...bases[bi].decay!], state: Float32Array.from(bases[bi].state!) };
+      const f: Fields = { ...bases[bi], dims: [...bases[bi].dims], decay: [...bases[bi].decay!], state: Float32Array.from(bases[bi].state!), ...(bases[bi].ext ? { ext: bases[bi].ext!.slice() } : {}) };
       for (const m of muts) m(f);
       const bytes = craft(f);
       // Raw byte flips in the header (not in the state: NaN payloads need not survive a round
@@ -358,6 +406,7 @@ describe('fuzz: snapshot mutations with the CRC recomputed', () => {
       for (const [at, value] of flips) if (at < headerEnd) bytes[at] = value;
       new DataView(bytes.buffer).setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
       classify(mutation, headerValid(bytes), () => hla.restore(bytes), (r) => {
+        if (bytes[6] >= 6) secondAccepted++;
         expect(sameBytes((r as Session).snapshot(), bytes)).toBe(true);
         (r as Session).free();
       });
@@ -366,6 +415,7 @@ describe('fuzz: snapshot mutations with the CRC recomputed', () => {
     expect(hla.memoryBytes - mem).toBeLessThan(64 * 2 ** 20);
     expect(mutation.cases).toBeGreaterThanOrEqual(RUNS(20_000));
     expect(mutation.accepted).toBeGreaterThan(RUNS(20_000) / 100); // it reaches valid snapshots too
+    expect(secondAccepted).toBeGreaterThan(RUNS(20_000) / 1000); // sse and rla among them
     expect(mutation.rejected).toBeGreaterThan(RUNS(20_000) / 2);
   });
 

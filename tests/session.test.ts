@@ -236,13 +236,13 @@ describe('session bad input', () => {
     const foreign = good.slice();
     foreign.set([0x50, 0x4b, 0x03, 0x04], 0);
     const newer = good.slice();
-    newer[4] = 2;
+    newer[4] = 3;
     const cases: [Uint8Array | unknown, RegExp][] = [
       [good.subarray(0, good.length - 9), /snapshot: expected \d+ bytes \(as its header says\), got \d+ bytes \(truncated or padded\)/],
       [good.subarray(0, 20), /snapshot: expected at least 56 bytes \(truncated\?\), got 20 bytes/],
       [flip, /snapshot: expected checksum [0-9a-f]{8}, got [0-9a-f]{8} \(the bytes are corrupted\)/],
       [foreign, /snapshot: expected magic 'HLAS'.*got bytes 50 4b 03 04/],
-      [newer, /snapshot: expected format version ≤ 1 \(upgrade hla-wasm to read newer snapshots\), got version 2/],
+      [newer, /snapshot: expected format version ≤ 2 \(upgrade hla-wasm to read newer snapshots\), got version 3/],
       [Array.from(good), /snapshot: expected a Uint8Array/],
     ];
     for (const [bytes, msg] of cases) expect(() => hla.restore(bytes as Uint8Array)).toThrow(msg);

@@ -22,9 +22,10 @@
 // as gla and deltaRule do; their blocks:
 //   sse (E = 12): partitions N (u32), topK (u32), base (u8: 0 gla, 1 deltaRule),
 //                 options (u8: bit 0 weightQuery, bit 1 weightKey), 2 zero bytes;
-//                 state [batch, valueHeads, N + 1, dk, dv]
+//                 state [batch, heads, N + 1, valueHeads / heads, dk, dv]
 //   rla (E = 8):  base (u8: 0 la, 1 deltaRule), residual (u8: 0 undecayed, 1 decayed),
-//                 2 zero bytes, clip (f32, > 0, Infinity: none); state [batch, valueHeads, 2, dk, dv]
+//                 2 zero bytes, clip (f32, > 0, Infinity: none);
+//                 state [batch, heads, {S, R}, valueHeads / heads, dk, dv]
 // (state layouts: docs/math.md sections h and i).
 import { Detail, rangeError, typeError } from './errors.js';
 import { checkSizes, MAX_FLOATS, stateFloats, workspaceFloats } from './limits.js';
@@ -220,6 +221,8 @@ export function decodeSnapshot(bytes: unknown): { header: SnapshotHeader; state:
     decay[i] = dv.getFloat32(52 + 4 * i, true);
     if (!(decay[i] > 0 && decay[i] <= 1)) throw rangeError(`snapshot decay[${i}]`, 'a number in (0, 1]', decay[i]);
   }
+  // These sessions write ridge +0; −0 would restore but not snapshot to the same bytes.
+  if (gated && Object.is(ridge, -0)) throw rangeError('snapshot ridge', `+0 (${op} has no ridge term)`, ridge);
   if (gated && (nDecay !== 1 || decay[0] !== 1 || eps !== 1)) throw rangeError('snapshot', `decay [1] and eps 1 (${op} has neither)`, new Detail(`decay count ${nDecay}, eps ${eps}`));
   // The extension block: every option in the range hla.session accepts, reserved bytes zero.
   const x = extAt + 4;
