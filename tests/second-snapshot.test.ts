@@ -167,7 +167,7 @@ describe('crafted sse / rla headers (valid CRC) are refused naming the field', (
     refused({ ...sse, flags: 1 }, /^snapshot flags: expected no normalize bit \(sse has no normalize\)/);
     refused({ ...rla, flags: 8 }, /^snapshot flags: expected bits 0 \(normalize\), 1 \(ridge\) and 2 \(qkL2norm\) only/);
     refused({ ...sse, decay: [0.5] }, /^snapshot: expected decay \[1\] and eps 1 \(sse has neither\)/);
-    refused({ ...sse, ridge: -0 }, /^snapshot ridge: expected \+0 \(sse has no ridge term\), got -0/);
+    refused({ ...sse, ridge: -0 }, /^snapshot ridge: expected \+0 \(sse has no ridge term\), got -0$/);
     refused({ ...rla, eps: 0.5 }, /^snapshot: expected decay \[1\] and eps 1 \(rla has neither\)/);
     refused({ ...rla, nState: rla.nState! + 1, state: Float32Array.from({ length: rla.nState! + 1 }) }, /^snapshot state: expected \d+ floats/);
     refused({ ...sse, dims: [1, 2, 3, dk, dv] }, /^snapshot valueHeads: expected a multiple of heads = 2, got 3/);

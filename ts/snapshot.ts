@@ -222,7 +222,7 @@ export function decodeSnapshot(bytes: unknown): { header: SnapshotHeader; state:
     if (!(decay[i] > 0 && decay[i] <= 1)) throw rangeError(`snapshot decay[${i}]`, 'a number in (0, 1]', decay[i]);
   }
   // These sessions write ridge +0; −0 would restore but not snapshot to the same bytes.
-  if (gated && Object.is(ridge, -0)) throw rangeError('snapshot ridge', `+0 (${op} has no ridge term)`, ridge);
+  if (gated && Object.is(ridge, -0)) throw rangeError('snapshot ridge', `+0 (${op} has no ridge term)`, new Detail('-0'));
   if (gated && (nDecay !== 1 || decay[0] !== 1 || eps !== 1)) throw rangeError('snapshot', `decay [1] and eps 1 (${op} has neither)`, new Detail(`decay count ${nDecay}, eps ${eps}`));
   // The extension block: every option in the range hla.session accepts, reserved bytes zero.
   const x = extAt + 4;
