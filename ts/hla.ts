@@ -253,7 +253,8 @@ export class Hla {
 
   /**
    * A session from `session.snapshot()` bytes (from any instance, runtime or package version
-   * with the same format version). `expect.op` rejects a snapshot of another operator.
+   * that reads its format version: 1 for la1 … deltaRule, 2 for sse and rla; README "Snapshot
+   * format"). `expect.op` rejects a snapshot of another operator.
    */
   restore(bytes: Uint8Array, expect?: { op?: OpName }): Session;
   /** A gla / deltaRule session from its snapshot. */
