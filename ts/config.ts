@@ -50,3 +50,52 @@ export function withGatedConfig<T>(glue: Glue, op: GatedOpName, d: CallDims, sca
     }
   }
 }
+
+/**
+ * A config as plain data, which a pool worker can receive and build on its own instance
+ * ({@link withSpec}): the operator family and its resolved options.
+ */
+export type ConfigSpec =
+  | ({ family: 'hla'; op: OpName } & HlaScalars)
+  | { family: 'gated'; op: GatedOpName; scale: number; qkL2norm: boolean }
+  | { family: 'sse'; base: 'gla' | 'deltaRule'; partitions: number; topK: number; weightQuery: boolean; weightKey: boolean; qkL2norm: boolean; scale: number }
+  | { family: 'rla'; base: 'la' | 'deltaRule'; clip: number; residual: 'undecayed' | 'decayed'; qkL2norm: boolean; scale: number };
+
+/** The binding's config of `s` with dims `d`; the caller frees it. */
+export function specConfig(glue: Glue, s: ConfigSpec, d: CallDims): Config {
+  const dims = new Float64Array([d.B, d.T, d.H, d.HV, d.dk, d.dv]);
+  switch (s.family) {
+    case 'hla': return makeConfig(glue, s.op, d, s);
+    case 'gated': return glue.Config.gated(s.op, dims, s.scale, s.qkL2norm);
+    case 'sse': return glue.Config.sse(s.base, dims, s.partitions, s.topK, s.weightQuery, s.weightKey, s.qkL2norm, s.scale);
+    case 'rla': return glue.Config.rla(s.base, dims, s.clip, s.residual, s.qkL2norm, s.scale);
+  }
+}
+
+/** Runs `f` with the config of `s` and `d`, freed afterwards (also when `f` throws). */
+export function withSpec<T>(glue: Glue, s: ConfigSpec, d: CallDims, f: (c: Config) => T): T {
+  const config = specConfig(glue, s, d);
+  try {
+    return f(config);
+  } finally {
+    try {
+      config.free();
+    } catch {
+      /* after a trap the instance may refuse; the caller reports the first error */
+    }
+  }
+}
+
+/** `s` for query-key heads `[h0, h1)` of its call: only the HLA family has a per-head option (decay). */
+export function specOfHeads(s: ConfigSpec, h0: number, h1: number): ConfigSpec {
+  return s.family === 'hla' && s.decay.length > 1 ? { ...s, decay: s.decay.slice(h0, h1) } : s;
+}
+
+/** The binding's name of the operator `s` configures (`Op::name`: sse is one per base). */
+export function specOp(s: ConfigSpec): string {
+  switch (s.family) {
+    case 'hla': case 'gated': return s.op;
+    case 'sse': return s.base === 'gla' ? 'sseGla' : 'sseDeltaRule';
+    case 'rla': return 'rla';
+  }
+}
