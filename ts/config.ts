@@ -1,7 +1,10 @@
 // The one place that builds the binding's `Config` (operator, dims, the operator family's
 // options): the engine, sessions and segment scans take it by reference.
+import type { ConfigSpec, HlaScalars } from './config-spec.js';
 import type { Glue } from './loader.js';
 import type { GatedOpName, OpName } from './types.js';
+
+export type { ConfigSpec, HlaScalars } from './config-spec.js';
 
 export type Config = ReturnType<Glue['Config']['hla']>;
 
@@ -10,10 +13,6 @@ export interface CallDims {
   B: number; T: number; H: number; HV: number; dk: number; dv: number;
 }
 
-/** The HLA family's resolved options (ts/validate.ts `checkCommon`). */
-export interface HlaScalars {
-  scale: number; decay: Float32Array; normalize: boolean; eps: number; ridge: number;
-}
 
 /** The binding's config of `op` with dims `d` and options `o`; the caller frees it. */
 export function makeConfig(glue: Glue, op: OpName, d: CallDims, o: HlaScalars): Config {
@@ -50,16 +49,6 @@ export function withGatedConfig<T>(glue: Glue, op: GatedOpName, d: CallDims, sca
     }
   }
 }
-
-/**
- * A config as plain data, which a pool worker can receive and build on its own instance
- * ({@link withSpec}): the operator family and its resolved options.
- */
-export type ConfigSpec =
-  | ({ family: 'hla'; op: OpName } & HlaScalars)
-  | { family: 'gated'; op: GatedOpName; scale: number; qkL2norm: boolean }
-  | { family: 'sse'; base: 'gla' | 'deltaRule'; partitions: number; topK: number; weightQuery: boolean; weightKey: boolean; qkL2norm: boolean; scale: number }
-  | { family: 'rla'; base: 'la' | 'deltaRule'; clip: number; residual: 'undecayed' | 'decayed'; qkL2norm: boolean; scale: number };
 
 /** The binding's config of `s` with dims `d`; the caller frees it. */
 export function specConfig(glue: Glue, s: ConfigSpec, d: CallDims): Config {

@@ -1,6 +1,6 @@
 // The messages between the pool (ts/pool.ts, ts/plan.ts) and its workers (ts/worker.ts). Types
 // only: both sides import this file, neither imports the other.
-import type { ConfigSpec } from './config.js';
+import type { ConfigSpec } from './config-spec.js';
 import type { Backend } from './types.js';
 
 /** The first message to a worker: load this flavour. */
