@@ -5,7 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, init, type Hla, type Tensor } from '../target/testing/dist/index.mjs';
+import { gatedCall, hlaCall, secondCall } from '../ts/call.ts';
+import { checkGated } from '../ts/gated.ts';
 import { INPUTS } from '../ts/inputs.ts';
+import { plan } from '../ts/plan.ts';
+import { checkRla } from '../ts/second.ts';
+import { checkForward } from '../ts/validate.ts';
 import initGlue, * as glue from '../ts/wasm/scalar/hla_scalar.js';
 import { tensor } from './helpers.js';
 
@@ -166,6 +171,23 @@ describe.each(['shared', 'copy'] as const)('%s transport, 4 threads', (transport
     const b = await pooled.run('sse', shared as never, options);
     expect(bits(b.o.data)).toEqual(bits(single.sse(plain as never, options).o.data));
     for (const n of Object.keys(plain)) expect(bits(shared[n].data), n).toEqual(bits(plain[n].data));
+  });
+});
+
+describe('plan', () => {
+  it('splits one long sequence along T only for the HLA family (segment summaries); the others by groups only', () => {
+    const T = 1 << 16;
+    const s = (H: number) => ({ B: 1, T, H, HV: H, dk: 2, dv: 2 });
+    const x = (H: number) => qkvOf(s(H), 60);
+    const gk = (H: number) => ({ data: new Float32Array(T * H * 2).fill(-0.1), shape: [1, T, H, 2] });
+    const rate = (H: number) => ({ data: new Float32Array(T * H).fill(0.5), shape: [1, T, H] });
+    expect(plan(hlaCall('la1', checkForward('la1', x(2).q, x(2).k, x(2).v, {})), 8)?.kind).toBe('alongT');
+    for (const H of [1, 2]) {
+      const { q, k, v } = x(H);
+      const calls = [gatedCall('gla', checkGated('gla', q, k, v, { gk: gk(H) })), secondCall(checkRla(q, k, v, { correction: rate(H) }))];
+      // One group: nothing to split (the calling thread); two: one worker each, never along T.
+      for (const call of calls) expect(plan(call, 8)?.kind ?? null).toBe(H === 1 ? null : 'groups');
+    }
   });
 });
 
