@@ -1,7 +1,8 @@
 // The worker pool in headless Chromium, both transports: served with COOP/COEP the page is
 // cross-origin isolated and the pool shares memory ('shared'); served without, it has no
 // SharedArrayBuffer and the pool copies ('copy'). Either way `hla.run` equals the synchronous
-// call (bit for bit by heads, within 1e-4 along T), and close() rejects a pending run.
+// call (bit for bit by heads, every operator; within 1e-4 along T), and close() rejects a
+// pending run.
 // Needs /usr/bin/chromium (scripts/setup.sh --chromium): skipped without it, except under CI.
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -75,6 +76,17 @@ const PAGE = `
     const a = single[op](q, k, v, opts), b = await pool.run(op, q, k, v, opts);
     byHeads[op] = same(a.o.data, b.o.data) && same(a.finalState.toFloat32Array(), b.finalState.toFloat32Array());
   }
+  // The operators with more per-token inputs: gates per query-key head (gk), per value head
+  // (beta, g, correction), and sse's router, which every job reads whole.
+  const neg = (x) => ({ data: x.data.map((y) => -y), shape: x.shape });
+  const gk = neg(t([2, 40, 5, 8], 7)), beta = t([2, 40, 5], 8);
+  const sseInputs = { q1: q, k1: k, q2: k, k2: q, v, router: t([2, 40, 3], 9), gk1: gk, gk2: neg(t([2, 40, 5, 8], 10)) };
+  const calls = { gla: [q, k, v, { gk }], deltaRule: [q, k, v, { beta, g: neg(beta) }], sse: [sseInputs, { base: 'gla', topK: 2 }], rla: [q, k, v, { correction: beta }] };
+  for (const [op, args] of Object.entries(calls)) {
+    const full = [...args.slice(0, -1), { ...args[args.length - 1], outputFinalState: true }];
+    const a = single[op](...full), b = await pool.run(op, ...full);
+    byHeads[op] = same(a.o.data, b.o.data) && same(a.finalState.toFloat32Array(), b.finalState.toFloat32Array());
+  }
   globalThis[Symbol.for('hla-wasm.splitMinT')] = 256;
   const [q1, k1, v1] = [t([1, 700, 1, 8], 4), t([1, 700, 1, 8], 5), t([1, 700, 1, 8], 6)];
   for (const op of ['la1', 'hla2']) alongT[op] = relErr((await pool.run(op, q1, k1, v1, { decay: 0.99 })).o.data, single[op](q1, k1, v1, { decay: 0.99 }).o.data);
@@ -110,7 +122,7 @@ describe.runIf(haveChromium || !!process.env.CI)('the pool in Chromium', () => {
       expect(report.isolated).toBe(isolated);
       expect(report.transport).toBe(isolated ? 'shared' : 'copy');
       expect(report.sharedTensor).toBe(isolated);
-      expect(report.byHeads).toEqual({ la1: true, hla2: true, ahla: true, hla3: true });
+      expect(report.byHeads).toEqual({ la1: true, hla2: true, ahla: true, hla3: true, gla: true, deltaRule: true, sse: true, rla: true });
       for (const e of Object.values(report.alongT)) expect(e).toBeLessThanOrEqual(1e-4);
       expect(report.tensorEqual).toBe(true);
       expect(report.closed).toMatch(/worker pool was closed/);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { init, type Hla } from '../target/testing/dist/index.mjs';
-import { qkv } from './helpers.js';
+import { qkv, tensor } from './helpers.js';
 
 const dist = new URL('../target/testing/dist/', import.meta.url);
 const temps: string[] = [];
@@ -44,6 +44,33 @@ describe('pool faults', () => {
       );
       for (let i = 0; i < 3; i++) expect(Array.from((await h.run('hla2', q, k, v)).o.data)).toEqual(Array.from(want));
       expect(h.threads).toBe(2);
+    } finally {
+      h.close();
+    }
+  });
+
+  it('an sse run (a router every job reads, gates per side) on a worker that dies rejects; later sse runs are bit-identical', async () => {
+    const qk = [2, 16, 2, 8];
+    const gate = (seed: number) => {
+      const t = tensor(qk, seed, true);
+      t.data.forEach((x, i) => (t.data[i] = -x));
+      return t;
+    };
+    const inputs = { q1: tensor(qk, 72), k1: tensor(qk, 73), q2: tensor(qk, 74), k2: tensor(qk, 75), v: tensor([2, 16, 2, 8], 76), router: tensor([2, 16, 3], 77), gk1: gate(78), gk2: gate(79) };
+    const options = { base: 'gla' as const, topK: 2, outputFinalState: true };
+    const h: Hla = await init({ threads: 2 });
+    try {
+      const want = h.sse(inputs, options);
+      (h as unknown as { _crashWorkerForTests(w: number, how: string): void })._crashWorkerForTests(1, 'throw');
+      await expect(h.run('sse', inputs, options)).rejects.toThrow(/pool worker 1 failed \(.*deliberate worker crash.*\); the runs it had were rejected and it is being replaced/);
+      for (let i = 0; i < 2; i++) {
+        const got = await h.run('sse', inputs, options);
+        expect(Array.from(got.o.data)).toEqual(Array.from(want.o.data));
+        expect(Array.from(got.finalState!.toFloat32Array())).toEqual(Array.from(want.finalState!.toFloat32Array()));
+      }
+      const pending = h.run('sse', inputs, options);
+      h.close();
+      await expect(pending).rejects.toThrow(/worker pool was closed \(hla\.close\(\)\) while this run was pending/);
     } finally {
       h.close();
     }

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init, type Hla, type OpName, OPS } from '../target/testing/dist/index.mjs';
 import { availableParallelism } from 'node:os';
+import { hlaCall } from '../ts/call.ts';
 import { balance, plan, type Piece } from '../ts/plan.ts';
 import { checkForward } from '../ts/validate.ts';
 import { bruteForce } from './reference/bruteforce.js';
@@ -153,7 +154,7 @@ describe.each(['shared', 'copy'] as const)('%s transport', (transport) => {
 describe('plan', () => {
   const c = (B: number, T: number, H: number, cuSeqlens?: number[]) => {
     const { q, k, v } = qkv(B, T, H, H, 2, 2, 85);
-    return checkForward('la1', q, k, v, cuSeqlens ? { cuSeqlens } : {});
+    return hlaCall('la1', checkForward('la1', q, k, v, cuSeqlens ? { cuSeqlens } : {}));
   };
   const work = (pieces: Piece[], cu: (s: number) => number) => pieces.reduce((a, p) => a + (p.h1 - p.h0) * (cu(p.s1) - cu(p.s0)), 0);
 
@@ -170,13 +171,13 @@ describe('plan', () => {
   });
 
   it('splits along T (heads × T) only for one sequence with fewer heads than workers', () => {
-    expect(plan('la1', c(1, 65536, 1), 8)?.kind).toBe('alongT');
-    const mixed = plan('la1', c(1, 65536, 2), 8);
+    expect(plan(c(1, 65536, 1), 8)?.kind).toBe('alongT');
+    const mixed = plan(c(1, 65536, 2), 8);
     expect(mixed?.kind === 'alongT' && mixed.parts.map((p) => [p.h0, p.h1, p.workers])).toEqual([[0, 1, [0, 1, 2, 3]], [1, 2, [4, 5, 6, 7]]]);
-    expect(plan('la1', c(1, 65536, 8), 8)?.kind).toBe('groups');
-    expect(plan('la1', c(2, 65536, 1), 8)?.kind).toBe('groups');
-    expect(plan('la1', c(1, 100, 1), 8)).toBeNull(); // short: nothing to split
-    expect(plan('la1', c(1, 65536, 4), 1)).toBeNull();
+    expect(plan(c(1, 65536, 8), 8)?.kind).toBe('groups');
+    expect(plan(c(2, 65536, 1), 8)?.kind).toBe('groups');
+    expect(plan(c(1, 100, 1), 8)).toBeNull(); // short: nothing to split
+    expect(plan(c(1, 65536, 4), 1)).toBeNull();
   });
 
   it("init({ threads: 'auto' }) starts one worker per core", async () => {

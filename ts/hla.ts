@@ -5,6 +5,7 @@ import { checkGated, gatedState, gatedStateFloats, isGated, type DeltaRuleOption
 import { checkRla, checkSse, type SecondChecked } from './second.js';
 import type { RlaOptions, SseInputs, SseOptions } from './second-options.js';
 import { BACKENDS, type Glue, type Loaded } from './loader.js';
+import { gatedCall, hlaCall, secondCall, type PoolCall } from './call.js';
 import { forwardOnPool, plan, type CallProfile } from './plan.js';
 import { sharedFloats, type Pool, type Transport, type WorkerProfile } from './pool.js';
 import type { Runtime } from './runtime.js';
@@ -96,31 +97,40 @@ export class Hla {
 
   /**
    * Any operator over the worker pool of `init({ threads })` (ts/plan.ts): by (sequence, head)
-   * groups with equal work per worker, or, for one sequence with fewer heads than workers, along
-   * T where the cost model predicts a gain (docs/math.md §f). The same results as the
-   * synchronous call (bit-identical by groups, within float32 rounding along T), which it falls
-   * back to when there is no pool or nothing to split.
+   * groups with equal work per worker (every operator: each input cut by its kind, ts/inputs.ts),
+   * or, for one sequence with fewer heads than workers, along T where the cost model predicts a
+   * gain (la1, hla2, ahla, hla3, which have segment summaries: docs/math.md §f). The same
+   * results as the synchronous call (bit-identical by groups, within float32 rounding along T),
+   * which it falls back to when there is no pool or nothing to split.
    */
   async run(op: OpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): Promise<ForwardResult>;
-  /** gla and deltaRule through `run`: on this thread for now (the same results). */
+  /** gla and deltaRule over the pool, by (sequence, head) groups. */
   async run(op: 'gla', q: Tensor, k: Tensor, v: Tensor, options: GlaOptions): Promise<ForwardResult>;
   async run(op: 'deltaRule', q: Tensor, k: Tensor, v: Tensor, options: DeltaRuleOptions): Promise<ForwardResult>;
-  /** sse through `run` (on this thread for now): `hla.run('sse', inputs, options)`. */
+  /** sse over the pool, by (sequence, head) groups: `hla.run('sse', inputs, options)`. */
   async run(op: 'sse', inputs: SseInputs, options: SseOptions): Promise<ForwardResult>;
-  /** rla through `run` (on this thread for now). */
+  /** rla over the pool, by (sequence, head) groups. */
   async run(op: 'rla', q: Tensor, k: Tensor, v: Tensor, options: RlaOptions): Promise<ForwardResult>;
   async run(op: OpName | GatedOpName | 'sse' | 'rla', q: Tensor | SseInputs, k?: Tensor | SseOptions, v?: Tensor, options?: ForwardOptions | GlaOptions | DeltaRuleOptions | RlaOptions): Promise<ForwardResult> {
-    if (op === 'sse') return this.#runSecond(checkSse(q, k));
-    if (op === 'rla') return this.#runSecond(checkRla(q, k, v, options));
-    if (isGated(op)) return this.#runGated(op, checkGated(op, q, k, v, options));
-    checkOp(op);
-    const c = checkForward(op, q as Tensor, k as Tensor, v as Tensor, options as ForwardOptions | undefined);
-    if (!this.#pool || !plan(op, c, this.#pool.size)) return this.#run(op, c);
+    // The checked call, how to run it here, and how to wrap a final state.
+    let call: PoolCall, here: () => ForwardResult, wrap: (state: Float32Array) => HlaState;
+    if (op === 'sse' || op === 'rla') {
+      const c = op === 'sse' ? checkSse(q, k) : checkRla(q, k, v, options);
+      [call, here, wrap] = [secondCall(c), () => this.#runSecond(c), (s) => new HlaState(c.op, c.nSeq, c.H, c.HV, c.dk, c.dv, false, s)];
+    } else if (isGated(op)) {
+      const c = checkGated(op, q, k, v, options);
+      [call, here, wrap] = [gatedCall(op, c), () => this.#runGated(op, c), (s) => gatedState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, s)];
+    } else {
+      checkOp(op);
+      const c = checkForward(op, q as Tensor, k as Tensor, v as Tensor, options as ForwardOptions | undefined);
+      [call, here, wrap] = [hlaCall(op, c), () => this.#run(op, c), (s) => new HlaState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0, s)];
+    }
+    if (!this.#pool || !plan(call, this.#pool.size)) return here();
     const profile: CallProfile = { prepare: 0, run: 0, finish: 0 };
-    const { o, state } = await forwardOnPool(this.#pool, op, c, c.q, c.k, c.v, profile);
+    const { o, state } = await forwardOnPool(this.#pool, call, profile);
     this._lastRunProfile = { ...profile, workers: this.#pool.profile };
-    const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
-    if (c.outputFinalState && state) result.finalState = new HlaState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0, state);
+    const result: ForwardResult = { o: { data: o, shape: [call.B, call.T, call.HV, call.dv] } };
+    if (call.outputFinalState && state) result.finalState = wrap(state);
     return result;
   }
 

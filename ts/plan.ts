@@ -2,15 +2,19 @@
 // strategies that carry each plan out:
 // - groups: the (sequence, query-key head) groups, in order, cut into one contiguous run per
 //   worker with equal work (tokens × heads); a worker's run is one job per rectangle of
-//   sequences × heads (whole sequences together), bit-identical to the synchronous call;
-// - along T: one sequence with fewer heads than workers; each head group gets its share of the
-//   workers and its T is cut into segments (ts/sequence.ts), within float32 rounding.
+//   sequences × heads (whole sequences together), bit-identical to the synchronous call. Any
+//   operator: each input is cut by its kind (ts/inputs.ts `windowOf`);
+// - along T (the HLA family, which has segment summaries): one sequence with fewer heads than
+//   workers; each head group gets its share of the workers and its T is cut into segments
+//   (ts/sequence.ts), within float32 rounding.
+import type { PoolCall } from './call.js';
+import { specOfHeads, type ConfigSpec } from './config.js';
 import { gatherHeads, scatterHeads, splitHeads } from './heads.js';
+import { windowOf } from './inputs.js';
 import { sharedFloats, type Pool, type Unsent } from './pool.js';
-import type { Dims, Reply, Scalars, Slab } from './protocol.js';
+import type { Dims, Reply, Slab } from './protocol.js';
 import { boundsAlongT, KEY_CHUNK, SUMMARY_CHUNK } from './sequence.js';
 import type { OpName } from './types.js';
-import type { Checked } from './validate.js';
 
 /** Sequences `[s0, s1)` × query-key heads `[h0, h1)`. */
 export interface Piece {
@@ -29,10 +33,10 @@ export interface Part {
 export type Plan = { kind: 'groups'; pieces: Piece[][] } | { kind: 'alongT'; parts: Part[] };
 
 /** How to spread this call over `workers`, or null to run it on the calling thread. */
-export function plan(op: OpName, c: Checked, workers: number): Plan | null {
+export function plan(c: PoolCall, workers: number): Plan | null {
   if (workers < 2 || c.B * c.T === 0) return null;
-  if (c.B === 1 && c.cuSeqlens.length === 0 && c.H < workers) {
-    const parts = alongT(op, c, workers);
+  if (c.alongT && c.B === 1 && c.cuSeqlens.length === 0 && c.H < workers) {
+    const parts = alongT(c.alongT.op, c.alongT.normalize, c, workers);
     if (parts) return { kind: 'alongT', parts };
   }
   if (c.nSeq * c.H < 2) return null;
@@ -43,21 +47,24 @@ export function plan(op: OpName, c: Checked, workers: number): Plan | null {
  * One sequence, H < workers: min(H, workers) head groups, the workers dealt out evenly among
  * them; null when no group gains from a split along T.
  */
-function alongT(op: OpName, c: Checked, workers: number): Part[] | null {
+function alongT(op: OpName, normalize: boolean, c: Grouped, workers: number): Part[] | null {
   const groups = splitHeads(c.H, workers);
   let next = 0;
   const parts = groups.map(([h0, h1], i) => {
     const n = Math.floor(workers / groups.length) + (i < workers % groups.length ? 1 : 0);
     const ws = Array.from({ length: n }, (_, j) => next + j);
     next += n;
-    const b = boundsAlongT(op, c.T, c.normalize, n);
+    const b = boundsAlongT(op, c.T, normalize, n);
     return { h0, h1, workers: b ? ws.slice(0, b.bounds.length - 1) : ws.slice(0, 1), bounds: b?.bounds ?? null, deferred: b?.deferred ?? false };
   });
   return parts.some((p) => p.bounds) ? parts : null;
 }
 
+/** What the split by groups reads of a call. */
+type Grouped = Pick<PoolCall, 'T' | 'H' | 'nSeq' | 'cuSeqlens'>;
+
 /** Rows `[r0, r1)` of the `[B·T, heads, d]` tensors that sequences `[s0, s1)` cover. */
-function rowsOf(c: Checked, s0: number, s1: number): [number, number] {
+function rowsOf(c: Grouped, s0: number, s1: number): [number, number] {
   return c.cuSeqlens.length ? [c.cuSeqlens[s0], c.cuSeqlens[s1]] : [s0 * c.T, s1 * c.T];
 }
 
@@ -65,7 +72,7 @@ function rowsOf(c: Checked, s0: number, s1: number): [number, number] {
  * The groups (s, h) in order, s-major, each of cost len(s), dealt to workers in contiguous runs
  * of equal cost; each run as rectangles (a partial first sequence, whole ones, a partial last).
  */
-export function balance(c: Checked, workers: number): Piece[][] {
+export function balance(c: Grouped, workers: number): Piece[][] {
   const len = (s: number) => Math.max(1, rowsOf(c, s, s + 1)[1] - rowsOf(c, s, s + 1)[0]);
   let total = 0;
   for (let s = 0; s < c.nSeq; s++) total += len(s) * c.H;
@@ -102,11 +109,6 @@ function rectangles(g0: number, g1: number, H: number): Piece[] {
   return out;
 }
 
-/** The call's options for heads `[h0, h1)`. */
-function scalarsOf(c: Checked, h0: number, h1: number): Scalars {
-  return { scale: c.scale, decay: c.decay.length === 1 ? c.decay : c.decay.slice(h0, h1), normalize: c.normalize, eps: c.eps, ridge: c.ridge };
-}
-
 /** The main thread's share of the last call (ms), with the workers' (ts/pool.ts). */
 export interface CallProfile {
   /** Copying plain inputs into shared memory, or gathering the windows (copying transport). */
@@ -123,13 +125,14 @@ export interface CallProfile {
  * One checked call over the pool, by {@link plan}; the same results as the synchronous call
  * (bit-identical by groups, within float32 rounding along T).
  */
-export async function forwardOnPool(pool: Pool, op: OpName, c: Checked, q: Float32Array, k: Float32Array, v: Float32Array, profile?: CallProfile): Promise<{ o: Float32Array; state: Float32Array | null }> {
-  const p = plan(op, c, pool.size)!;
+export async function forwardOnPool(pool: Pool, c: PoolCall, profile?: CallProfile): Promise<{ o: Float32Array; state: Float32Array | null }> {
+  const p = plan(c, pool.size)!;
   const t0 = performance.now();
   const shared = pool.transport === 'shared';
   const taken: SharedArrayBuffer[] = [];
   try {
-    const run = new Run(pool, op, c, shared ? pool.share(q, taken) : q, shared ? pool.share(k, taken) : k, shared ? pool.share(v, taken) : v);
+    // An absent optional input (empty) stays empty: the worker gets null for it.
+    const run = new Run(pool, c, c.inputs.map((x) => (shared && x.length ? pool.share(x, taken) : x)));
     const t1 = performance.now();
     pool.profile = [];
     const result = p.kind === 'groups' ? await run.groups(p.pieces) : await run.alongT(p.parts);
@@ -150,11 +153,32 @@ class Run {
   prepare = 0;
   finish = 0;
 
-  constructor(readonly pool: Pool, readonly op: OpName, readonly c: Checked, readonly q: Float32Array, readonly k: Float32Array, readonly v: Float32Array) {
+  constructor(readonly pool: Pool, readonly c: PoolCall, readonly inputs: Float32Array[]) {
     this.shared = pool.transport === 'shared';
     const n = c.B * c.T * c.HV * c.dv;
     this.o = this.shared ? sharedFloats(n) : new Float32Array(n);
     this.g = c.HV / c.H;
+  }
+
+  /**
+   * Input `i`'s window for rows `[r0, r1)` and query-key heads `[h0, h1)` (its own heads, value
+   * heads or all, by its kind), or null when it is absent.
+   */
+  input(i: number, r0: number, r1: number, h0: number, h1: number, transfer: ArrayBuffer[]): Slab | null {
+    const x = this.inputs[i];
+    if (x.length === 0) return null;
+    const w = windowOf(this.c.kinds[i], this.c, h0, h1);
+    return this.slab(x, w.heads, w.d, r0, r1, w.h0, w.h1, transfer);
+  }
+
+  /** Every input's window (see {@link Run.input}). */
+  windows(r0: number, r1: number, h0: number, h1: number, transfer: ArrayBuffer[]): (Slab | null)[] {
+    return this.inputs.map((_, i) => this.input(i, r0, r1, h0, h1, transfer));
+  }
+
+  /** The call's config for heads `[h0, h1)`. */
+  spec(h0: number, h1: number): ConfigSpec {
+    return specOfHeads(this.c.spec, h0, h1);
   }
 
   /** Window of `x` (`[rows, heads, d]`): in place (shared) or a compact copy, listed in `transfer`. */
@@ -206,7 +230,7 @@ class Run {
   }
 
   async groups(runs: Piece[][]): Promise<{ o: Float32Array; state: Float32Array | null }> {
-    const { c, op } = this;
+    const { c } = this;
     const cu = c.cuSeqlens;
     // Heads split over shared memory: worker w first faults in band w of the output's rows.
     const rows = c.B * c.T, split = this.shared && runs.some((p) => p.some((x) => x.h1 - x.h0 < c.H));
@@ -217,12 +241,10 @@ class Run {
       const state = this.initial(s0, s1, h0, h1);
       if (state) transfer.push(state.buffer as ArrayBuffer);
       const r = await this.pool.send(w, {
-        kind: 'forward', op, chunkSize: c.chunkSize, scalars: scalarsOf(c, h0, h1),
+        kind: 'forward', chunkSize: c.chunkSize, spec: this.spec(h0, h1),
         dims: cu.length ? this.dims(1, r1 - r0, h0, h1) : this.dims(s1 - s0, c.T, h0, h1),
         cuSeqlens: cu.length ? cu.slice(s0, s1 + 1).map((x) => x - cu[s0]) : new Int32Array(0),
-        q: this.slab(this.q, c.H, c.dk, r0, r1, h0, h1, transfer),
-        k: this.slab(this.k, c.H, c.dk, r0, r1, h0, h1, transfer),
-        v: this.slab(this.v, c.HV, c.dv, r0, r1, h0 * this.g, h1 * this.g, transfer),
+        inputs: this.windows(r0, r1, h0, h1, transfer),
         o: this.out(r0, r1, h0, h1), state, wantState: c.outputFinalState, ...(split && i === 0 ? { touch: band(w) } : {}),
       }, transfer);
       const { o, state: end } = forwardReply(r);
@@ -241,22 +263,12 @@ class Run {
     return { o: this.o, state: this.state };
   }
 
-  /** Segment `[t0, t1)` of heads `[h0, h1)`: its q, k, v windows. */
-  segment(t0: number, t1: number, h0: number, h1: number, transfer: ArrayBuffer[]): { q: Slab; k: Slab; v: Slab } {
-    const { c } = this;
-    return {
-      q: this.slab(this.q, c.H, c.dk, t0, t1, h0, h1, transfer),
-      k: this.slab(this.k, c.H, c.dk, t0, t1, h0, h1, transfer),
-      v: this.slab(this.v, c.HV, c.dv, t0, t1, h0 * this.g, h1 * this.g, transfer),
-    };
-  }
-
   async forward(w: number, t0: number, t1: number, h0: number, h1: number, extra: Partial<Unsent & { kind: 'forward' }>): Promise<{ o: Float32Array | null; state: Float32Array | null }> {
-    const { c, op } = this;
+    const { c } = this;
     const transfer: ArrayBuffer[] = [];
     const r = await this.pool.send(w, {
-      kind: 'forward', op, chunkSize: c.chunkSize, scalars: scalarsOf(c, h0, h1), dims: this.dims(1, t1 - t0, h0, h1),
-      cuSeqlens: new Int32Array(0), ...this.segment(t0, t1, h0, h1, transfer), o: this.out(t0, t1, h0, h1),
+      kind: 'forward', chunkSize: c.chunkSize, spec: this.spec(h0, h1), dims: this.dims(1, t1 - t0, h0, h1),
+      cuSeqlens: new Int32Array(0), inputs: this.windows(t0, t1, h0, h1, transfer), o: this.out(t0, t1, h0, h1),
       state: this.initial(0, 1, h0, h1), wantState: true, ...extra,
     }, transfer);
     return forwardReply(r);
@@ -274,13 +286,13 @@ class Run {
    * initial ⊕ summaries 0..w−1; worker 0 starts at once.
    */
   async segments({ h0, h1, workers, bounds }: Part): Promise<Float32Array | null> {
-    const { c, op } = this;
+    const op = this.c.alongT!.op;
     const b = bounds!, W = b.length - 1;
     const summaries = Array.from({ length: W - 1 }, async (_, w) => {
       const transfer: ArrayBuffer[] = [];
       const r = await this.pool.send(workers[w + 1], {
-        kind: 'summary', op, dims: this.dims(1, b[w + 1] - b[w], h0, h1), scalars: scalarsOf(c, h0, h1),
-        chunkSize: SUMMARY_CHUNK[op], ...this.segment(b[w], b[w + 1], h0, h1, transfer),
+        kind: 'summary', dims: this.dims(1, b[w + 1] - b[w], h0, h1), spec: this.spec(h0, h1),
+        chunkSize: SUMMARY_CHUNK[op], inputs: this.windows(b[w], b[w + 1], h0, h1, transfer),
       }, transfer);
       if (!('summary' in r)) throw new Error('hla-wasm: unexpected worker reply');
       return r.summary;
@@ -302,15 +314,14 @@ class Run {
    * true carry, and each segment's outputs are settled with it as soon as it is known.
    */
   async deferred({ h0, h1, workers, bounds }: Part): Promise<Float32Array | null> {
-    const { c, op } = this;
+    const { c } = this;
     const b = bounds!, W = b.length - 1;
-    const scalars = scalarsOf(c, h0, h1);
+    const spec = this.spec(h0, h1);
     const keySummaries = Array.from({ length: W - 1 }, async (_, w) => {
       const transfer: ArrayBuffer[] = [];
-      const none = (x: Float32Array, heads: number, d: number, g: number) => this.slab(x, heads, d, 0, 0, h0 * g, h1 * g, transfer);
       const r = await this.pool.send(workers[w === 0 ? W - 1 : w], {
-        kind: 'summary', keysOnly: true, op, dims: this.dims(1, b[w + 1] - b[w], h0, h1), scalars, chunkSize: KEY_CHUNK,
-        k: this.slab(this.k, c.H, c.dk, b[w], b[w + 1], h0, h1, transfer), q: none(this.q, c.H, c.dk, 1), v: none(this.v, c.HV, c.dv, this.g),
+        kind: 'summary', keysOnly: true, dims: this.dims(1, b[w + 1] - b[w], h0, h1), spec, chunkSize: KEY_CHUNK,
+        inputs: [null, this.input(1, b[w], b[w + 1], h0, h1, transfer), null],
       }, transfer);
       if (!('summary' in r)) throw new Error('hla-wasm: unexpected worker reply');
       return r.summary;
@@ -327,7 +338,7 @@ class Run {
       // The true end state of segment w (state only: an empty output window) ...
       const t0: ArrayBuffer[] = [];
       const chained = forwardReply(await this.pool.send(workers[w], {
-        kind: 'settle', op, dims, scalars, q: this.slab(this.q, c.H, c.dk, b[w], b[w + 1], h0, h1, t0),
+        kind: 'settle', dims, spec, q: this.input(0, b[w], b[w + 1], h0, h1, t0)!,
         o: { data: new Float32Array(0), heads: hv, d: c.dv, r0: 0, r1: 0, h0: 0, h1: hv }, carry, state: r.state!.slice(),
       }, t0));
       // ... and its outputs, settled in parallel with the rest of the chain.
@@ -335,7 +346,7 @@ class Run {
       const o: Slab = this.out(b[w], b[w + 1], h0, h1) ?? { data: r.o!, heads: hv, d: c.dv, r0: 0, r1: n, h0: 0, h1: hv };
       if (!this.shared) transfer.push(r.o!.buffer as ArrayBuffer);
       settles.push(this.pool.send(workers[w], {
-        kind: 'settle', op, dims, scalars, q: this.slab(this.q, c.H, c.dk, b[w], b[w + 1], h0, h1, transfer), o, carry, state: r.state!,
+        kind: 'settle', dims, spec, q: this.input(0, b[w], b[w + 1], h0, h1, transfer)!, o, carry, state: r.state!,
       }, transfer).then((s) => this.place(forwardReply(s).o, b[w], b[w + 1], h0, h1)));
       carry = chained.state!;
     }

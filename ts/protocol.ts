@@ -1,6 +1,7 @@
 // The messages between the pool (ts/pool.ts, ts/plan.ts) and its workers (ts/worker.ts). Types
 // only: both sides import this file, neither imports the other.
-import type { Backend, OpName } from './types.js';
+import type { ConfigSpec } from './config-spec.js';
+import type { Backend } from './types.js';
 
 /** The first message to a worker: load this flavour. */
 export interface Start {
@@ -30,29 +31,25 @@ export interface Slab {
   h0: number; h1: number;
 }
 
-/** The checked options a job runs with (ts/validate.ts `Checked`); `decay` already per job head or one value. */
-export interface Scalars {
-  scale: number; decay: Float32Array; normalize: boolean; eps: number; ridge: number;
-}
-
 /** The shape of one call on the binding: `[b, t, h, hv, dk, dv]`. */
 export type Dims = [number, number, number, number, number, number];
 
 /**
- * One forward call on the worker's own engine: inputs from `q`, `k`, `v`, outputs into `o`
- * (shared: written in place and not sent back) or returned (`o` null).
+ * One forward call on the worker's own engine: the operator's per-token inputs from `inputs`
+ * (in `setInput` order; null = an absent optional one), outputs into `o` (shared: written in
+ * place and not sent back) or returned (`o` null).
  */
 export interface ForwardJob {
   id: number;
   kind: 'forward';
-  op: OpName;
+  /** The config (per-head options already cut to the job's heads, ts/config.ts `specOfHeads`). */
+  spec: ConfigSpec;
   dims: Dims;
   /** 0 = recurrent. */
   chunkSize: number;
-  scalars: Scalars;
   /** Rebased to the job's rows; empty = none. */
   cuSeqlens: Int32Array;
-  q: Slab; k: Slab; v: Slab;
+  inputs: (Slab | null)[];
   o: Slab | null;
   /** Initial state `[sequences, h, group]` of the job's heads, or null (zeros). */
   state: Float32Array | null;
@@ -76,16 +73,18 @@ export interface ForwardJob {
   deferValues?: boolean;
 }
 
-/** Along T: the summary of one segment from a zero state (state only), or of its keys alone. */
+/**
+ * Along T (HLA family): the summary of one segment from a zero state (state only), or of its
+ * keys alone (then only `inputs[1]`, k, is read).
+ */
 export interface SummaryJob {
   id: number;
   kind: 'summary';
   keysOnly?: boolean;
-  op: OpName;
+  spec: ConfigSpec;
   dims: Dims;
-  scalars: Scalars;
   chunkSize: number;
-  q: Slab; k: Slab; v: Slab;
+  inputs: (Slab | null)[];
 }
 
 /**
@@ -95,9 +94,8 @@ export interface SummaryJob {
 export interface SettleJob {
   id: number;
   kind: 'settle';
-  op: OpName;
+  spec: ConfigSpec;
   dims: Dims;
-  scalars: Scalars;
   q: Slab;
   o: Slab;
   carry: Float32Array;

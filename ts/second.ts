@@ -2,7 +2,7 @@
 // takes its per-token inputs as one object (`q1, k1, q2, k2, v, router` and the base's gates of
 // each side); rla takes q, k, v and its per-value-head gates in the options. Checked here,
 // before any wasm memory is touched.
-import type { Config } from './config.js';
+import { specConfig, type Config, type ConfigSpec } from './config.js';
 import { Detail, rangeError, typeError } from './errors.js';
 import { checkCuSeqlens, checkLogGates, checkRank3, GATED_DEFAULT_CHUNK } from './gated.js';
 import { checkSizes, MAX_CHUNK } from './limits.js';
@@ -28,6 +28,8 @@ export interface SecondChecked {
   /** sse: N; rla: 0. */
   partitions: number;
   inputs: Float32Array[];
+  /** The binding's config as data (what a pool worker builds its own from). */
+  spec: ConfigSpec;
   config: (glue: Glue) => Config;
 }
 
@@ -164,12 +166,12 @@ export function checkSse(inputs: unknown, options: unknown): SecondChecked {
     ],
     total: 6 * nq + 2 * nv + B * T * N + 4 * B * T * HV + c.floats + ws + c.cuSeqlens.length,
   });
-  const dims = new Float64Array([B, T, H, HV, dk, dv]);
+  const spec: ConfigSpec = { family: 'sse', base, partitions: N, topK, weightQuery, weightKey, qkL2norm, scale: c.scale };
   return {
     op: 'sse', B, T, H, HV, dk, dv, chunkSize: c.chunkSize, cuSeqlens: c.cuSeqlens, nSeq: c.nSeq, initial: c.initial,
     outputFinalState: c.outputFinalState, stateFloats: c.floats, partitions: N,
     inputs: [q1.data, k1, q2, k2, vt.data, router, ...gates],
-    config: (glue) => glue.Config.sse(base, dims, N, topK, weightQuery, weightKey, qkL2norm, c.scale),
+    spec, config: (glue) => specConfig(glue, spec, { B, T, H, HV, dk, dv }),
   };
 }
 
@@ -221,11 +223,11 @@ export function checkRla(q: unknown, k: unknown, v: unknown, options: unknown): 
     ],
     total: 2 * nq + 2 * nv + 3 * B * T * HV + c.floats + ws + c.cuSeqlens.length,
   });
-  const dims = new Float64Array([B, T, H, HV, dk, dv]);
+  const spec: ConfigSpec = { family: 'rla', base, clip, residual, qkL2norm, scale: c.scale };
   return {
     op: 'rla', B, T, H, HV, dk, dv, chunkSize: c.chunkSize, cuSeqlens: c.cuSeqlens, nSeq: c.nSeq, initial: c.initial,
     outputFinalState: c.outputFinalState, stateFloats: c.floats, partitions: 0,
     inputs: [qt.data, kd, vt.data, g, beta, correction],
-    config: (glue) => glue.Config.rla(base, dims, clip, residual, qkL2norm, c.scale),
+    spec, config: (glue) => specConfig(glue, spec, { B, T, H, HV, dk, dv }),
   };
 }

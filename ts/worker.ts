@@ -3,13 +3,12 @@
 // call's tensors (ts/protocol.ts `Slab`); the worker reads them in place where they are
 // contiguous, gathers them otherwise, and writes its outputs back into the shared output (or
 // returns them, with the copying transport).
-import { withConfig } from './config.js';
-import { stateFloats } from './limits.js';
+import { withSpec, type ConfigSpec } from './config.js';
 import { loadGlue, type Glue } from './loader.js';
-import type { Crash, Dims, ForwardJob, Job, Reply, Scalars, SettleJob, Slab, Start, Started, SummaryJob } from './protocol.js';
+import type { Crash, Dims, ForwardJob, Job, Reply, SettleJob, Slab, Start, Started, SummaryJob } from './protocol.js';
 import type { Runtime } from './runtime.js';
 import { trapReason } from './trap.js';
-import type { Backend, OpName } from './types.js';
+import type { Backend } from './types.js';
 
 interface Port {
   postMessage(msg: unknown, transfer?: Transferable[]): void;
@@ -79,11 +78,14 @@ function scratchOf(slot: number, n: number): Float32Array {
   return scratch[slot].subarray(0, n);
 }
 
+const NONE = new Float32Array(0);
+
 /**
  * The window as one contiguous `[r1 − r0, h1 − h0, d]` array: a view where it is one, else a
- * gathered copy in scratch `slot`.
+ * gathered copy in scratch `slot`; empty for an absent input (null).
  */
-function read(s: Slab, slot: number): Float32Array {
+function read(s: Slab | null, slot: number): Float32Array {
+  if (s === null) return NONE;
   const { data, heads, d, r0, r1, h0, h1 } = s;
   if (h0 === 0 && h1 === heads) return data.subarray(r0 * heads * d, r1 * heads * d);
   const w = (h1 - h0) * d;
@@ -106,9 +108,9 @@ const now = () => performance.timeOrigin + performance.now();
 /** The call dims of a job (`[b, t, h, hv, dk, dv]`) as the binding's config takes them. */
 const callDims = (d: Dims) => ({ B: d[0], T: d[1], H: d[2], HV: d[3], dk: d[4], dv: d[5] });
 
-/** A segment scan of `op` with these options and the job's heads, freed after `f`. */
-function withScan<T>(glue: Glue, op: OpName, s: Scalars, dims: Dims, f: (scan: Scan) => T): T {
-  const scan = withConfig(glue, op, callDims(dims), s, (config) => new glue.SegmentScan(config));
+/** A segment scan with this config and the job's heads, freed after `f`. */
+function withScan<T>(glue: Glue, spec: ConfigSpec, dims: Dims, f: (scan: Scan) => T): T {
+  const scan = withSpec(glue, spec, callDims(dims), (config) => new glue.SegmentScan(config));
   try {
     return f(scan);
   } finally {
@@ -132,16 +134,16 @@ function forward(rt: Runtime, job: ForwardJob): Reply {
   const glue = rt.glue;
   const start = now();
   if (job.touch && job.o) touch(job.o, job.touch);
-  const [b, t, h, hv, dk, dv] = job.dims;
-  const s = job.scalars;
-  const q = read(job.q, 0), k = read(job.k, 1), v = read(job.v, 2);
-  const o = job.o ? read(job.o, 3) : new Float32Array(b * t * hv * dv);
+  const [b, t, , hv, , dv] = job.dims;
+  // Scratch slot 0 is the output's, 1 + i input i's.
+  const inputs = job.inputs.map((x, i) => read(x, 1 + i));
+  const o = job.o ? read(job.o, 0) : new Float32Array(b * t * hv * dv);
   const sequences = job.cuSeqlens.length ? job.cuSeqlens.length - 1 : b;
   const t1 = now();
   let io = t1 - start, carry = 0;
-  const state = job.state ?? new Float32Array(stateFloats(job.op, sequences, h, hv, dk, dv, s.ridge !== 0));
+  const state = job.state ?? withSpec(glue, job.spec, callDims(job.dims), (config) => new Float32Array(config.stateLen(sequences)));
   if (job.deferValues || job.summaries?.length) {
-    withScan(glue, job.op, s, job.dims, (scan) => {
+    withScan(glue, job.spec, job.dims, (scan) => {
       if (job.deferValues) scan.deferValues(state);
       for (const sum of job.summaries ?? []) scan.combine(state, sum);
     });
@@ -150,8 +152,8 @@ function forward(rt: Runtime, job: ForwardJob): Reply {
   const t2 = now();
   engine ??= rt.track(new glue.Engine());
   const e = engine;
-  withConfig(glue, job.op, callDims(job.dims), s, (config) => {
-    [q, k, v].forEach((x, i) => e.setInput(i, x));
+  withSpec(glue, job.spec, callDims(job.dims), (config) => {
+    inputs.forEach((x, i) => e.setInput(i, x));
     e.forward(config, job.chunkSize, o, state, job.cuSeqlens);
   });
   const t3 = now();
@@ -163,13 +165,13 @@ function forward(rt: Runtime, job: ForwardJob): Reply {
 
 function summarise(glue: Glue, job: SummaryJob): Reply {
   const start = now();
-  const k = read(job.k, 1);
-  const q = job.keysOnly ? k : read(job.q, 0), v = job.keysOnly ? k : read(job.v, 2);
+  const inputs = job.keysOnly ? [] : job.inputs.map((x, i) => read(x, 1 + i));
+  const k = job.keysOnly ? read(job.inputs[1], 2) : inputs[1];
   const t1 = now();
   const t = job.dims[1];
-  const summary = withScan(glue, job.op, job.scalars, job.dims, (scan) => {
+  const summary = withScan(glue, job.spec, job.dims, (scan) => {
     if (job.keysOnly) return scan.keySummary(t, job.chunkSize, k);
-    [q, k, v].forEach((x, i) => scan.setInput(i, x));
+    inputs.forEach((x, i) => scan.setInput(i, x));
     return scan.summary(t, job.chunkSize);
   });
   const end = now();
@@ -178,9 +180,9 @@ function summarise(glue: Glue, job: SummaryJob): Reply {
 
 function settle(glue: Glue, job: SettleJob): Reply {
   const start = now();
-  const q = read(job.q, 0), o = read(job.o, 3);
+  const q = read(job.q, 1), o = read(job.o, 0);
   const t1 = now();
-  withScan(glue, job.op, job.scalars, job.dims, (scan) => scan.settleValues(job.dims[1], q, o, job.carry, job.state));
+  withScan(glue, job.spec, job.dims, (scan) => scan.settleValues(job.dims[1], q, o, job.carry, job.state));
   const t2 = now();
   write(job.o, o);
   // The copying transport sent a compact copy: send it back.
