@@ -5,31 +5,16 @@
 //! continuation (finalState → initialState) ≡ one run.
 
 #[allow(dead_code)]
+#[macro_use]
 mod common;
-use common::gated::{rel_err, GatedCase};
-use common::rand_vec;
-use hla_core::simd::{Scalar, Simd};
+use common::gated::GatedCase;
+use common::isa::{dims, modes};
+use common::{rand_vec, rel_err};
+use hla_core::simd::Simd;
 use hla_core::workspace::Workspace;
 use hla_core::{forward, Dims, GatedOptions, Mode, Op, Options};
 
 const TOL: f64 = 1e-4;
-
-/// Calls `$f::<S>()` for every instruction set compiled into this build (as tests/isa.rs).
-macro_rules! for_each_isa {
-    ($f:ident) => {{
-        $f::<Scalar>();
-        #[cfg(target_arch = "x86_64")]
-        $f::<hla_core::simd::Sse>();
-        #[cfg(all(
-            target_arch = "x86_64",
-            target_feature = "avx2",
-            target_feature = "fma"
-        ))]
-        $f::<hla_core::simd::Avx2>();
-        #[cfg(not(target_arch = "x86_64"))]
-        $f::<hla_core::simd::Isa>();
-    }};
-}
 
 #[derive(Clone, Copy, Debug)]
 enum Strength {
@@ -106,14 +91,6 @@ fn make(op: Op, s: &Spec, seed: u64) -> GatedCase {
 }
 
 fn specs() -> Vec<Spec> {
-    let dims = |b, t, h, hv, dk, dv| Dims {
-        b,
-        t,
-        h,
-        hv,
-        dk,
-        dv,
-    };
     vec![
         Spec {
             d: dims(1, 37, 1, 1, 8, 8),
@@ -155,16 +132,6 @@ fn specs() -> Vec<Spec> {
             cu: None,
             no_g: true,
         },
-    ]
-}
-
-fn modes(t: usize) -> [Mode; 5] {
-    [
-        Mode::Recurrent,
-        Mode::Chunk(1),
-        Mode::Chunk(3),
-        Mode::Chunk(16),
-        Mode::Chunk(t + 5),
     ]
 }
 

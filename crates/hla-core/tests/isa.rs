@@ -4,45 +4,18 @@
 //! `ops.rs` tests `Isa` and `Scalar`; this file adds `Sse` next to `Avx2` when the build
 //! targets AVX2 + FMA (`RUSTFLAGS="-C target-cpu=native" cargo test -p hla-core --release`).
 
+#[macro_use]
 mod common;
 use common::{brute_force, rand_vec, rel_err, Case};
 use hla_core::gemm::{gemm_acc, MatRef};
 use hla_core::ops::{
     combine_with, defer_values, key_summary, segment_summary_with, settle_values_with,
 };
-use hla_core::simd::{Scalar, Simd};
+use hla_core::simd::Simd;
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, Mode, Op};
 
 const TOL: f64 = 1e-4;
-
-/// Calls `$f::<S>()` for every instruction set compiled into this build, with its name.
-macro_rules! for_each_isa {
-    ($f:ident) => {{
-        $f::<Scalar>();
-        #[cfg(target_arch = "x86_64")]
-        $f::<hla_core::simd::Sse>();
-        #[cfg(all(
-            target_arch = "x86_64",
-            target_feature = "avx2",
-            target_feature = "fma"
-        ))]
-        $f::<hla_core::simd::Avx2>();
-        // Elsewhere `Isa` may be none of the above (wasm32 SIMD128 under a wasm runner).
-        #[cfg(not(target_arch = "x86_64"))]
-        $f::<hla_core::simd::Isa>();
-        #[cfg(all(
-            target_arch = "x86_64",
-            not(all(target_feature = "avx2", target_feature = "fma"))
-        ))]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            eprintln!(
-                "note: this CPU has AVX2 + FMA but the build does not target them; \
-                 RUSTFLAGS=\"-C target-cpu=native\" also tests Avx2"
-            );
-        }
-    }};
-}
 
 fn run<S: Simd>(c: &Case, mode: Mode, q: &[f32], k: &[f32], v: &[f32]) -> Vec<f32> {
     let d = c.d;

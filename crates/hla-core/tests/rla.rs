@@ -1,48 +1,22 @@
 //! rla (bases la and deltaRule): every form (recurrent, chunk sizes 1, 3, 16, T+5) on every
-//! instruction set compiled in, against the float64 token loop (second_reference.rs) and, over
+//! instruction set compiled in, against the float64 token loop (common/second.rs) and, over
 //! la, the closed form: both residual readings, clip active (some residuals clipped) and
 //! inactive (none), GQA, B > 1, strong and extreme gates (α down to e^−30 and 0: the undecayed
 //! read never divides by α), g and beta absent, qkL2norm, an initial state, cuSeqlens,
 //! continuation, and the argument errors (nothing touched).
 
 #[allow(dead_code)]
+#[macro_use]
 mod common;
-mod second_reference;
+use common::isa::{dims, modes};
 use common::{rand_vec, rel_err};
 use hla_core::ops::rla::{self, Residual, RlaBase, RlaOptions};
-use hla_core::simd::{Scalar, Simd};
+use hla_core::simd::Simd;
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, Mode};
-use second_reference::RlaCase;
+use common::second::RlaCase;
 
 const TOL: f64 = 2e-4;
-
-macro_rules! for_each_isa {
-    ($f:ident) => {{
-        $f::<Scalar>();
-        #[cfg(target_arch = "x86_64")]
-        $f::<hla_core::simd::Sse>();
-        #[cfg(all(
-            target_arch = "x86_64",
-            target_feature = "avx2",
-            target_feature = "fma"
-        ))]
-        $f::<hla_core::simd::Avx2>();
-        #[cfg(not(target_arch = "x86_64"))]
-        $f::<hla_core::simd::Isa>();
-    }};
-}
-
-fn dims(b: usize, t: usize, h: usize, hv: usize, dk: usize, dv: usize) -> Dims {
-    Dims {
-        b,
-        t,
-        h,
-        hv,
-        dk,
-        dv,
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Gates {
@@ -102,16 +76,6 @@ fn case(base: RlaBase, d: Dims, gates: Gates, clip: f32, residual: Residual, see
         ],
         cu: None,
     }
-}
-
-fn modes(t: usize) -> Vec<Mode> {
-    vec![
-        Mode::Recurrent,
-        Mode::Chunk(1),
-        Mode::Chunk(3),
-        Mode::Chunk(16),
-        Mode::Chunk(t + 5),
-    ]
 }
 
 /// Checks every form against the token loop; returns how many residual elements were clipped.

@@ -1,47 +1,21 @@
 //! sse over gla and deltaRule: every form (recurrent, chunk sizes 1, 3, 16, T+5) on every
-//! instruction set compiled in, against the float64 token loop (second_reference.rs) and, over
+//! instruction set compiled in, against the float64 token loop (common/second.rs) and, over
 //! gla, the closed form: N ∈ {2, 4, 8}, topK ∈ {1, 2, N}, forced router ties, GQA, B > 1,
 //! cuSeqlens, weights on and off, qkL2norm, an initial state, continuation, and the argument
 //! errors (nothing touched).
 
 #[allow(dead_code)]
+#[macro_use]
 mod common;
-mod second_reference;
+use common::isa::{dims, modes};
 use common::{rand_vec, rel_err};
 use hla_core::ops::sse::{self, route, SseBase, SseOptions};
-use hla_core::simd::{Scalar, Simd};
+use hla_core::simd::Simd;
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, Mode};
-use second_reference::SseCase;
+use common::second::SseCase;
 
 const TOL: f64 = 2e-4;
-
-macro_rules! for_each_isa {
-    ($f:ident) => {{
-        $f::<Scalar>();
-        #[cfg(target_arch = "x86_64")]
-        $f::<hla_core::simd::Sse>();
-        #[cfg(all(
-            target_arch = "x86_64",
-            target_feature = "avx2",
-            target_feature = "fma"
-        ))]
-        $f::<hla_core::simd::Avx2>();
-        #[cfg(not(target_arch = "x86_64"))]
-        $f::<hla_core::simd::Isa>();
-    }};
-}
-
-fn dims(b: usize, t: usize, h: usize, hv: usize, dk: usize, dv: usize) -> Dims {
-    Dims {
-        b,
-        t,
-        h,
-        hv,
-        dk,
-        dv,
-    }
-}
 
 /// Log gates in [log(1e-4), 0] (strong enough to matter over a run).
 fn gates(n: usize, seed: u64) -> Vec<f32> {
@@ -114,16 +88,6 @@ fn case(base: SseBase, d: Dims, n: usize, top_k: usize, seed: u64) -> SseCase {
         inputs,
         cu: None,
     }
-}
-
-fn modes(t: usize) -> Vec<Mode> {
-    vec![
-        Mode::Recurrent,
-        Mode::Chunk(1),
-        Mode::Chunk(3),
-        Mode::Chunk(16),
-        Mode::Chunk(t + 5),
-    ]
 }
 
 fn check<S: Simd>(c: &SseCase, init: &[f32], what: &str) {

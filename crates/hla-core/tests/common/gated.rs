@@ -129,20 +129,3 @@ impl GatedCase {
         (o, state)
     }
 }
-
-/// max|a − ref| / max(1, max|ref|), with a NaN in `a` counted as an infinite error
-/// (`f64::max` would skip it).
-pub fn rel_err(a: &[f32], r: &[f64]) -> f64 {
-    let scale = r.iter().fold(1f64, |m, x| m.max(x.abs()));
-    a.iter()
-        .zip(r)
-        .map(|(x, y)| {
-            if x.is_nan() {
-                f64::INFINITY
-            } else {
-                (*x as f64 - y).abs()
-            }
-        })
-        .fold(0.0, f64::max)
-        / scale
-}

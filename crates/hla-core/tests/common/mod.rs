@@ -5,7 +5,10 @@ use hla_core::simd::Simd;
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, HlaOptions, Mode, Op, Options};
 
+#[macro_use]
+pub mod isa;
 pub mod gated;
+pub mod second;
 
 pub struct Case {
     pub op: Op,
@@ -123,7 +126,7 @@ pub fn brute_force(c: &Case, q: &[f32], k: &[f32], v: &[f32], seqs: &[(usize, us
                         }
                     }
                     // The gated family's references are common/gated.rs's token loops, sse's and
-                    // rla's second_reference.rs's.
+                    // rla's common/second.rs's.
                     Op::Gla | Op::DeltaRule | Op::SseGla | Op::SseDeltaRule | Op::Rla => {
                         unreachable!("{} is not an HLA operator", c.op.name())
                     }
@@ -171,7 +174,14 @@ pub fn rel_err(a: &[f32], r: &[f64]) -> f64 {
     let scale = r.iter().fold(1f64, |m, x| m.max(x.abs()));
     a.iter()
         .zip(r)
-        .map(|(x, y)| (*x as f64 - y).abs())
+        .map(|(x, y)| {
+            // f64::max drops NaN: count it as an infinite error instead.
+            if x.is_nan() {
+                f64::INFINITY
+            } else {
+                (*x as f64 - y).abs()
+            }
+        })
         .fold(0.0, f64::max)
         / scale
 }
