@@ -37,12 +37,24 @@ pub(crate) fn forward<S: Simd, O: Operator>(
             let io = HeadIo::new(d, inputs, row0, len, head);
             let p = O::params(opts, head);
             let g = s * d.h + head;
-            let st = &mut state[g * glen..(g + 1) * glen];
-            match mode {
-                Mode::Recurrent => O::recurrent::<S>(&io, &p, st, o, ws),
-                Mode::Chunk(c) => O::chunk::<S>(&io, &p, st, o, ws, c),
-            }
+            run_form::<S, O>(mode, &io, &p, &mut state[g * glen..(g + 1) * glen], o, ws);
         }
     }
     Ok(())
+}
+
+/// Runs `O`'s recurrent or chunk form (as `mode` says) on one head's rows and state: the
+/// driver's step, and sse's on each partition's run of tokens.
+pub(crate) fn run_form<S: Simd, O: Operator>(
+    mode: Mode,
+    io: &HeadIo,
+    p: &O::Params,
+    st: &mut [f32],
+    o: &mut [f32],
+    ws: &mut Workspace,
+) {
+    match mode {
+        Mode::Recurrent => O::recurrent::<S>(io, p, st, o, ws),
+        Mode::Chunk(c) => O::chunk::<S>(io, p, st, o, ws, c),
+    }
 }

@@ -16,6 +16,7 @@
 pub mod route;
 
 use super::delta_rule::DeltaRule;
+use super::driver::run_form;
 use super::gated::{check_finite, check_log_gates};
 use super::gla::Gla;
 use super::operator::Operator;
@@ -343,7 +344,7 @@ fn run<S: Simd, B: SseBaseOp>(
         ..*io
     };
     let (st0, routed) = st.split_at_mut(g * mat);
-    step::<S, B>(mode, &io0, &p, st0, o, ws);
+    run_form::<S, B>(mode, &io0, &p, st0, o, ws);
 
     // Routing is per token, shared by the heads: each head's call recomputes it (N·topK per
     // token, nothing beside the base's dk·dv).
@@ -367,7 +368,7 @@ fn run<S: Simd, B: SseBaseOp>(
             continue;
         }
         let io_i = HeadIo::new(&dg, &gins, r.start, r.len(), 0);
-        step::<S, B>(mode, &io_i, &p, st_i, &mut og, ws);
+        run_form::<S, B>(mode, &io_i, &p, st_i, &mut og, ws);
     }
     // Scatter-add: partition 0 wrote o; the routed ones add, in partition order.
     for (idx, &t) in runs.tokens.iter().enumerate() {
@@ -375,20 +376,6 @@ fn run<S: Simd, B: SseBaseOp>(
         for (a, b) in o[dst..dst + g * dv].iter_mut().zip(&og[idx * g * dv..]) {
             *a += b;
         }
-    }
-}
-
-fn step<S: Simd, B: Operator<Params = GatedOptions>>(
-    mode: Mode,
-    io: &HeadIo,
-    p: &GatedOptions,
-    st: &mut [f32],
-    o: &mut [f32],
-    ws: &mut Workspace,
-) {
-    match mode {
-        Mode::Recurrent => B::recurrent::<S>(io, p, st, o, ws),
-        Mode::Chunk(c) => B::chunk::<S>(io, p, st, o, ws, c),
     }
 }
 
