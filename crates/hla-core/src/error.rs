@@ -18,6 +18,17 @@ impl HlaError {
     }
 }
 
+/// `ensure!(cond, arg, expected, actual)`: returns `Err(HlaError::new(arg, expected, actual))`
+/// from the enclosing function unless `cond` holds (every argument check of the operators).
+macro_rules! ensure {
+    ($cond:expr, $arg:expr, $expected:expr, $actual:expr $(,)?) => {
+        if !$cond {
+            return Err($crate::error::HlaError::new($arg, $expected, $actual));
+        }
+    };
+}
+pub(crate) use ensure;
+
 impl fmt::Display for HlaError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(

@@ -5,16 +5,8 @@
 use super::options::{GatedOptions, Options};
 use super::shape::{Dims, HeadIo};
 use super::Op;
-use crate::error::HlaError;
+use crate::error::{ensure, HlaError};
 use crate::size::floats;
-
-macro_rules! ensure {
-    ($cond:expr, $arg:expr, $expected:expr, $actual:expr $(,)?) => {
-        if !$cond {
-            return Err(HlaError::new($arg, $expected, $actual));
-        }
-    };
-}
 
 /// The gated family's options for `op`.
 pub(crate) fn gated_options(op: Op, opts: &Options) -> Result<&GatedOptions, HlaError> {

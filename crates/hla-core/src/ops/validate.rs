@@ -6,19 +6,11 @@ use super::operator::Operator;
 use super::options::{HlaOptions, Options};
 use super::shape::{Dims, InputSpec, Presence};
 use super::{Mode, Op};
-use crate::error::HlaError;
+use crate::error::{ensure, HlaError};
 use crate::size::{exact, floats, MAX_FLOATS};
 
 /// `return Err(…)` unless `cond`; the message arguments are evaluated only on failure, so the
 /// per-token path (a session step validates every call) formats and allocates nothing.
-macro_rules! ensure {
-    ($cond:expr, $arg:expr, $expected:expr, $actual:expr $(,)?) => {
-        if !$cond {
-            return Err(HlaError::new($arg, $expected, $actual));
-        }
-    };
-}
-
 /// Dimensions ≥ 1 and value heads a multiple of the query-key heads.
 pub fn dims(d: &Dims) -> Result<(), HlaError> {
     ensure!(

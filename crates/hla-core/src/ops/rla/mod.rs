@@ -17,7 +17,7 @@ use super::operator::Operator;
 use super::options::Options;
 use super::shape::{Dims, GroupDims, HeadIo, InputKind, InputSpec};
 use super::{Mode, Op};
-use crate::error::HlaError;
+use crate::error::{ensure, HlaError};
 use crate::simd::{Isa, Simd};
 use crate::size::{floats, MAX_FLOATS};
 use crate::workspace::Workspace;
@@ -103,14 +103,6 @@ pub fn group_len(d: &Dims) -> Option<usize> {
 /// `None` past one wasm32 buffer (crate::size).
 pub fn state_len(n_seq: usize, d: &Dims) -> Option<usize> {
     floats(&[&[n_seq, d.h, group_len(d)?]])
-}
-
-macro_rules! ensure {
-    ($cond:expr, $arg:expr, $expected:expr, $actual:expr $(,)?) => {
-        if !$cond {
-            return Err(HlaError::new($arg, $expected, $actual));
-        }
-    };
 }
 
 /// rla (docs/math.md, section i).

@@ -23,7 +23,7 @@ use super::operator::Operator;
 use super::options::{GatedOptions, Options};
 use super::shape::{Dims, GroupDims, HeadIo, InputKind, InputSpec};
 use super::{Mode, Op};
-use crate::error::HlaError;
+use crate::error::{ensure, HlaError};
 use crate::simd::{Isa, Simd};
 use crate::size::{floats, MAX_FLOATS};
 use crate::workspace::Workspace;
@@ -137,14 +137,6 @@ pub fn group_len(d: &Dims, opts: &SseOptions) -> Option<usize> {
 /// State floats for `n_seq` sequences, laid out `[n_seq, h, N + 1, group, dk, dv]`.
 pub fn state_len(n_seq: usize, d: &Dims, opts: &SseOptions) -> Option<usize> {
     floats(&[&[n_seq, d.h, group_len(d, opts)?]])
-}
-
-macro_rules! ensure {
-    ($cond:expr, $arg:expr, $expected:expr, $actual:expr $(,)?) => {
-        if !$cond {
-            return Err(HlaError::new($arg, $expected, $actual));
-        }
-    };
 }
 
 /// What sse needs of its base: the base's kernels (its [`Operator`]) and sse's inputs over it.
