@@ -9,14 +9,12 @@ mod recurrent;
 
 pub(crate) use chunk::dot;
 
-use super::gated::{check_finite, check_log_gates, gated_options, group_len};
+use super::gated::{check_finite, check_log_gates, flat_state_forms, gated_options, group_len};
 use super::operator::Operator;
 use super::options::{GatedOptions, Options};
-use super::shape::{Dims, GroupDims, HeadIo, InputKind, InputSpec, QKV};
+use super::shape::{Dims, HeadIo, InputKind, InputSpec, QKV};
 use super::Op;
 use crate::error::HlaError;
-use crate::simd::Simd;
-use crate::workspace::Workspace;
 
 pub struct DeltaRule;
 
@@ -45,12 +43,9 @@ impl Operator for DeltaRule {
         InputSpec::optional("g", InputKind::ValueScalar),
     ];
     type Params = GatedOptions;
-    /// `g × S[dk×dv]`, one matrix per value head.
-    type State<'a> = &'a mut [f32];
-
-    fn split<'a>(st: &'a mut [f32], _: &GroupDims, _: &GatedOptions) -> &'a mut [f32] {
-        st
-    }
+    flat_state_forms!(
+        /// `g × S[dk×dv]`, one matrix per value head.
+    );
     fn check_options(_: &Dims, opts: &Options) -> Result<(), HlaError> {
         gated_options(Self::OP, opts).map(|_| ())
     }
@@ -63,25 +58,5 @@ impl Operator for DeltaRule {
     }
     fn group_len(d: &Dims, _: &Options) -> Option<usize> {
         group_len(d)
-    }
-
-    fn recurrent<S: Simd>(
-        io: &HeadIo,
-        p: &GatedOptions,
-        st: &mut [f32],
-        o: &mut [f32],
-        ws: &mut Workspace,
-    ) {
-        recurrent::recurrent::<S>(io, p, st, o, ws)
-    }
-    fn chunk<S: Simd>(
-        io: &HeadIo,
-        p: &GatedOptions,
-        st: &mut [f32],
-        o: &mut [f32],
-        ws: &mut Workspace,
-        chunk_size: usize,
-    ) {
-        chunk::chunk::<S>(io, p, st, o, ws, chunk_size)
     }
 }

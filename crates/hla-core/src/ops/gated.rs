@@ -1,5 +1,5 @@
-//! What gla and deltaRule share: their options check, the check of log-space gates, and the
-//! loading of q and k (qkL2norm, scale). Both keep one `dk×dv` matrix per value head (FLA's
+//! What gla and deltaRule share (rla too, where it says): their options check, the check of
+//! log-space gates, the loading of q and k (qkL2norm, scale), and the glue of a flat state. Both keep one `dk×dv` matrix per value head (FLA's
 //! `[N, HV, K, V]`). Math: docs/math.md, section g.
 
 use super::options::{GatedOptions, Options};
@@ -7,6 +7,44 @@ use super::shape::{Dims, HeadIo};
 use super::Op;
 use crate::error::{ensure, HlaError};
 use crate::size::floats;
+
+/// The [`Operator`](super::operator::Operator) items of an operator whose group state is one
+/// flat slice (no named moments) and whose forms are its modules' `recurrent::recurrent` and
+/// `chunk::chunk`: gla, deltaRule and rla. The attributes (the state's doc) go on `State`.
+macro_rules! flat_state_forms {
+    ($(#[$m:meta])*) => {
+        $(#[$m])*
+        type State<'a> = &'a mut [f32];
+
+        fn split<'a>(
+            st: &'a mut [f32],
+            _: &$crate::ops::shape::GroupDims,
+            _: &Self::Params,
+        ) -> &'a mut [f32] {
+            st
+        }
+        fn recurrent<S: $crate::simd::Simd>(
+            io: &$crate::ops::shape::HeadIo,
+            p: &Self::Params,
+            st: &mut [f32],
+            o: &mut [f32],
+            ws: &mut $crate::workspace::Workspace,
+        ) {
+            recurrent::recurrent::<S>(io, p, st, o, ws)
+        }
+        fn chunk<S: $crate::simd::Simd>(
+            io: &$crate::ops::shape::HeadIo,
+            p: &Self::Params,
+            st: &mut [f32],
+            o: &mut [f32],
+            ws: &mut $crate::workspace::Workspace,
+            chunk_size: usize,
+        ) {
+            chunk::chunk::<S>(io, p, st, o, ws, chunk_size)
+        }
+    };
+}
+pub(crate) use flat_state_forms;
 
 /// The gated family's options for `op`.
 pub(crate) fn gated_options(op: Op, opts: &Options) -> Result<&GatedOptions, HlaError> {

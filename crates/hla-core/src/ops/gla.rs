@@ -6,14 +6,12 @@
 mod chunk;
 mod recurrent;
 
-use super::gated::{check_log_gates, gated_options, group_len};
+use super::gated::{check_log_gates, flat_state_forms, gated_options, group_len};
 use super::operator::Operator;
 use super::options::{GatedOptions, Options};
-use super::shape::{Dims, GroupDims, HeadIo, InputKind, InputSpec, QKV};
+use super::shape::{Dims, InputKind, InputSpec, QKV};
 use super::Op;
 use crate::error::HlaError;
-use crate::simd::Simd;
-use crate::workspace::Workspace;
 
 pub struct Gla;
 
@@ -29,12 +27,9 @@ impl Operator for Gla {
         InputSpec::required("gk", InputKind::QueryKey),
     ];
     type Params = GatedOptions;
-    /// `g × S[dk×dv]`, one matrix per value head.
-    type State<'a> = &'a mut [f32];
-
-    fn split<'a>(st: &'a mut [f32], _: &GroupDims, _: &GatedOptions) -> &'a mut [f32] {
-        st
-    }
+    flat_state_forms!(
+        /// `g × S[dk×dv]`, one matrix per value head.
+    );
     fn check_options(_: &Dims, opts: &Options) -> Result<(), HlaError> {
         gated_options(Self::OP, opts).map(|_| ())
     }
@@ -46,25 +41,5 @@ impl Operator for Gla {
     }
     fn group_len(d: &Dims, _: &Options) -> Option<usize> {
         group_len(d)
-    }
-
-    fn recurrent<S: Simd>(
-        io: &HeadIo,
-        p: &GatedOptions,
-        st: &mut [f32],
-        o: &mut [f32],
-        ws: &mut Workspace,
-    ) {
-        recurrent::recurrent::<S>(io, p, st, o, ws)
-    }
-    fn chunk<S: Simd>(
-        io: &HeadIo,
-        p: &GatedOptions,
-        st: &mut [f32],
-        o: &mut [f32],
-        ws: &mut Workspace,
-        chunk_size: usize,
-    ) {
-        chunk::chunk::<S>(io, p, st, o, ws, chunk_size)
     }
 }

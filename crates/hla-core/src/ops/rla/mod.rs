@@ -12,10 +12,10 @@
 mod chunk;
 mod recurrent;
 
-use super::gated::{check_finite, check_log_gates};
+use super::gated::{check_finite, check_log_gates, flat_state_forms};
 use super::operator::Operator;
 use super::options::Options;
-use super::shape::{Dims, GroupDims, HeadIo, InputKind, InputSpec};
+use super::shape::{Dims, HeadIo, InputKind, InputSpec};
 use super::{Mode, Op};
 use crate::error::{ensure, HlaError};
 use crate::simd::{Isa, Simd};
@@ -112,12 +112,9 @@ impl Operator for Rla {
     const OP: Op = Op::Rla;
     const INPUTS: &'static [InputSpec] = &INPUTS;
     type Params = RlaOptions;
-    /// `g × S[dk×dv]` then `g × R[dk×dv]`.
-    type State<'a> = &'a mut [f32];
-
-    fn split<'a>(st: &'a mut [f32], _: &GroupDims, _: &RlaOptions) -> &'a mut [f32] {
-        st
-    }
+    flat_state_forms!(
+        /// `g × S[dk×dv]` then `g × R[dk×dv]`.
+    );
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
     fn check_options(d: &Dims, opts: &Options) -> Result<(), HlaError> {
         let o = opts.rla(Self::OP)?;
@@ -148,26 +145,6 @@ impl Operator for Rla {
     }
     fn group_len(d: &Dims, _: &Options) -> Option<usize> {
         group_len(d)
-    }
-
-    fn recurrent<S: Simd>(
-        io: &HeadIo,
-        p: &RlaOptions,
-        st: &mut [f32],
-        o: &mut [f32],
-        ws: &mut Workspace,
-    ) {
-        recurrent::recurrent::<S>(io, p, st, o, ws)
-    }
-    fn chunk<S: Simd>(
-        io: &HeadIo,
-        p: &RlaOptions,
-        st: &mut [f32],
-        o: &mut [f32],
-        ws: &mut Workspace,
-        chunk_size: usize,
-    ) {
-        chunk::chunk::<S>(io, p, st, o, ws, chunk_size)
     }
 }
 
