@@ -9,12 +9,12 @@
 #[macro_use]
 mod common;
 use common::isa::{dims, modes};
+use common::second::RlaCase;
 use common::{rand_vec, rel_err};
 use hla_core::ops::rla::{self, Residual, RlaBase, RlaOptions};
 use hla_core::simd::Simd;
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, Mode};
-use common::second::RlaCase;
 
 const TOL: f64 = 2e-4;
 

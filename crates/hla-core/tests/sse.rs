@@ -8,12 +8,12 @@
 #[macro_use]
 mod common;
 use common::isa::{dims, modes};
+use common::second::SseCase;
 use common::{rand_vec, rel_err};
 use hla_core::ops::sse::{self, route, SseBase, SseOptions};
 use hla_core::simd::Simd;
 use hla_core::workspace::Workspace;
 use hla_core::{Dims, Mode};
-use common::second::SseCase;
 
 const TOL: f64 = 2e-4;
 
