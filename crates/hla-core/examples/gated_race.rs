@@ -4,48 +4,28 @@
 //! cargo run --release --example gated_race   (HLA_BENCH_T=…, HLA_BENCH_RUNS=…,
 //! HLA_RACE_ONLY=gla/recurrent to run one row, e.g. under perf)
 
+mod common;
+use common::{bench_dims, env, race_main, Inputs};
 use hla_core::ops::forward_with;
 use hla_core::simd::Simd;
 use hla_core::workspace::Workspace;
-use hla_core::{state_len, Dims, GatedOptions, HlaOptions, Mode, Op, Options};
+use hla_core::{state_len, GatedOptions, HlaOptions, Mode, Op, Options};
 use std::time::Instant;
-
-fn rand(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(1664525).wrapping_add(1013904223);
-            (s as f32 / 4294967296.0 - 0.5) * 0.5
-        })
-        .collect()
-}
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 fn race<S: Simd>() {
     let t = env("HLA_BENCH_T", 2048);
     let runs = env("HLA_BENCH_RUNS", 5);
-    let d = Dims {
-        b: 1,
-        t,
-        h: 8,
-        hv: 8,
-        dk: 64,
-        dv: 64,
-    };
+    let d = bench_dims(t);
     let n = d.t * d.h * d.dk;
-    let (q, k, v) = (rand(n, 1), rand(n, 2), rand(n, 3));
-    let gk: Vec<f32> = rand(n, 4).iter().map(|x| -0.1 - x.abs()).collect();
-    let beta: Vec<f32> = rand(d.t * d.hv, 5).iter().map(|x| 0.5 + x).collect();
-    let g: Vec<f32> = rand(d.t * d.hv, 6)
-        .iter()
-        .map(|x| -0.05 - x.abs())
-        .collect();
+    let Inputs {
+        q,
+        k,
+        v,
+        gk,
+        beta,
+        g,
+        ..
+    } = Inputs::new(&d);
     let la1 = Options::Hla(HlaOptions {
         scale: 0.125,
         decay: vec![0.99],
@@ -100,13 +80,4 @@ fn race<S: Simd>() {
     }
 }
 
-fn main() {
-    if std::env::var("HLA_RACE_ISA").is_ok_and(|s| s == "native") {
-        race::<hla_core::simd::Isa>();
-    } else {
-        #[cfg(target_arch = "x86_64")]
-        race::<hla_core::simd::Sse>();
-        #[cfg(not(target_arch = "x86_64"))]
-        race::<hla_core::simd::Isa>();
-    }
-}
+race_main!(race);

@@ -3,19 +3,11 @@
 //! Prints JSON lines: {"op":…, "mode":…, "tok_s":…}. HLA_BENCH_PEAK=1 prints the arithmetic peak
 //! of this build's instruction set instead: {"isa":…, "peak_gflops":…} (hla-core `peak.rs`).
 
+mod common;
+use common::rand;
 use hla_core::workspace::Workspace;
 use hla_core::{forward, state_len, Dims, HlaOptions, Mode, Op, Options};
 use std::time::Instant;
-
-fn rand(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(1664525).wrapping_add(1013904223);
-            (s as f32 / 4294967296.0 - 0.5) * 0.5
-        })
-        .collect()
-}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());

@@ -7,6 +7,8 @@
 //! (1 + topK)× the base; rla (la over gla, deltaRule) over its base; decode µs per token step
 //! (T = 1 calls carrying the state) of each.
 
+mod common;
+use common::{bench_dims, env, race_main, Inputs};
 use hla_core::ops::forward_with;
 use hla_core::ops::rla::{self, Residual, RlaBase, RlaOptions};
 use hla_core::ops::sse::{self, SseBase, SseOptions};
@@ -15,37 +17,8 @@ use hla_core::workspace::Workspace;
 use hla_core::{state_len, Dims, GatedOptions, Mode, Op, Options};
 use std::time::Instant;
 
-fn rand(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(1664525).wrapping_add(1013904223);
-            (s as f32 / 4294967296.0 - 0.5) * 0.5
-        })
-        .collect()
-}
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
 /// One contender: runs `t` tokens of its inputs (from token 0) in `mode`, the state carried.
 type Run<'a> = Box<dyn FnMut(Mode, usize, &mut Workspace) + 'a>;
-
-struct Inputs {
-    q: Vec<f32>,
-    k: Vec<f32>,
-    q2: Vec<f32>,
-    k2: Vec<f32>,
-    v: Vec<f32>,
-    gk: Vec<f32>,
-    beta: Vec<f32>,
-    g: Vec<f32>,
-    router: Vec<f32>,
-}
 
 fn slice(x: &[f32], t: usize, total: usize) -> &[f32] {
     if x.is_empty() {
@@ -171,29 +144,8 @@ fn race<S: Simd>() {
     let t = env("HLA_BENCH_T", 2048);
     let runs = env("HLA_BENCH_RUNS", 3);
     let steps = env("HLA_BENCH_STEPS", 64);
-    let d = Dims {
-        b: 1,
-        t,
-        h: 8,
-        hv: 8,
-        dk: 64,
-        dv: 64,
-    };
-    let n = d.t * d.h * d.dk;
-    let x = Inputs {
-        q: rand(n, 1),
-        k: rand(n, 2),
-        q2: rand(n, 7),
-        k2: rand(n, 8),
-        v: rand(n, 3),
-        gk: rand(n, 4).iter().map(|x| -0.1 - x.abs()).collect(),
-        beta: rand(d.t * d.hv, 5).iter().map(|x| 0.5 + x).collect(),
-        g: rand(d.t * d.hv, 6)
-            .iter()
-            .map(|x| -0.05 - x.abs())
-            .collect(),
-        router: rand(d.t * 16, 9),
-    };
+    let d = bench_dims(t);
+    let x = Inputs::new(&d);
     let mut names: Vec<String> = vec!["gla".into(), "deltaRule".into()];
     let mut rs: Vec<Run> = vec![base::<S>(&x, d, Op::Gla), base::<S>(&x, d, Op::DeltaRule)];
     for (bn, b) in [("gla", SseBase::Gla), ("deltaRule", SseBase::DeltaRule)] {
@@ -253,13 +205,4 @@ fn race<S: Simd>() {
     }
 }
 
-fn main() {
-    if std::env::var("HLA_RACE_ISA").is_ok_and(|s| s == "native") {
-        race::<hla_core::simd::Isa>();
-    } else {
-        #[cfg(target_arch = "x86_64")]
-        race::<hla_core::simd::Sse>();
-        #[cfg(not(target_arch = "x86_64"))]
-        race::<hla_core::simd::Isa>();
-    }
-}
+race_main!(race);
