@@ -58,3 +58,45 @@ pub(crate) fn run_form<S: Simd, O: Operator>(
         Mode::Chunk(c) => O::chunk::<S>(io, p, st, o, ws, c),
     }
 }
+
+/// The typed entry points of an operator with its own options struct (sse, rla): `forward`
+/// and `forward_with`, which wrap `$opts` into [`Options`] (`$options`, naming the options
+/// `$o`) for [`super::forward_with`] as operator `$op`. `$doc` says which inputs, in what order.
+macro_rules! typed_forward {
+    ($opts:ty, $doc:literal, |$o:ident| $op:expr, $options:expr) => {
+        #[doc = $doc]
+        #[doc = "`state` holds the initial state on entry (zeros for none) and the final state \
+                 on return."]
+        #[allow(clippy::too_many_arguments)]
+        pub fn forward(
+            mode: $crate::ops::Mode,
+            d: &$crate::ops::shape::Dims,
+            $o: &$opts,
+            inputs: &[&[f32]],
+            o: &mut [f32],
+            state: &mut [f32],
+            cu_seqlens: Option<&[i32]>,
+            ws: &mut $crate::workspace::Workspace,
+        ) -> Result<(), $crate::error::HlaError> {
+            forward_with::<$crate::simd::Isa>(mode, d, $o, inputs, o, state, cu_seqlens, ws)
+        }
+
+        /// [`forward`] with an explicit instruction set (tests compare them).
+        #[allow(clippy::too_many_arguments)]
+        pub fn forward_with<S: $crate::simd::Simd>(
+            mode: $crate::ops::Mode,
+            d: &$crate::ops::shape::Dims,
+            $o: &$opts,
+            inputs: &[&[f32]],
+            o: &mut [f32],
+            state: &mut [f32],
+            cu_seqlens: Option<&[i32]>,
+            ws: &mut $crate::workspace::Workspace,
+        ) -> Result<(), $crate::error::HlaError> {
+            $crate::ops::forward_with::<S>(
+                $op, mode, d, &$options, inputs, o, state, cu_seqlens, ws,
+            )
+        }
+    };
+}
+pub(crate) use typed_forward;

@@ -12,15 +12,14 @@
 mod chunk;
 mod recurrent;
 
+use super::driver::typed_forward;
 use super::gated::{check_finite, check_log_gates, flat_state_forms};
 use super::operator::Operator;
 use super::options::Options;
 use super::shape::{Dims, HeadIo, InputKind, InputSpec};
-use super::{Mode, Op};
+use super::Op;
 use crate::error::{ensure, HlaError};
-use crate::simd::{Isa, Simd};
 use crate::size::{floats, MAX_FLOATS};
-use crate::workspace::Workspace;
 
 /// The operator whose state S is (and which R follows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,46 +147,12 @@ impl Operator for Rla {
     }
 }
 
-/// Runs rla over all sequences and heads: `inputs` in [`INPUTS`] order. `state` holds the
-/// initial state on entry (zeros for none) and the final state on return.
-#[allow(clippy::too_many_arguments)]
-pub fn forward(
-    mode: Mode,
-    d: &Dims,
-    opts: &RlaOptions,
-    inputs: &[&[f32]],
-    o: &mut [f32],
-    state: &mut [f32],
-    cu_seqlens: Option<&[i32]>,
-    ws: &mut Workspace,
-) -> Result<(), HlaError> {
-    forward_with::<Isa>(mode, d, opts, inputs, o, state, cu_seqlens, ws)
-}
-
-/// [`forward`] with an explicit instruction set (tests compare them).
-#[allow(clippy::too_many_arguments)]
-pub fn forward_with<S: Simd>(
-    mode: Mode,
-    d: &Dims,
-    opts: &RlaOptions,
-    inputs: &[&[f32]],
-    o: &mut [f32],
-    state: &mut [f32],
-    cu_seqlens: Option<&[i32]>,
-    ws: &mut Workspace,
-) -> Result<(), HlaError> {
-    super::forward_with::<S>(
-        Op::Rla,
-        mode,
-        d,
-        &Options::Rla(*opts),
-        inputs,
-        o,
-        state,
-        cu_seqlens,
-        ws,
-    )
-}
+typed_forward!(
+    RlaOptions,
+    "Runs rla over all sequences and heads: `inputs` in [`INPUTS`] order.",
+    |opts| Op::Rla,
+    Options::Rla(*opts)
+);
 
 /// `(α, β, correction)` of token `t`, value head `j` of the group: α = exp(g) (1 without g),
 /// β = 1 without beta.

@@ -16,7 +16,7 @@
 pub mod route;
 
 use super::delta_rule::DeltaRule;
-use super::driver::run_form;
+use super::driver::{run_form, typed_forward};
 use super::gated::{check_finite, check_log_gates};
 use super::gla::Gla;
 use super::operator::Operator;
@@ -24,7 +24,7 @@ use super::options::{GatedOptions, Options};
 use super::shape::{Dims, GroupDims, HeadIo, InputKind, InputSpec};
 use super::{Mode, Op};
 use crate::error::{ensure, HlaError};
-use crate::simd::{Isa, Simd};
+use crate::simd::Simd;
 use crate::size::{floats, MAX_FLOATS};
 use crate::workspace::Workspace;
 use route::Runs;
@@ -259,46 +259,12 @@ impl<B: SseBaseOp> Operator for Sse<B> {
     }
 }
 
-/// Runs sse over all sequences and heads: `inputs` in `opts.base.inputs()` order. `state` holds
-/// the initial state on entry (zeros for none) and the final state on return.
-#[allow(clippy::too_many_arguments)]
-pub fn forward(
-    mode: Mode,
-    d: &Dims,
-    opts: &SseOptions,
-    inputs: &[&[f32]],
-    o: &mut [f32],
-    state: &mut [f32],
-    cu_seqlens: Option<&[i32]>,
-    ws: &mut Workspace,
-) -> Result<(), HlaError> {
-    forward_with::<Isa>(mode, d, opts, inputs, o, state, cu_seqlens, ws)
-}
-
-/// [`forward`] with an explicit instruction set (tests compare them).
-#[allow(clippy::too_many_arguments)]
-pub fn forward_with<S: Simd>(
-    mode: Mode,
-    d: &Dims,
-    opts: &SseOptions,
-    inputs: &[&[f32]],
-    o: &mut [f32],
-    state: &mut [f32],
-    cu_seqlens: Option<&[i32]>,
-    ws: &mut Workspace,
-) -> Result<(), HlaError> {
-    super::forward_with::<S>(
-        op(opts.base),
-        mode,
-        d,
-        &Options::Sse(*opts),
-        inputs,
-        o,
-        state,
-        cu_seqlens,
-        ws,
-    )
-}
+typed_forward!(
+    SseOptions,
+    "Runs sse over all sequences and heads: `inputs` in `opts.base.inputs()` order.",
+    |opts| op(opts.base),
+    Options::Sse(*opts)
+);
 
 /// The gathered rows of one (sequence, query-key head)'s routed partitions, in the base
 /// operator's input order, as one `[m, 1 head, …]` problem.
