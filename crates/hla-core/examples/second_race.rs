@@ -10,7 +10,7 @@
 mod common;
 use common::{bench_dims, env, race_main, Inputs};
 use hla_core::ops::forward_with;
-use hla_core::ops::rla::{self, Residual, RlaBase, RlaOptions};
+use hla_core::ops::rla::{Residual, RlaBase, RlaOptions};
 use hla_core::ops::sse::{self, SseBase, SseOptions};
 use hla_core::simd::Simd;
 use hla_core::workspace::Workspace;
@@ -28,32 +28,43 @@ fn slice(x: &[f32], t: usize, total: usize) -> &[f32] {
     }
 }
 
-fn base<'a, S: Simd>(x: &'a Inputs, d: Dims, op: Op) -> Run<'a> {
-    let opts = Options::Gated(GatedOptions {
-        scale: 0.125,
-        qk_l2norm: op == Op::DeltaRule,
-    });
+/// One contender: `op` with `opts` on the inputs `ins(x, t)` gives for `t` tokens.
+fn contender<'a, S: Simd>(
+    x: &'a Inputs,
+    d: Dims,
+    op: Op,
+    opts: Options,
+    ins: impl Fn(&'a Inputs, usize) -> Vec<&'a [f32]> + 'a,
+) -> Run<'a> {
     let mut st = vec![0f32; state_len(op, 1, &d, &opts).unwrap()];
     let mut o = vec![0f32; d.t * d.hv * d.dv];
     Box::new(move |mode, t, ws| {
-        let dt = d.with_t(t);
-        let s = |y: &'a [f32]| slice(y, t, d.t);
-        let ins: Vec<&[f32]> = match op {
-            Op::Gla => vec![s(&x.q), s(&x.k), s(&x.v), s(&x.gk)],
-            _ => vec![s(&x.q), s(&x.k), s(&x.v), s(&x.beta), s(&x.g)],
-        };
         forward_with::<S>(
             op,
             mode,
-            &dt,
+            &d.with_t(t),
             &opts,
-            &ins,
+            &ins(x, t),
             &mut o[..t * d.hv * d.dv],
             &mut st,
             None,
             ws,
         )
         .unwrap();
+    })
+}
+
+fn base<'a, S: Simd>(x: &'a Inputs, d: Dims, op: Op) -> Run<'a> {
+    let opts = Options::Gated(GatedOptions {
+        scale: 0.125,
+        qk_l2norm: op == Op::DeltaRule,
+    });
+    contender::<S>(x, d, op, opts, move |x, t| {
+        let s = |y: &'a [f32]| slice(y, t, d.t);
+        match op {
+            Op::Gla => vec![s(&x.q), s(&x.k), s(&x.v), s(&x.gk)],
+            _ => vec![s(&x.q), s(&x.k), s(&x.v), s(&x.beta), s(&x.g)],
+        }
     })
 }
 
@@ -67,14 +78,11 @@ fn sse_run<'a, S: Simd>(x: &'a Inputs, d: Dims, b: SseBase, n: usize, k: usize) 
         qk_l2norm: b == SseBase::DeltaRule,
         scale: 0.125,
     };
-    let mut st = vec![0f32; sse::state_len(1, &d, &opts).unwrap()];
-    let mut o = vec![0f32; d.t * d.hv * d.dv];
-    let router: Vec<f32> = x.router.iter().take(d.t * n).map(|r| 8.0 * r).collect();
-    Box::new(move |mode, t, ws| {
-        let dt = d.with_t(t);
+    contender::<S>(x, d, sse::op(b), Options::Sse(opts), move |x, t| {
         let s = |y: &'a [f32]| slice(y, t, d.t);
-        let r = &router[..t * n];
-        let ins: Vec<&[f32]> = match b {
+        // The first `t·n` logits as `[t, n]` (N of the 16 generated per token, as before).
+        let r = &x.router[..t * n];
+        match b {
             SseBase::Gla => vec![
                 s(&x.q),
                 s(&x.k),
@@ -97,18 +105,7 @@ fn sse_run<'a, S: Simd>(x: &'a Inputs, d: Dims, b: SseBase, n: usize, k: usize) 
                 s(&x.beta),
                 s(&x.beta),
             ],
-        };
-        sse::forward_with::<S>(
-            mode,
-            &dt,
-            &opts,
-            &ins,
-            &mut o[..t * d.hv * d.dv],
-            &mut st,
-            None,
-            ws,
-        )
-        .unwrap();
+        }
     })
 }
 
@@ -120,23 +117,9 @@ fn rla_run<'a, S: Simd>(x: &'a Inputs, d: Dims, b: RlaBase) -> Run<'a> {
         qk_l2norm: b == RlaBase::DeltaRule,
         scale: 0.125,
     };
-    let mut st = vec![0f32; rla::state_len(1, &d).unwrap()];
-    let mut o = vec![0f32; d.t * d.hv * d.dv];
-    Box::new(move |mode, t, ws| {
-        let dt = d.with_t(t);
+    contender::<S>(x, d, Op::Rla, Options::Rla(opts), move |x, t| {
         let s = |y: &'a [f32]| slice(y, t, d.t);
-        let ins: Vec<&[f32]> = vec![s(&x.q), s(&x.k), s(&x.v), s(&x.g), s(&x.beta), s(&x.beta)];
-        rla::forward_with::<S>(
-            mode,
-            &dt,
-            &opts,
-            &ins,
-            &mut o[..t * d.hv * d.dv],
-            &mut st,
-            None,
-            ws,
-        )
-        .unwrap();
+        vec![s(&x.q), s(&x.k), s(&x.v), s(&x.g), s(&x.beta), s(&x.beta)]
     })
 }
 

@@ -49,7 +49,7 @@ pub struct Inputs {
     pub beta: Vec<f32>,
     /// Per value head, in [−0.3, −0.05].
     pub g: Vec<f32>,
-    /// 16 logits per token (sse takes the first N).
+    /// 16 · T logits, sharpened ×8 (sse over N partitions reads the first N · T as `[T, N]`).
     pub router: Vec<f32>,
 }
 
@@ -68,7 +68,7 @@ impl Inputs {
                 .iter()
                 .map(|x| -0.05 - x.abs())
                 .collect(),
-            router: rand(d.t * 16, 9),
+            router: rand(d.t * 16, 9).iter().map(|r| 8.0 * r).collect(),
         }
     }
 }
