@@ -9,7 +9,7 @@
 #[macro_use]
 mod common;
 use common::isa::{dims, modes};
-use common::second::RlaCase;
+use common::second::{assert_continuation, token_slice, RlaCase};
 use common::{rand_vec, rel_err};
 use hla_core::ops::rla::{self, Residual, RlaBase, RlaOptions};
 use hla_core::simd::Simd;
@@ -225,15 +225,7 @@ fn cu_seqlens_and_continuation() {
             let whole = c.run::<hla_core::simd::Isa>(mode, &mut st);
             let d = c.d;
             let part = |lo: usize, hi: usize| -> RlaCase {
-                let inputs = rla::INPUTS
-                    .iter()
-                    .zip(&c.inputs)
-                    .map(|(spec, x)| {
-                        let ([a, b], _) = spec.per_token(&d, 0);
-                        let w = a * b;
-                        x[lo * w..hi * w].to_vec()
-                    })
-                    .collect();
+                let inputs = token_slice(&rla::INPUTS, &d, 0, &c.inputs, lo, hi);
                 RlaCase {
                     d: d.with_t(hi - lo),
                     opts: c.opts,
@@ -244,12 +236,7 @@ fn cu_seqlens_and_continuation() {
             let mut st2 = vec![0.0; c.state_len()];
             let mut o = part(0, split).run::<hla_core::simd::Isa>(mode, &mut st2);
             o.extend(part(split, d.t).run::<hla_core::simd::Isa>(mode, &mut st2));
-            let w64: Vec<f64> = whole.iter().map(|&x| x as f64).collect();
-            let s64: Vec<f64> = st.iter().map(|&x| x as f64).collect();
-            assert!(
-                rel_err(&o, &w64) < 1e-5 && rel_err(&st2, &s64) < 1e-5,
-                "{base:?} {mode:?}"
-            );
+            assert_continuation(&whole, &st, &o, &st2, &format!("{base:?} {mode:?}"));
         }
     }
 }

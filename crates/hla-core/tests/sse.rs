@@ -8,7 +8,7 @@
 #[macro_use]
 mod common;
 use common::isa::{dims, modes};
-use common::second::SseCase;
+use common::second::{assert_continuation, token_slice, SseCase};
 use common::{rand_vec, rel_err};
 use hla_core::ops::sse::{self, route, SseBase, SseOptions};
 use hla_core::simd::Simd;
@@ -185,18 +185,14 @@ fn continuation_equals_one_run() {
             let whole = c.run::<hla_core::simd::Isa>(mode, &mut st);
             let d = c.d;
             let part = |lo: usize, hi: usize| -> SseCase {
-                let inputs = c
-                    .opts
-                    .base
-                    .inputs()
-                    .iter()
-                    .zip(&c.inputs)
-                    .map(|(spec, x)| {
-                        let ([a, b], _) = spec.per_token(&d, c.opts.partitions);
-                        let w = a * b;
-                        x[lo * w..hi * w].to_vec()
-                    })
-                    .collect();
+                let inputs = token_slice(
+                    c.opts.base.inputs(),
+                    &d,
+                    c.opts.partitions,
+                    &c.inputs,
+                    lo,
+                    hi,
+                );
                 SseCase {
                     d: d.with_t(hi - lo),
                     opts: c.opts,
@@ -207,12 +203,7 @@ fn continuation_equals_one_run() {
             let mut st2 = vec![0.0; c.state_len()];
             let mut o = part(0, split).run::<hla_core::simd::Isa>(mode, &mut st2);
             o.extend(part(split, d.t).run::<hla_core::simd::Isa>(mode, &mut st2));
-            let w64: Vec<f64> = whole.iter().map(|&x| x as f64).collect();
-            let s64: Vec<f64> = st.iter().map(|&x| x as f64).collect();
-            assert!(
-                rel_err(&o, &w64) < 1e-5 && rel_err(&st2, &s64) < 1e-5,
-                "{base:?} {mode:?}"
-            );
+            assert_continuation(&whole, &st, &o, &st2, &format!("{base:?} {mode:?}"));
         }
     }
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::needless_range_loop)]
 
 use hla_core::ops::rla::{self, Residual, RlaBase, RlaOptions};
+use hla_core::ops::shape::InputSpec;
 use hla_core::ops::sse::{self, SseBase, SseOptions};
 use hla_core::simd::Simd;
 use hla_core::workspace::Workspace;
@@ -455,4 +456,34 @@ fn step(
             m[a * dv + b] += k[a] * delta[b];
         }
     }
+}
+
+/// Tokens `lo..hi` of each input of a one-sequence case (`width`: the router's, sse's N).
+pub fn token_slice(
+    specs: &[InputSpec],
+    d: &Dims,
+    width: usize,
+    inputs: &[Vec<f32>],
+    lo: usize,
+    hi: usize,
+) -> Vec<Vec<f32>> {
+    specs
+        .iter()
+        .zip(inputs)
+        .map(|(spec, x)| {
+            let ([a, b], _) = spec.per_token(d, width);
+            let w = a * b;
+            x[lo * w..hi * w].to_vec()
+        })
+        .collect()
+}
+
+/// Two calls carrying the state (outputs `o`, final state `st2`) equal one (`whole`, `st`).
+pub fn assert_continuation(whole: &[f32], st: &[f32], o: &[f32], st2: &[f32], what: &str) {
+    let w64: Vec<f64> = whole.iter().map(|&x| x as f64).collect();
+    let s64: Vec<f64> = st.iter().map(|&x| x as f64).collect();
+    assert!(
+        super::rel_err(o, &w64) < 1e-5 && super::rel_err(st2, &s64) < 1e-5,
+        "{what}"
+    );
 }
