@@ -9,6 +9,13 @@
 //! and the vector moments' updates); [`Values`] what one value head adds (its values, reads
 //! and outputs). The per-operator modules combine them into "carry ⊕ chunk summary" exactly as
 //! derived in docs/math.md; all loops here are O(c²·d) or O(c·d²) matmuls plus O(c²) masks.
+//!
+//! Every step of [`Scores`] and [`Values`] that loops over a chunk is `#[inline(never)]`: a
+//! call per chunk costs nothing, but inlined (LTO folds them through the generic driver into
+//! `ops::forward_with`, one 50–60 KB wasm function holding every operator's forms) V8
+//! compiles their loops slower. At b6925be that cost la1's chunk form 1.14× the pre-trait
+//! build's time outside the GEMMs (whose `Chunk` methods were separate functions); whether it
+//! happens depended on LLVM's inlining budget, i.e. on how many operators the crate had.
 
 mod scores;
 mod values;

@@ -79,6 +79,7 @@ impl<'w> Scores<'w> {
     }
 
     /// Gathers tokens `t0 .. t0+c` of this head and forms the scores.
+    #[inline(never)]
     pub fn load<S: Simd>(&mut self, io: &HeadIo, t0: usize, c: usize, p: &Params) {
         self.load_rows(io, t0, c, p);
         transpose(c, self.dk, self.queries, self.queries_t);
@@ -87,6 +88,7 @@ impl<'w> Scores<'w> {
 
     /// Gathers tokens `t0 .. t0+c` (Q scaled) and their end-of-chunk decayed rows Kd, Qd; no
     /// scores. Enough for first-order state updates (la1's segment summary needs only Kdᵀ V).
+    #[inline(never)]
     pub fn load_rows(&mut self, io: &HeadIo, t0: usize, c: usize, p: &Params) {
         let dk = self.dk;
         self.c = c;
@@ -106,6 +108,7 @@ impl<'w> Scores<'w> {
     }
 
     /// `A = Q Kᵀ` masked to A_L, and A_D, for the rows of [`Self::load_rows`].
+    #[inline(never)]
     pub fn form_scores<S: Simd>(&mut self) {
         let (c, dk) = (self.c, self.dk);
         // A = Q Kᵀ: Kᵀ staged in `rows_scratch` (dk × c).
@@ -137,6 +140,7 @@ impl<'w> Scores<'w> {
 
     /// Mix[t,u] = γ^{t+1} q_tᵀ S0 q_u + Σ_{i≤u} γ^{t−i} A[t,i] A[u,i] for u ≤ t, else 0.
     /// The second term is `(A_D A_Lᵀ) ⊙ L`; the first is the carried key moment's read.
+    #[inline(never)]
     pub fn second_order_mix<S: Simd>(&mut self, s0: &[f32]) {
         let (c, dk) = (self.c, self.dk);
         transpose(c, c, self.scores, self.square_scratch);
@@ -184,6 +188,7 @@ impl<'w> Scores<'w> {
     }
 
     /// Ridge: Mix[t,u] += λ γ^{t−u} (q_t·q_u) for u ≤ t.
+    #[inline(never)]
     pub fn add_ridge_mix<S: Simd>(&mut self, ridge: f32) {
         let (c, dk) = (self.c, self.dk);
         gemm::<S>(
@@ -205,6 +210,7 @@ impl<'w> Scores<'w> {
     }
 
     /// `R1[u] = γ^{u+1} q_u·m0 + Σ_i A_D[u,i]`: R with every value replaced by 1.
+    #[inline(never)]
     pub fn form_r1(&mut self, m0: &[f32]) {
         let (c, dk) = (self.c, self.dk);
         for u in 0..c {
@@ -245,6 +251,7 @@ impl<'w> Scores<'w> {
     }
 
     /// Like [`Self::denominators`] with the carry `a + λ b` (hla2's ridge: n0 + λ m0).
+    #[inline(never)]
     pub fn denominators_ridge(&mut self, m: Mixer, w: Weights, a: &[f32], b: &[f32], ridge: f32) {
         let (c, dk) = (self.c, self.dk);
         for t in 0..c {
@@ -264,6 +271,7 @@ impl<'w> Scores<'w> {
 
     /// The second-order update of a vector moment (w = 1 or R1): n or η, as
     /// [`super::Values::second_order_update`] does for the matrices.
+    #[inline(never)]
     pub fn second_order_vec_update(&mut self, x0: &mut [f32], s0: &[f32], w: Weights) {
         let (c, dk) = (self.c, self.dk);
         // query_weights = Qᵀ w ; vec_scratch = S0 query_weights
@@ -297,6 +305,7 @@ impl<'w> Scores<'w> {
     }
 
     /// `x0 ← γ^c x0 + Σ_i γ^{c−1−i} w_i k_i` (or q_i), w = 1 or R1.
+    #[inline(never)]
     pub fn decayed_vec_update(&mut self, x0: &mut [f32], w: Weights, rows: Rows) {
         let (c, dk) = (self.c, self.dk);
         let rho = self.rho();
@@ -311,6 +320,7 @@ impl<'w> Scores<'w> {
     }
 
     /// `S0 ← γ^c S0 + Kdᵀ K`.
+    #[inline(never)]
     pub fn key_moment_update<S: Simd>(&mut self, s0: &mut [f32]) {
         let (c, dk) = (self.c, self.dk);
         let rho = self.rho();
@@ -340,6 +350,7 @@ impl<'w> Scores<'w> {
     }
 
     /// `dst += Kᵀ Q` (dk×dk, undecayed): ahla's R^{KQ} = Σ k_u⊗q_u.
+    #[inline(never)]
     pub fn key_query_moment_acc<S: Simd>(&mut self, dst: &mut [f32]) {
         let (c, dk) = (self.c, self.dk);
         gemm_acc::<S>(
@@ -358,6 +369,7 @@ impl<'w> Scores<'w> {
     /// chunk's update) and `w0` = γ^{t0}, t0 = tokens before the chunk in the segment:
     /// `sqg += w0 W`, `u += s0 W + Kᵀ (A_Dᵀ Q)` with `W = Σ_u γ^{u+1} q_u⊗q_u` (into `w`).
     /// Needs [`Self::form_scores`] (A_D).
+    #[inline(never)]
     pub fn query_moments_acc<S: Simd>(
         &mut self,
         s0: &[f32],

@@ -68,6 +68,7 @@ impl<'w> Values<'w> {
     }
 
     /// Value head `j`'s rows of the chunk.
+    #[inline(never)]
     pub fn load_v(&mut self, sc: &Scores, io: &HeadIo, t0: usize, j: usize) {
         let dv = self.dv;
         for t in 0..sc.c {
@@ -76,6 +77,7 @@ impl<'w> Values<'w> {
     }
 
     /// `R = diag(γ^{u+1}) Q P0 + A_D V`: row u is q_uᵀ P_u with the carried P0.
+    #[inline(never)]
     pub fn form_r<S: Simd>(&mut self, sc: &Scores, p0: &[f32]) {
         let (c, dv) = (sc.c, self.dv);
         gemm::<S>(
@@ -92,6 +94,7 @@ impl<'w> Values<'w> {
     }
 
     /// `dst[t] += γ^{t+1} (Q X0)[t]` for dst = R or the outputs' numerators.
+    #[inline(never)]
     fn add_carry_read<S: Simd>(&mut self, sc: &Scores, x0: &[f32], into: ReadInto) {
         let (c, dk, dv) = (sc.c, self.dk, self.dv);
         gemm::<S>(
@@ -120,6 +123,7 @@ impl<'w> Values<'w> {
     }
 
     /// `num = mixer · vals + diag(γ^{t+1}) Q X0`.
+    #[inline(never)]
     pub fn outputs<S: Simd>(&mut self, sc: &Scores, m: Mixer, x: Vals, x0: &[f32]) {
         let (c, dv) = (sc.c, self.dv);
         let vals = pick(self.values, self.reads, x);
@@ -138,6 +142,7 @@ impl<'w> Values<'w> {
 
     /// Like [`Self::outputs`] (second order, of V) with the carried read `X0 + λ Y0` (hla2's
     /// ridge: M0 + λ C0).
+    #[inline(never)]
     pub fn outputs_ridge<S: Simd>(&mut self, sc: &Scores, x0: &[f32], y0: &[f32], ridge: f32) {
         for ((d, a), b) in self.query_vals.iter_mut().zip(x0).zip(y0) {
             *d = a + ridge * b;
@@ -148,6 +153,7 @@ impl<'w> Values<'w> {
     }
 
     /// `o` rows of value head `j`: `num_t / floor(den_t)` (or `num_t`).
+    #[inline(never)]
     pub fn write_outputs(
         &self,
         sc: &Scores,
@@ -171,6 +177,7 @@ impl<'w> Values<'w> {
 
     /// Second-order carry update with X = V or R:
     /// `X0 ← γ^c (X0 + S0 (Qᵀ X)) + Kdᵀ (A_Lᵀ X)`  (docs/spec.md: M_AB = ρ_B M_A + M_B + ρ_B S_A C_B).
+    #[inline(never)]
     pub fn second_order_update<S: Simd>(
         &mut self,
         sc: &Scores,
@@ -227,6 +234,7 @@ impl<'w> Values<'w> {
     }
 
     /// `X0 ← γ^c X0 + Kdᵀ X` (keys) or `+ Qdᵀ X` (queries, the ridge's C).
+    #[inline(never)]
     pub fn decayed_outer_update<S: Simd>(
         &mut self,
         sc: &Scores,
