@@ -16,6 +16,7 @@
 //! compiles their loops slower. At b6925be that cost la1's chunk form 1.14× the pre-trait
 //! build's time outside the GEMMs (whose `Chunk` methods were separate functions); whether it
 //! happens depended on LLVM's inlining budget, i.e. on how many operators the crate had.
+//! [`Values::load_v`] (one row copy per token) stays inlinable: outlined it measured no better.
 
 mod scores;
 mod values;

@@ -68,7 +68,6 @@ impl<'w> Values<'w> {
     }
 
     /// Value head `j`'s rows of the chunk.
-    #[inline(never)]
     pub fn load_v(&mut self, sc: &Scores, io: &HeadIo, t0: usize, j: usize) {
         let dv = self.dv;
         for t in 0..sc.c {
