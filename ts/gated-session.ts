@@ -5,7 +5,7 @@
 import { Detail, rangeError, typeError } from './errors.js';
 import { checkSizes } from './limits.js';
 import type { Glue } from './loader.js';
-import { RESET_MESSAGE, type Runtime } from './runtime.js';
+import { SessionCore } from './session-core.js';
 import { withGatedConfig } from './config.js';
 import { checkGated, gatedStateFloats, type DeltaRuleOptions, type GlaOptions } from './gated.js';
 import type { SessionHost } from './session.js';
@@ -34,8 +34,6 @@ const KNOWN = new Set(['batch', 'heads', 'valueHeads', 'dk', 'dv', 'scale', 'qkL
 /** The per-token inputs of each operator, in the binding's order. */
 const INPUT_NAMES: Record<GatedOpName, readonly string[]> = { gla: ['q', 'k', 'v', 'gk'], deltaRule: ['q', 'k', 'v', 'beta', 'g'] };
 
-type Inner = InstanceType<Glue['Session']>;
-
 function positiveInt(name: string, x: unknown): number {
   if (typeof x !== 'number') throw typeError(name, 'a positive integer', x);
   if (!Number.isInteger(x) || x < 1) throw rangeError(name, 'a positive integer', x);
@@ -52,13 +50,7 @@ export class GatedSession {
   readonly dv: number;
   readonly scale: number;
   readonly qkL2norm: boolean;
-  #host: SessionHost;
-  #rt: Runtime;
-  #inner: Inner | null;
-  #epoch: number;
-  #buffer: ArrayBufferLike | null = null;
-  #inputs: Record<string, Float32Array> = {};
-  #output = new Float32Array(0);
+  #core: SessionCore;
 
   /** @internal Use `hla.session('gla' | 'deltaRule', options)`. */
   constructor(host: SessionHost, op: GatedOpName, options: GatedSessionOptions) {
@@ -93,31 +85,9 @@ export class GatedSession {
       ],
       total: 3 * nq + 2 * nv + 2 * this.batch * this.valueHeads + ns + 16 * this.dk + 4 * this.dv,
     });
-    this.#host = host;
-    this.#rt = host.runtime;
-    const glue: Glue = this.#rt.glue;
     const dims = { B: this.batch, T: 1, H: this.heads, HV: this.valueHeads, dk: this.dk, dv: this.dv };
-    this.#inner = this.#rt.track(host.guard(() => withGatedConfig(glue, op, dims, this.scale, this.qkL2norm, (config) => new glue.Session(config))));
-    this.#epoch = this.#rt.epoch;
-  }
-
-  #live(): Inner {
-    if (!this.#inner) throw new Error(`session (${this.op}): used after free()`);
-    if (this.#rt.epoch !== this.#epoch) throw new Error(`session (${this.op}): ${RESET_MESSAGE}`);
-    return this.#inner;
-  }
-
-  /** Views are re-derived whenever wasm memory has grown (which detaches old views). */
-  #views() {
-    const inner = this.#live();
-    const buf = this.#rt.memory.buffer;
-    if (buf !== this.#buffer) {
-      const inputs: Record<string, Float32Array> = {};
-      INPUT_NAMES[this.op].forEach((name, i) => (inputs[name] = new Float32Array(buf, inner.inputPtr(i), inner.inputLen(i))));
-      this.#inputs = Object.freeze(inputs);
-      this.#output = new Float32Array(buf, inner.outputPtr(), this.batch * this.valueHeads * this.dv);
-      this.#buffer = buf;
-    }
+    this.#core = new SessionCore(host, op, INPUT_NAMES[op], nv, (glue: Glue) =>
+      withGatedConfig(glue, op, dims, this.scale, this.qkL2norm, (config) => new glue.Session(config)));
   }
 
   /**
@@ -127,38 +97,32 @@ export class GatedSession {
    * after anything that may grow wasm memory: growth detaches old views.
    */
   get inputs(): Readonly<Record<string, Float32Array>> {
-    this.#views();
-    return this.#inputs;
+    return this.#core.inputs;
   }
 
   /** Zero-copy view of the last step's output `[B·HV·dv]` (overwritten by the next step). */
   get output(): Float32Array {
-    this.#views();
-    return this.#output;
+    return this.#core.output;
   }
 
   /** Tokens consumed so far (per batch row). */
   get position(): number {
-    return this.#live().position;
+    return this.#core.live().position;
   }
 
   /** Bytes of streaming state this session holds. */
   get stateBytes(): number {
-    return 4 * this.#live().stateLen();
+    return 4 * this.#core.live().stateLen();
   }
 
   /** A copy of the state floats `[batch, HV, dk, dv]` (the layout of `finalState`). */
   stateFloats(): Float32Array {
-    const inner = this.#live();
-    return new Float32Array(this.#rt.memory.buffer, inner.statePtr(), inner.stateLen()).slice();
+    return this.#core.state().slice();
   }
 
   /** One token read from `inputs`; returns `output` (a view, valid until the next step). */
   stepInPlace(): Float32Array {
-    const inner = this.#live();
-    this.#host.guard(() => inner.step());
-    if (this.#rt.memory.buffer !== this.#buffer) this.#views();
-    return this.#output;
+    return this.#core.stepInPlace();
   }
 
   /**
@@ -169,9 +133,9 @@ export class GatedSession {
     const names = INPUT_NAMES[this.op];
     const min = this.op === 'deltaRule' ? names.length - 1 : names.length;
     if (args.length < min || args.length > names.length) throw new TypeError(`step: expected ${names.slice(0, min).join(', ')}${min < names.length ? ` (and ${names[names.length - 1]})` : ''}, got ${args.length} arguments`);
-    this.#views();
+    const inputs = this.#core.inputs;
     const views = args.map((x, i) => {
-      const want = this.#inputs[names[i]].length;
+      const want = inputs[names[i]].length;
       const view = f32View(names[i], x, `a Float32Array of ${want} floats`);
       if (view.length !== want) throw rangeError(`${names[i]}.length`, `${want}`, view.length);
       return view;
@@ -182,10 +146,10 @@ export class GatedSession {
       if (views[4]) checkGates('g', views[4]);
     }
     // An argument may be one of this session's own views: copy it out before the writes below.
-    const buf = this.#rt.memory.buffer;
+    const buf = this.#core.buffer;
     const copies = views.map((x) => (x.buffer === buf ? x.slice() : x));
-    copies.forEach((x, i) => this.#inputs[names[i]].set(x));
-    if (this.op === 'deltaRule' && copies.length === 4) this.#inputs.g.fill(0);
+    copies.forEach((x, i) => inputs[names[i]].set(x));
+    if (this.op === 'deltaRule' && copies.length === 4) inputs.g.fill(0);
     return this.stepInPlace().slice();
   }
 
@@ -195,7 +159,7 @@ export class GatedSession {
    * `[B, T, HV, dv]`. The state advances by T.
    */
   prefill(q: Tensor, k: Tensor, v: Tensor, options: GlaOptions | DeltaRuleOptions): Tensor {
-    const inner = this.#live();
+    this.#core.live();
     if (typeof options !== 'object' || options === null) throw typeError('options', this.op === 'gla' ? 'an object { gk, mode?, chunkSize? }' : 'an object { beta, g?, mode?, chunkSize? }', options);
     checkKnown(options, new Set(this.op === 'gla' ? ['gk', 'mode', 'chunkSize'] : ['beta', 'g', 'mode', 'chunkSize']), 'prefill options');
     const full = { ...options, scale: this.scale, ...(this.op === 'deltaRule' ? { qkL2norm: this.qkL2norm } : {}) };
@@ -203,46 +167,30 @@ export class GatedSession {
     if (c.B !== this.batch || c.H !== this.heads || c.HV !== this.valueHeads || c.dk !== this.dk || c.dv !== this.dv) {
       throw rangeError('q/v.shape', `[${this.batch}, T, ${this.heads}, ${this.dk}] / [${this.batch}, T, ${this.valueHeads}, ${this.dv}] (the session's)`, new Detail(`[${c.B}, ${c.T}, ${c.H}, ${c.dk}] / [${c.B}, ${c.T}, ${c.HV}, ${c.dv}]`));
     }
-    const o = new Float32Array(c.B * c.T * c.HV * c.dv);
-    this.#host.guard(() => {
-      c.inputs.forEach((x, i) => inner.setInput(i, x));
-      inner.prefill(c.T, c.chunkSize, o);
-    });
+    const o = this.#core.prefill(c.inputs, c.T, c.chunkSize, c.B * c.T * c.HV * c.dv);
     return { data: o, shape: [c.B, c.T, c.HV, c.dv] };
   }
 
   /** Self-describing bytes (operator, dims, scale, qkL2norm, position, state, CRC-32): README "Snapshots". */
   snapshot(): Uint8Array {
-    const inner = this.#live();
-    const state = new Float32Array(this.#rt.memory.buffer, inner.statePtr(), inner.stateLen());
+    const state = this.#core.state();
     const { op, batch, heads, valueHeads, dk, dv, scale, qkL2norm } = this;
-    return encodeSnapshot({ op, batch, heads, valueHeads, dk, dv, scale, eps: 1, ridge: 0, normalize: false, decay: new Float32Array([1]), qkL2norm, position: inner.position }, state);
+    return encodeSnapshot({ op, batch, heads, valueHeads, dk, dv, scale, eps: 1, ridge: 0, normalize: false, decay: new Float32Array([1]), qkL2norm, position: this.#core.live().position }, state);
   }
 
   /** @internal Loads state and position decoded from a snapshot of the same shape. */
   _load(state: Float32Array, position: number): void {
-    const inner = this.#live();
-    if (state.length !== inner.stateLen()) throw rangeError('snapshot state', `${inner.stateLen()} floats`, state.length);
-    new Float32Array(this.#rt.memory.buffer, inner.statePtr(), state.length).set(state);
-    inner.position = position;
+    this.#core.load(state, position);
   }
 
   /** Back to the empty state, position 0. */
   reset(): void {
-    this.#live().reset();
+    this.#core.live().reset();
   }
 
   /** Returns the session's wasm memory. Idempotent. */
   free(): void {
-    if (!this.#inner) return;
-    if (this.#rt.epoch === this.#epoch) {
-      this.#rt.untrack(this.#inner);
-      this.#inner.free();
-    }
-    this.#inner = null;
-    this.#buffer = null;
-    this.#inputs = {};
-    this.#output = new Float32Array(0);
+    this.#core.free();
   }
 
   [Symbol.dispose](): void {
@@ -251,7 +199,7 @@ export class GatedSession {
 
   /** Whether `free()` has been called. */
   get freed(): boolean {
-    return this.#inner === null;
+    return this.#core.freed;
   }
 }
 

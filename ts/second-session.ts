@@ -6,7 +6,7 @@
 import { Detail, rangeError, typeError } from './errors.js';
 import { checkSizes } from './limits.js';
 import type { Glue } from './loader.js';
-import { RESET_MESSAGE, type Runtime } from './runtime.js';
+import { SessionCore } from './session-core.js';
 import { checkRla, checkSse } from './second.js';
 import type { RlaOptions, SseInputs, SseOptions } from './second-options.js';
 import type { SessionHost } from './session.js';
@@ -54,7 +54,6 @@ const NAMES = {
   rla: ['q', 'k', 'v', 'g', 'beta', 'correction'],
 } as const;
 
-type Inner = InstanceType<Glue['Session']>;
 
 function positiveInt(name: string, x: unknown): number {
   if (typeof x !== 'number') throw typeError(name, 'a positive integer', x);
@@ -73,13 +72,7 @@ export class SecondSession {
   /** The options every call of this session runs with (those of `hla.sse` / `hla.rla`). */
   readonly options: Readonly<SseOptions | Omit<RlaOptions, 'correction' | 'g' | 'beta'>>;
   readonly names: readonly string[];
-  #host: SessionHost;
-  #rt: Runtime;
-  #inner: Inner | null;
-  #epoch: number;
-  #buffer: ArrayBufferLike | null = null;
-  #inputs: Record<string, Float32Array> = {};
-  #output = new Float32Array(0);
+  #core: SessionCore;
   /** sse: N (the router's width); rla: 0. */
   #partitions = 0;
 
@@ -119,38 +112,15 @@ export class SecondSession {
       this.names = NAMES.rla;
     }
     checkSizes({ buffers: [['state', `an ${op} state`, c.stateFloats]], total: 2 * c.stateFloats });
-    this.#host = host;
-    this.#rt = host.runtime;
-    const glue: Glue = this.#rt.glue;
-    this.#inner = this.#rt.track(host.guard(() => {
+    this.#core = new SessionCore(host, op, this.names, B * HV * dv, (glue: Glue) => {
       const config = c.config(glue);
       try {
         return new glue.Session(config);
       } finally {
         config.free();
       }
-    }));
-    this.#epoch = this.#rt.epoch;
+    });
     this.reset();
-  }
-
-  #live(): Inner {
-    if (!this.#inner) throw new Error(`session (${this.op}): used after free()`);
-    if (this.#rt.epoch !== this.#epoch) throw new Error(`session (${this.op}): ${RESET_MESSAGE}`);
-    return this.#inner;
-  }
-
-  /** Views are re-derived whenever wasm memory has grown (which detaches old views). */
-  #views() {
-    const inner = this.#live();
-    const buf = this.#rt.memory.buffer;
-    if (buf !== this.#buffer) {
-      const inputs: Record<string, Float32Array> = {};
-      this.names.forEach((name, i) => (inputs[name] = new Float32Array(buf, inner.inputPtr(i), inner.inputLen(i))));
-      this.#inputs = Object.freeze(inputs);
-      this.#output = new Float32Array(buf, inner.outputPtr(), this.batch * this.valueHeads * this.dv);
-      this.#buffer = buf;
-    }
   }
 
   /**
@@ -160,57 +130,51 @@ export class SecondSession {
    * call `stepInPlace()`. Read them again after anything that may grow wasm memory.
    */
   get inputs(): Readonly<Record<string, Float32Array>> {
-    this.#views();
-    return this.#inputs;
+    return this.#core.inputs;
   }
 
   /** Zero-copy view of the last step's output `[B·HV·dv]` (overwritten by the next step). */
   get output(): Float32Array {
-    this.#views();
-    return this.#output;
+    return this.#core.output;
   }
 
   /** Tokens consumed so far (per batch row). */
   get position(): number {
-    return this.#live().position;
+    return this.#core.live().position;
   }
 
   /** Bytes of streaming state this session holds. */
   get stateBytes(): number {
-    return 4 * this.#live().stateLen();
+    return 4 * this.#core.live().stateLen();
   }
 
   /** A copy of the state floats (the layout of `finalState`). */
   stateFloats(): Float32Array {
-    const inner = this.#live();
-    return new Float32Array(this.#rt.memory.buffer, inner.statePtr(), inner.stateLen()).slice();
+    return this.#core.state().slice();
   }
 
   /** One token read from `inputs`; returns `output` (a view, valid until the next step). */
   stepInPlace(): Float32Array {
-    const inner = this.#live();
-    this.#host.guard(() => inner.step());
-    if (this.#rt.memory.buffer !== this.#buffer) this.#views();
-    return this.#output;
+    return this.#core.stepInPlace();
   }
 
   /** One token: `{ name: Float32Array }` for every input (as `inputs`); returns a copy of the output. */
   step(token: Record<string, Float32Array>): Float32Array {
     if (typeof token !== 'object' || token === null) throw typeError('token', `an object { ${this.names.join(', ')} }`, token);
     checkKnown(token, new Set(this.names), 'step');
-    this.#views();
-    const buf = this.#rt.memory.buffer;
+    const inputs = this.#core.inputs;
+    const buf = this.#core.buffer;
     const copies: [string, Float32Array][] = [];
     for (const name of this.names) {
       if (token[name] === undefined) continue;
-      const want = this.#inputs[name].length;
+      const want = inputs[name].length;
       const view = f32View(name, token[name], `a Float32Array of ${want} floats`);
       if (view.length !== want) throw rangeError(`${name}.length`, `${want}`, view.length);
       copies.push([name, view.buffer === buf ? view.slice() : view]);
     }
     const missing = this.names.filter((n) => token[n] === undefined && !['g', 'beta', 'g1', 'g2'].includes(n));
     if (missing.length) throw typeError(`step.${missing[0]}`, 'a Float32Array (required)', undefined);
-    for (const [name, x] of copies) this.#inputs[name].set(x);
+    for (const [name, x] of copies) inputs[name].set(x);
     return this.stepInPlace().slice();
   }
 
@@ -220,7 +184,7 @@ export class SecondSession {
    * state advances by T.
    */
   prefill(...args: unknown[]): Tensor {
-    const inner = this.#live();
+    this.#core.live();
     const call = this.op === 'sse' ? args[1] : args[3];
     if (call !== undefined && (typeof call !== 'object' || call === null)) throw typeError('prefill options', 'an object', call);
     const extra = (call ?? {}) as Record<string, unknown>;
@@ -231,11 +195,7 @@ export class SecondSession {
     if (c.B !== this.batch || c.H !== this.heads || c.HV !== this.valueHeads || c.dk !== this.dk || c.dv !== this.dv) {
       throw rangeError('shapes', `[${this.batch}, T, ${this.heads}, ${this.dk}] / [${this.batch}, T, ${this.valueHeads}, ${this.dv}] (the session's)`, new Detail(`[${c.B}, ${c.T}, ${c.H}, ${c.dk}] / [${c.B}, ${c.T}, ${c.HV}, ${c.dv}]`));
     }
-    const o = new Float32Array(c.B * c.T * c.HV * c.dv);
-    this.#host.guard(() => {
-      c.inputs.forEach((x, i) => inner.setInput(i, x));
-      inner.prefill(c.T, c.chunkSize, o);
-    });
+    const o = this.#core.prefill(c.inputs, c.T, c.chunkSize, c.B * c.T * c.HV * c.dv);
     return { data: o, shape: [c.B, c.T, c.HV, c.dv] };
   }
 
@@ -244,13 +204,12 @@ export class SecondSession {
    * version 2, README "Snapshot format"); `hla.restore(bytes)` continues bit for bit.
    */
   snapshot(): Uint8Array {
-    const inner = this.#live();
-    const state = new Float32Array(this.#rt.memory.buffer, inner.statePtr(), inner.stateLen());
+    const state = this.#core.state();
     const { op, batch, heads, valueHeads, dk, dv } = this;
     const o = this.options as Record<string, unknown>;
     // The options in effect (the defaults of ts/second.ts where the caller gave none).
     const scale = (o.scale as number | undefined) ?? 1 / Math.sqrt(dk);
-    const common = { op, batch, heads, valueHeads, dk, dv, scale, eps: 1, ridge: 0, normalize: false, decay: new Float32Array([1]), position: inner.position };
+    const common = { op, batch, heads, valueHeads, dk, dv, scale, eps: 1, ridge: 0, normalize: false, decay: new Float32Array([1]), position: this.#core.live().position };
     if (op === 'sse') {
       const base = o.base as 'gla' | 'deltaRule';
       const sse = { partitions: this.#partitions, topK: (o.topK as number | undefined) ?? 1, base, weightQuery: o.weightQuery !== false, weightKey: o.weightKey !== false };
@@ -262,29 +221,18 @@ export class SecondSession {
 
   /** @internal Loads state and position decoded from a snapshot of the same shape. */
   _load(state: Float32Array, position: number): void {
-    const inner = this.#live();
-    if (state.length !== inner.stateLen()) throw rangeError('snapshot state', `${inner.stateLen()} floats`, state.length);
-    new Float32Array(this.#rt.memory.buffer, inner.statePtr(), state.length).set(state);
-    inner.position = position;
+    this.#core.load(state, position);
   }
 
   /** Back to the empty state, position 0 (rla's `beta` view back to 1). */
   reset(): void {
-    this.#live().reset();
+    this.#core.live().reset();
     if (this.op === 'rla') this.inputs.beta.fill(1);
   }
 
   /** Returns the session's wasm memory. Idempotent. */
   free(): void {
-    if (!this.#inner) return;
-    if (this.#rt.epoch === this.#epoch) {
-      this.#rt.untrack(this.#inner);
-      this.#inner.free();
-    }
-    this.#inner = null;
-    this.#buffer = null;
-    this.#inputs = {};
-    this.#output = new Float32Array(0);
+    this.#core.free();
   }
 
   [Symbol.dispose](): void {
@@ -293,6 +241,6 @@ export class SecondSession {
 
   /** Whether `free()` has been called. */
   get freed(): boolean {
-    return this.#inner === null;
+    return this.#core.freed;
   }
 }

@@ -1,0 +1,117 @@
+// What every session over the binding's generic `Session` shares (gla, deltaRule, sse, rla): the
+// wasm object's lifetime (free, reset epoch), zero-copy views of its named inputs and its output,
+// stepping and prefill. The public session classes keep their own validation and snapshots.
+import type { Glue } from './loader.js';
+import { rangeError } from './errors.js';
+import { RESET_MESSAGE, type Runtime } from './runtime.js';
+import type { SessionHost } from './session.js';
+
+type Inner = InstanceType<Glue['Session']>;
+
+/** @internal */
+export class SessionCore {
+  #op: string;
+  #names: readonly string[];
+  #outputLen: number;
+  #host: SessionHost;
+  #rt: Runtime;
+  #inner: Inner | null;
+  #epoch: number;
+  #buffer: ArrayBufferLike | null = null;
+  #inputs: Record<string, Float32Array> = {};
+  #output = new Float32Array(0);
+
+  /** `create` builds the binding's session (inside the host's trap guard). */
+  constructor(host: SessionHost, op: string, names: readonly string[], outputLen: number, create: (glue: Glue) => Inner) {
+    this.#op = op;
+    this.#names = names;
+    this.#outputLen = outputLen;
+    this.#host = host;
+    this.#rt = host.runtime;
+    const glue: Glue = this.#rt.glue;
+    this.#inner = this.#rt.track(host.guard(() => create(glue)));
+    this.#epoch = this.#rt.epoch;
+  }
+
+  live(): Inner {
+    if (!this.#inner) throw new Error(`session (${this.#op}): used after free()`);
+    if (this.#rt.epoch !== this.#epoch) throw new Error(`session (${this.#op}): ${RESET_MESSAGE}`);
+    return this.#inner;
+  }
+
+  /** Views are re-derived whenever wasm memory has grown (which detaches old views). */
+  #views() {
+    const inner = this.live();
+    const buf = this.#rt.memory.buffer;
+    if (buf !== this.#buffer) {
+      const inputs: Record<string, Float32Array> = {};
+      this.#names.forEach((name, i) => (inputs[name] = new Float32Array(buf, inner.inputPtr(i), inner.inputLen(i))));
+      this.#inputs = Object.freeze(inputs);
+      this.#output = new Float32Array(buf, inner.outputPtr(), this.#outputLen);
+      this.#buffer = buf;
+    }
+  }
+
+  get inputs(): Readonly<Record<string, Float32Array>> {
+    this.#views();
+    return this.#inputs;
+  }
+
+  get output(): Float32Array {
+    this.#views();
+    return this.#output;
+  }
+
+  /** The wasm memory an argument must not alias (it is copied out before the input writes). */
+  get buffer(): ArrayBufferLike {
+    return this.#rt.memory.buffer;
+  }
+
+  /** A view of the state floats (valid until wasm memory grows). */
+  state(): Float32Array {
+    const inner = this.live();
+    return new Float32Array(this.#rt.memory.buffer, inner.statePtr(), inner.stateLen());
+  }
+
+  stepInPlace(): Float32Array {
+    const inner = this.live();
+    this.#host.guard(() => inner.step());
+    if (this.#rt.memory.buffer !== this.#buffer) this.#views();
+    return this.#output;
+  }
+
+  /** `t` tokens of checked, binding-ordered inputs; returns the outputs `[B, T, HV, dv]` flat. */
+  prefill(inputs: readonly Parameters<Inner["setInput"]>[1][], t: number, chunkSize: number, outputLen: number): Float32Array {
+    const inner = this.live();
+    const o = new Float32Array(outputLen);
+    this.#host.guard(() => {
+      inputs.forEach((x, i) => inner.setInput(i, x));
+      inner.prefill(t, chunkSize, o);
+    });
+    return o;
+  }
+
+  /** Loads state and position decoded from a snapshot of the same shape. */
+  load(state: Float32Array, position: number): void {
+    const inner = this.live();
+    if (state.length !== inner.stateLen()) throw rangeError('snapshot state', `${inner.stateLen()} floats`, state.length);
+    new Float32Array(this.#rt.memory.buffer, inner.statePtr(), state.length).set(state);
+    inner.position = position;
+  }
+
+  free(): void {
+    if (!this.#inner) return;
+    if (this.#rt.epoch === this.#epoch) {
+      this.#rt.untrack(this.#inner);
+      this.#inner.free();
+    }
+    this.#inner = null;
+    this.#buffer = null;
+    this.#inputs = {};
+    this.#output = new Float32Array(0);
+  }
+
+  get freed(): boolean {
+    return this.#inner === null;
+  }
+}
