@@ -42,7 +42,8 @@ impl<'a> MatRef<'a> {
 /// usual AVX2 sgemm block — 12 independent FMA chains cover the FMA latency on both ports,
 /// where 8 would leave them idle part of the time.
 const fn mr(lanes: usize) -> usize {
-    // HLA_GEMM_MR=1..6 at build time overrides it (the tile measurement, bench/threads.ts).
+    // HLA_GEMM_MR=1..6 at build time overrides it (the tile measurement, bench/tiles.ts; on the
+    // 16-core Xeon 3–6 rows measured within noise of each other, README "Benchmark").
     if let Some(v) = option_env!("HLA_GEMM_MR") {
         let d = v.as_bytes()[0];
         if v.len() == 1 && d >= b'1' && d <= b'6' {
