@@ -9,13 +9,13 @@
 // Every race interleaves its contenders round-robin after a time-based warm-up (harness.ts
 // `raceAsync`), so a slow phase of this shared machine hits all of them alike.
 import { mulberry32 } from '../examples/browser/seeded.ts';
-import type { Backend, Hla, OpName, Tensor } from '../dist/index.mjs';
+import { BACKENDS as ALL_BACKENDS, HLA_OPS, type Backend, type Hla, type OpName, type Tensor } from '../dist/index.mjs';
 import { BaselineDecoder, baselineForward } from './baseline.js';
 import { gflops } from './flops.js';
 import { fmt, machineInfo, median, raceAsync, table, type Timing } from './harness.js';
 
-export const OPS: OpName[] = ['la1', 'hla2', 'ahla', 'hla3'];
-export const BACKENDS: Backend[] = ['relaxed', 'simd128', 'scalar'];
+export const OPS: OpName[] = [...HLA_OPS];
+export const BACKENDS: Backend[] = [...ALL_BACKENDS];
 /** Prefill forms: the fused recurrence and the chunk-parallel scan at two chunk sizes. */
 export type Form = 'recurrent' | 'chunk32' | 'chunk64';
 export const FORMS: Form[] = ['recurrent', 'chunk32', 'chunk64'];

@@ -1,6 +1,6 @@
 // finalState → initialState continues exactly; cuSeqlens ≡ separate runs.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OPS, type Hla, type OpName } from '../dist/index.mjs';
+import { HLA_OPS, type Hla, type OpName } from '../dist/index.mjs';
 import { bruteForce } from './reference/bruteforce.js';
 import { allBackends, concatT, qkv, relErr, rng, sliceT, TOL } from './helpers.js';
 
@@ -11,7 +11,7 @@ beforeAll(async () => {
 
 
 
-describe.each(OPS)('%s continuation', (op) => {
+describe.each(HLA_OPS)('%s continuation', (op) => {
   it('[0,s) then [s,T) with the final state equals one run, at several split points and modes', () => {
     const T = 45;
     const { q, k, v } = qkv(2, T, 2, 4, 6, 5, 31, true);

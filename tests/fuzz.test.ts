@@ -8,12 +8,12 @@
 // calls; all must be zero, with wasm memory growth under 64 MiB and 24 live sessions unchanged.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init, type Hla, type Session } from '../dist/index.mjs';
+import { HLA_OPS, init, type Hla, type Session } from '../dist/index.mjs';
 import { craft, crc32, snapshotFields, type Fields } from './snapshots.js';
 
 const MAX = 536_870_911; // floats in one wasm32 buffer
 const MAX_CHUNK = 1024;
-const OPS = ['la1', 'hla2', 'ahla', 'hla3'] as const;
+const OPS = HLA_OPS; // by snapshot code: la1, hla2, ahla, hla3
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
 /** FUZZ_RUNS=0.01 for a quick look; the counts below assume the full runs. */
 const RUNS = (n: number) => Math.ceil(n * Number(process.env.FUZZ_RUNS ?? 1));

@@ -1,6 +1,6 @@
 // Every operator × form × option against the float64 brute force, on every backend.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OPS, type Hla, type OpName } from '../dist/index.mjs';
+import { HLA_OPS, type Hla, type OpName } from '../dist/index.mjs';
 import { bruteForce } from './reference/bruteforce.js';
 import { allBackends, qkv, relErr, TOL } from './helpers.js';
 
@@ -16,7 +16,7 @@ const SHAPES = [
   { name: 'dk=dv=16, B=1', B: 1, T: 70, H: 1, HV: 1, dk: 16, dv: 16 },
 ];
 
-describe.each(OPS)('%s', (op) => {
+describe.each(HLA_OPS)('%s', (op) => {
   for (const s of SHAPES) {
     const T = op === 'hla3' ? Math.min(s.T, 32) : s.T;
     for (const decay of [1, 0.9]) {
@@ -79,7 +79,7 @@ describe.each(OPS)('%s', (op) => {
 describe('backends agree', () => {
   it('every backend gives the same outputs within tolerance', () => {
     const { q, k, v } = qkv(1, 64, 2, 2, 16, 16, 77);
-    for (const op of OPS) {
+    for (const op of HLA_OPS) {
       const outs = backends.map((h) => h[op](q, k, v, { decay: 0.99 }).o.data);
       for (const o of outs.slice(1)) expect(relErr(o, Float64Array.from(outs[0]))).toBeLessThanOrEqual(TOL);
     }

@@ -2,7 +2,7 @@
 // workers compute segment summaries, fold carries and run the segments; the result equals the
 // single-threaded call within 1e-4 (relative) for every operator and option, on every backend.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init, type Backend, type Hla, type OpName, OPS } from '../target/testing/dist/index.mjs';
+import { init, type Backend, type Hla, type OpName, HLA_OPS } from '../target/testing/dist/index.mjs';
 import { KEY_COST, MIN_GAIN, planSegments, SETTLE_COST, SPLIT_MIN_T, SUMMARY_COST } from '../ts/sequence.ts';
 import { checkForward } from '../ts/validate.ts';
 import { allBackends, qkv, relErr, TOL } from './helpers.js';
@@ -27,7 +27,7 @@ afterAll(() => {
 describe('planSegments', () => {
   it('splits one long sequence with fewer groups than workers, balanced by the summary cost', () => {
     const { q, k, v } = qkv(1, 1000, 1, 1, 4, 4, 5);
-    for (const op of OPS) {
+    for (const op of HLA_OPS) {
       for (const normalize of [false, true]) {
         const { bounds: b, deferred } = planSegments(op, checkForward(op, q, k, v, { normalize }), 2)!;
         expect(deferred).toBe(op === 'hla2' && !normalize);
@@ -60,7 +60,7 @@ describe('planSegments', () => {
     try {
       const long = qkv(1, SPLIT_MIN_T, 1, 1, 2, 2, 6);
       const plan = (op: OpName, o = {}) => planSegments(op, checkForward(op, long.q, long.k, long.v, o), 2);
-      for (const op of OPS) {
+      for (const op of HLA_OPS) {
         const gain = 2 - SUMMARY_COST[op];
         expect(plan(op, { normalize: true }) !== null, op).toBe(gain >= MIN_GAIN);
       }
@@ -75,7 +75,7 @@ describe('planSegments', () => {
 
 describe.each(backends.map((b) => b.backend))('%s backend, one sequence split over workers', (backend) => {
   const single = () => backends.find((b) => b.backend === backend)!;
-  it.each(OPS)('%s equals the single-threaded call for every option', async (op) => {
+  it.each(HLA_OPS)('%s equals the single-threaded call for every option', async (op) => {
     let worst = 0;
     let n = 0;
     for (const threads of [2, 3]) {
@@ -115,7 +115,7 @@ describe('split and head split agree with the serial call', () => {
     const pooled = pools.get(`${backends[0].backend}/2`)!;
     const single = backends[0];
     const T = 400;
-    for (const op of OPS) {
+    for (const op of HLA_OPS) {
       const { q, k, v } = qkv(2, T, 1, 1, 4, 4, 90);
       const opts = { decay: 0.95, outputFinalState: true };
       const serial = single[op](q, k, v, opts);

@@ -1,7 +1,7 @@
 // Sessions: step ≡ functional forward, prefill + steps ≡ one forward, snapshots restore
 // anywhere, views survive memory growth, nothing leaks, bad input changes nothing.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init, type Hla, type OpName, type Session, type Tensor, OPS } from '../dist/index.mjs';
+import { init, type Hla, type OpName, type Session, type Tensor, HLA_OPS } from '../dist/index.mjs';
 import { allBackends, qkv, relErr, sliceT, TOL } from './helpers.js';
 
 let backends: Hla[] = [];
@@ -40,7 +40,7 @@ function stepAll(s: Session, q: Tensor, k: Tensor, v: Tensor, t0 = 0, inPlace = 
   return out;
 }
 
-describe.each(OPS)('%s session', (op) => {
+describe.each(HLA_OPS)('%s session', (op) => {
   for (const [decay, normalize] of [[1, false], [0.9, true]] as const) {
     it(`step over T tokens ≡ functional forward (B=2, GQA, decay=${decay}, normalize=${normalize})`, () => {
       const { q, k, v } = qkv(2, 20, 2, 4, 5, 3, 41, normalize);

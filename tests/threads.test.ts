@@ -2,7 +2,7 @@
 // with either transport (shared memory, copies); results equal the single-threaded call for
 // every operator and option (bit for bit by groups), and the pool ends with close().
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init, type Hla, type OpName, OPS } from '../target/testing/dist/index.mjs';
+import { init, type Hla, type OpName, HLA_OPS } from '../target/testing/dist/index.mjs';
 import { availableParallelism } from 'node:os';
 import { hlaCall } from '../ts/call.ts';
 import { balance, plan, type Piece } from '../ts/plan.ts';
@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => pooled.close());
 
 
-describe.each(OPS)('%s with 2 threads', (op) => {
+describe.each(HLA_OPS)('%s with 2 threads', (op) => {
   it('equals the single-threaded call (GQA, B=2, odd dims, decay per head, normalize, chunk and recurrent)', async () => {
     const { q, k, v } = qkv(2, 23, 3, 6, 5, 3, 61, true);
     const opts = { decay: [0.9, 1, 0.8], normalize: true, ...(op === 'hla2' ? { ridge: 0.2 } : {}) };
@@ -48,7 +48,7 @@ describe('one long sequence', () => {
   beforeAll(() => void ((globalThis as Record<symbol, unknown>)[KNOB] = 256));
   afterAll(() => void delete (globalThis as Record<symbol, unknown>)[KNOB]);
 
-  it.each(OPS)('%s: B=1, H=1 split along T and B=2, H=1 equal the single-threaded call', async (op) => {
+  it.each(HLA_OPS)('%s: B=1, H=1 split along T and B=2, H=1 equal the single-threaded call', async (op) => {
     const opts = { decay: 0.97, normalize: true, outputFinalState: true, ...(op === 'hla2' ? { ridge: 0.1 } : {}) };
     for (const B of [1, 2]) {
       const { q, k, v } = qkv(B, 300, 1, 1, 7, 5, 65, true);
@@ -97,7 +97,7 @@ describe.each(['shared', 'copy'] as const)('%s transport', (transport) => {
     expect(single.transport).toBeNull();
   });
 
-  it.each(OPS)('%s: (sequence, head) groups cut mid-sequence, GQA, initial state, both modes: bit-identical', async (op) => {
+  it.each(HLA_OPS)('%s: (sequence, head) groups cut mid-sequence, GQA, initial state, both modes: bit-identical', async (op) => {
     const { q, k, v } = qkv(3, 17, 5, 10, 6, 3, 81, true);
     const first = single[op](q, k, v, { decay: 0.9, outputFinalState: true });
     for (const mode of [{ mode: 'recurrent' as const }, { mode: 'chunk' as const, chunkSize: 4 }]) {
@@ -137,7 +137,7 @@ describe.each(['shared', 'copy'] as const)('%s transport', (transport) => {
     beforeAll(() => void ((globalThis as Record<symbol, unknown>)[KNOB_T] = 256));
     afterAll(() => void delete (globalThis as Record<symbol, unknown>)[KNOB_T]);
 
-    it.each(OPS)('%s: 2 heads over 4 workers (each head along T on 2) within float32 rounding', async (op) => {
+    it.each(HLA_OPS)('%s: 2 heads over 4 workers (each head along T on 2) within float32 rounding', async (op) => {
       const { q, k, v } = qkv(1, 600, 2, 4, 6, 5, 84, true);
       for (const normalize of [false, true]) {
         const opts = { decay: [0.97, 0.99], normalize, outputFinalState: true };

@@ -3,11 +3,11 @@
 // so `stepInPlace` copies and allocates nothing on the JS side. Gate values are checked by the
 // kernel's own validator on every step (a bad gate is a RangeError and the state is untouched).
 import { Detail, rangeError, typeError } from './errors.js';
-import { checkSizes } from './limits.js';
 import type { Glue } from './loader.js';
 import { SessionCore } from './session-core.js';
 import { withGatedConfig } from './config.js';
-import { checkGated, gatedStateFloats, type DeltaRuleOptions, type GlaOptions } from './gated.js';
+import { checkGated, type DeltaRuleOptions, type GlaOptions } from './gated.js';
+import { checkSizes, stateFloats } from './limits.js';
 import type { SessionHost } from './session.js';
 import { encodeSnapshot } from './snapshot.js';
 import type { GatedOpName, Tensor } from './types.js';
@@ -76,7 +76,7 @@ export class GatedSession {
       this.qkL2norm = options.qkL2norm;
     }
     const nq = this.batch * this.heads * this.dk, nv = this.batch * this.valueHeads * this.dv;
-    const ns = gatedStateFloats(this.batch, this.valueHeads, this.dk, this.dv);
+    const ns = stateFloats(op, this.batch, this.heads, this.valueHeads, this.dk, this.dv, false);
     checkSizes({
       buffers: [
         ['dk', 'inputs q, k of batch·heads·dk', nq],

@@ -2,7 +2,8 @@
 // gates are per-token inputs next to q, k, v (docs/math.md section g; FLA's `chunk_gla` and
 // `chunk_gated_delta_rule` arguments). Checked here, before any wasm memory is touched.
 import { Detail, rangeError, typeError } from './errors.js';
-import { checkSizes, MAX_CHUNK } from './limits.js';
+import { checkSizes, MAX_CHUNK, stateFloats } from './limits.js';
+import { entryOf } from './operators.js';
 import { HlaState, isHlaState, stateData } from './state.js';
 import type { GatedOpName, Tensor } from './types.js';
 import { checkKnown, checkTensorData, f32View } from './validate.js';
@@ -39,9 +40,6 @@ export interface DeltaRuleOptions extends GatedCommonOptions {
   qkL2norm?: boolean;
 }
 
-/** Chunk length for mode 'chunk' without `chunkSize`. */
-export const GATED_DEFAULT_CHUNK = 64;
-
 const COMMON = ['scale', 'initialState', 'outputFinalState', 'mode', 'chunkSize', 'cuSeqlens'];
 const KNOWN: Record<GatedOpName, Set<string>> = {
   gla: new Set(['gk', ...COMMON]),
@@ -65,11 +63,6 @@ export interface GatedChecked {
 /** `op` if it names a gated operator. */
 export function isGated(op: unknown): op is GatedOpName {
   return op === 'gla' || op === 'deltaRule';
-}
-
-/** Floats of state: one dk×dv matrix per value head and sequence. */
-export function gatedStateFloats(nSeq: number, HV: number, dk: number, dv: number): number {
-  return nSeq * HV * dk * dv;
 }
 
 /** A `[B, T, HV]` tensor of per-value-head numbers. */
@@ -161,7 +154,7 @@ export function checkGated(op: GatedOpName, q: unknown, k: unknown, v: unknown, 
     qkL2norm = o.qkL2norm;
   }
   if (o.mode !== undefined && o.mode !== 'chunk' && o.mode !== 'recurrent') throw rangeError('mode', "'chunk' or 'recurrent'", o.mode);
-  let chunk = GATED_DEFAULT_CHUNK;
+  let chunk = entryOf(op).chunk;
   if (o.chunkSize !== undefined) {
     if (typeof o.chunkSize !== 'number') throw typeError('chunkSize', 'a positive integer', o.chunkSize);
     if (!Number.isInteger(o.chunkSize) || o.chunkSize < 1 || o.chunkSize > 2 ** 31 - 1) throw rangeError('chunkSize', 'a positive integer', o.chunkSize);
@@ -184,7 +177,7 @@ export function checkGated(op: GatedOpName, q: unknown, k: unknown, v: unknown, 
     if (!same) throw rangeError('initialState', `a ${want.describe()}`, new Detail(`a ${s.describe()}`));
     initial = stateData(s);
   }
-  const nq = B * T * H * dk, nv = B * T * HV * dv, ns = gatedStateFloats(nSeq, HV, dk, dv);
+  const nq = B * T * H * dk, nv = B * T * HV * dv, ns = stateFloats(op, nSeq, H, HV, dk, dv, false);
   const c = Math.max(1, Math.min(chunkSize, T, MAX_CHUNK));
   const ws = chunkSize === 0 ? 16 * dk + 4 * dv : 3 * c + 1 + 6 * c * dk + 4 * c * c + 4 * c * dv + 2 * dk * dv + 2 * dk;
   checkSizes({

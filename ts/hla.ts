@@ -1,21 +1,22 @@
 import { typeError } from './errors.js';
 import { checkSizes, stateFloats } from './limits.js';
-import { withConfig, withGatedConfig } from './config.js';
-import { checkGated, gatedState, gatedStateFloats, isGated, type DeltaRuleOptions, type GatedChecked, type GlaOptions } from './gated.js';
-import { checkRla, checkSse, type SecondChecked } from './second.js';
+import { withSpec } from './config.js';
+import type { DeltaRuleOptions, GlaOptions } from './gated.js';
 import type { RlaOptions, SseInputs, SseOptions } from './second-options.js';
 import { BACKENDS, type Glue, type Loaded } from './loader.js';
-import { gatedCall, hlaCall, secondCall, type PoolCall } from './call.js';
+import type { PoolCall } from './call.js';
+import { checkCall, checkOperator, openSession, restoreSession, type AnySession } from './families.js';
+import type { OperatorName } from './operators.js';
 import { forwardOnPool, plan, type CallProfile } from './plan.js';
 import { sharedFloats, type Pool, type Transport, type WorkerProfile } from './pool.js';
 import type { Runtime } from './runtime.js';
-import { restoreSession, Session, type SessionOptions } from './session.js';
-import { GatedSession, type GatedSessionOptions } from './gated-session.js';
-import { SecondSession, type SecondSessionOptions } from './second-session.js';
+import type { Session, SessionOptions } from './session.js';
+import type { GatedSession, GatedSessionOptions } from './gated-session.js';
+import type { SecondSession, SecondSessionOptions } from './second-session.js';
 import { HlaState } from './state.js';
 import { hook, trapReason } from './trap.js';
 import type { Backend, GatedOpName, OpName, Tensor } from './types.js';
-import { checkForward, checkKnown, checkOp, type Checked, type ForwardOptions } from './validate.js';
+import { checkKnown, checkOp, type ForwardOptions } from './validate.js';
 
 /** What every operator returns. */
 export interface ForwardResult {
@@ -111,26 +112,14 @@ export class Hla {
   async run(op: 'sse', inputs: SseInputs, options: SseOptions): Promise<ForwardResult>;
   /** rla over the pool, by (sequence, head) groups. */
   async run(op: 'rla', q: Tensor, k: Tensor, v: Tensor, options: RlaOptions): Promise<ForwardResult>;
-  async run(op: OpName | GatedOpName | 'sse' | 'rla', q: Tensor | SseInputs, k?: Tensor | SseOptions, v?: Tensor, options?: ForwardOptions | GlaOptions | DeltaRuleOptions | RlaOptions): Promise<ForwardResult> {
-    // The checked call, how to run it here, and how to wrap a final state.
-    let call: PoolCall, here: () => ForwardResult, wrap: (state: Float32Array) => HlaState;
-    if (op === 'sse' || op === 'rla') {
-      const c = op === 'sse' ? checkSse(q, k) : checkRla(q, k, v, options);
-      [call, here, wrap] = [secondCall(c), () => this.#runSecond(c), (s) => new HlaState(c.op, c.nSeq, c.H, c.HV, c.dk, c.dv, false, s)];
-    } else if (isGated(op)) {
-      const c = checkGated(op, q, k, v, options);
-      [call, here, wrap] = [gatedCall(op, c), () => this.#runGated(op, c), (s) => gatedState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, s)];
-    } else {
-      checkOp(op);
-      const c = checkForward(op, q as Tensor, k as Tensor, v as Tensor, options as ForwardOptions | undefined);
-      [call, here, wrap] = [hlaCall(op, c), () => this.#run(op, c), (s) => new HlaState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0, s)];
-    }
-    if (!this.#pool || !plan(call, this.#pool.size)) return here();
+  async run(op: OperatorName, ...args: unknown[]): Promise<ForwardResult> {
+    const call = checkCall(op, args);
+    if (!this.#pool || !plan(call, this.#pool.size)) return this.#here(op, call);
     const profile: CallProfile = { prepare: 0, run: 0, finish: 0 };
     const { o, state } = await forwardOnPool(this.#pool, call, profile);
     this._lastRunProfile = { ...profile, workers: this.#pool.profile };
     const result: ForwardResult = { o: { data: o, shape: [call.B, call.T, call.HV, call.dv] } };
-    if (call.outputFinalState && state) result.finalState = wrap(state);
+    if (call.outputFinalState && state) result.finalState = finalState(op, call, state);
     return result;
   }
 
@@ -145,22 +134,22 @@ export class Hla {
 
   /** First-order linear attention: o_t = Σ_{j≤t} γ^{t−j} (q_t·k_j) v_j. */
   la1(q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): ForwardResult {
-    return this.#forward('la1', q, k, v, options);
+    return this.#forward('la1', [q, k, v, options]);
   }
 
   /** Second-order HLA: o_t = Σ_{j≤t} Σ_{i≤j} γ^{t−i} (q_t·k_i)(q_j·k_i) v_j (+ ridge). */
   hla2(q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): ForwardResult {
-    return this.#forward('hla2', q, k, v, options);
+    return this.#forward('hla2', [q, k, v, options]);
   }
 
   /** Asymmetric second-order HLA: o_t = Σ_{i≤t} Σ_{j≤i} γ^{t−j} (q_t·k_i)(q_i·k_j) v_j. */
   ahla(q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): ForwardResult {
-    return this.#forward('ahla', q, k, v, options);
+    return this.#forward('ahla', [q, k, v, options]);
   }
 
   /** Third-order HLA (strictly causal (W Wᵀ W) V with chain decay). */
   hla3(q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): ForwardResult {
-    return this.#forward('hla3', q, k, v, options);
+    return this.#forward('hla3', [q, k, v, options]);
   }
 
   /**
@@ -168,7 +157,7 @@ export class Hla {
    * S_t = diag(exp(gk_t)) S_{t−1} + k_t v_tᵀ, o_t = S_tᵀ (scale·q_t). `gk` `[B, T, H, dk]` ≤ 0.
    */
   gla(q: Tensor, k: Tensor, v: Tensor, options: GlaOptions): ForwardResult {
-    return this.#runGated('gla', checkGated('gla', q, k, v, options));
+    return this.#forward('gla', [q, k, v, options]);
   }
 
   /**
@@ -177,7 +166,7 @@ export class Hla {
    * required; `g` `[B, T, HV]` ≤ 0 optional; `qkL2norm` normalises q and k first.
    */
   deltaRule(q: Tensor, k: Tensor, v: Tensor, options: DeltaRuleOptions): ForwardResult {
-    return this.#runGated('deltaRule', checkGated('deltaRule', q, k, v, options));
+    return this.#forward('deltaRule', [q, k, v, options]);
   }
 
   /**
@@ -189,7 +178,7 @@ export class Hla {
    * (base 'deltaRule').
    */
   sse(inputs: SseInputs, options: SseOptions): ForwardResult {
-    return this.#runSecond(checkSse(inputs, options));
+    return this.#forward('sse', [inputs, options]);
   }
 
   /**
@@ -199,45 +188,27 @@ export class Hla {
    * required; `g`, `beta` optional.
    */
   rla(q: Tensor, k: Tensor, v: Tensor, options: RlaOptions): ForwardResult {
-    return this.#runSecond(checkRla(q, k, v, options));
+    return this.#forward('rla', [q, k, v, options]);
   }
 
-  /** A checked sse / rla call on this thread. */
-  #runSecond(c: SecondChecked): ForwardResult {
-    const state = c.initial ? c.initial.slice() : new Float32Array(c.stateFloats);
-    const o = new Float32Array(c.B * c.T * c.HV * c.dv);
-    this.guard(() => {
-      const config = c.config(this.#glue);
-      try {
-        const engine = this.#currentEngine();
-        c.inputs.forEach((x, i) => engine.setInput(i, x));
-        engine.forward(config, c.chunkSize, o, state, c.cuSeqlens);
-      } finally {
-        try {
-          config.free();
-        } catch {
-          /* after a trap the instance may refuse; the caller reports the first error */
-        }
-      }
-    });
-    const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
-    if (c.outputFinalState) result.finalState = new HlaState(c.op, c.nSeq, c.H, c.HV, c.dk, c.dv, false, state);
-    return result;
+  /** Any operator on this thread: its arguments as the public method takes them. */
+  #forward(op: OperatorName, args: readonly unknown[]): ForwardResult {
+    return this.#here(op, checkCall(op, args));
   }
 
-  /** A checked gated call on this thread. */
-  #runGated(op: GatedOpName, c: GatedChecked): ForwardResult {
-    const state = c.initial ? c.initial.slice() : new Float32Array(gatedStateFloats(c.nSeq, c.HV, c.dk, c.dv));
+  /** A checked call on this thread: its inputs are the views its check read once. */
+  #here(op: OperatorName, c: PoolCall): ForwardResult {
+    const state = c.initial ? c.initial.slice() : new Float32Array(stateFloats(op, c.nSeq, c.H, c.HV, c.dk, c.dv, ridgeOf(c), c.width));
     const o = new Float32Array(c.B * c.T * c.HV * c.dv);
     this.guard(() =>
-      withGatedConfig(this.#glue, op, c, c.scale, c.qkL2norm, (config) => {
+      withSpec(this.#glue, c.spec, c, (config) => {
         const engine = this.#currentEngine();
         c.inputs.forEach((x, i) => engine.setInput(i, x));
         engine.forward(config, c.chunkSize, o, state, c.cuSeqlens);
       }),
     );
     const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
-    if (c.outputFinalState) result.finalState = gatedState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, state);
+    if (c.outputFinalState) result.finalState = finalState(op, c, state);
     return result;
   }
 
@@ -255,10 +226,8 @@ export class Hla {
    * `base`, `clip`, `residual`; both `qkL2norm`, `scale`.
    */
   session(op: 'sse' | 'rla', options: SecondSessionOptions): SecondSession;
-  session(op: OpName | GatedOpName | 'sse' | 'rla', options: SessionOptions | GatedSessionOptions | SecondSessionOptions): Session | GatedSession | SecondSession {
-    if (op === 'sse' || op === 'rla') return new SecondSession(this.#host(), op, options as SecondSessionOptions);
-    if (isGated(op)) return new GatedSession(this.#host(), op, options as GatedSessionOptions);
-    return new Session(this.#host(), checkOp(op), options as SessionOptions);
+  session(op: OperatorName, options: SessionOptions | GatedSessionOptions | SecondSessionOptions): AnySession {
+    return openSession(this.#host(), op, options);
   }
 
   /**
@@ -276,7 +245,7 @@ export class Hla {
     if (expect !== undefined && (typeof expect !== 'object' || expect === null)) throw typeError('expect', "an object { op } (e.g. { op: 'la1' })", expect);
     if (expect !== undefined) checkKnown(expect, new Set(['op']), 'expect');
     const e = expect?.op;
-    const op = e === undefined ? undefined : e === 'sse' || e === 'rla' || isGated(e) ? e : checkOp(e, 'expect.op');
+    const op = e === undefined ? undefined : checkOperator(e, 'expect.op');
     return restoreSession(this.#host(), bytes, op);
   }
 
@@ -304,27 +273,6 @@ export class Hla {
     const n = stateFloats(op, 1, h, hv, dk, dv, dims.ridge ?? false);
     checkSizes({ buffers: [['dims', `a ${op} state`, n]], total: n });
     return (4 * n) / h;
-  }
-
-  #forward(op: OpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): ForwardResult {
-    return this.#run(op, checkForward(op, q, k, v, options));
-  }
-
-  /** A checked call on this thread: its inputs are the views `checkForward` read once. */
-  #run(op: OpName, c: Checked): ForwardResult {
-    const n = stateFloats(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0);
-    const state = c.initial ? c.initial.slice() : new Float32Array(n);
-    const o = new Float32Array(c.B * c.T * c.HV * c.dv);
-    this.guard(() =>
-      withConfig(this.#glue, op, c, c, (config) => {
-        const engine = this.#currentEngine();
-        [c.q, c.k, c.v].forEach((x, i) => engine.setInput(i, x));
-        engine.forward(config, c.chunkSize, o, state, c.cuSeqlens);
-      }),
-    );
-    const result: ForwardResult = { o: { data: o, shape: [c.B, c.T, c.HV, c.dv] } };
-    if (c.outputFinalState) result.finalState = new HlaState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, c.ridge !== 0, state);
-    return result;
   }
 
   /**
@@ -372,4 +320,14 @@ export class Hla {
     const panic = hook(this.#currentEngine(), 'panicForTests');
     this.guard(() => panic());
   }
+}
+
+/** Whether a call's state carries hla2's ridge moments. */
+function ridgeOf(c: PoolCall): boolean {
+  return c.spec.family === 'hla' && c.spec.ridge !== 0;
+}
+
+/** The `finalState` of a call of `op`. */
+function finalState(op: OperatorName, c: PoolCall, state: Float32Array): HlaState {
+  return new HlaState(op, c.nSeq, c.H, c.HV, c.dk, c.dv, ridgeOf(c), state);
 }

@@ -21,7 +21,7 @@ export { Session, type SessionOptions } from './session.js';
 export { GatedSession, type GatedSessionOptions } from './gated-session.js';
 export type { Tensor, OpName, GatedOpName, Backend, WasmSource } from './types.js';
 export type { GlaOptions, DeltaRuleOptions } from './gated.js';
-export { BACKENDS, OPS } from './types.js';
+export { BACKENDS, GATED_OPS, HLA_OPS, OPS, type OperatorFamily, type OperatorName, type OperatorsOf } from './types.js';
 export type { SseInputs, SseOptions, RlaOptions } from './second-options.js';
 export { SecondSession, type SecondSessionOptions } from './second-session.js';
 export type { ForwardOptions } from './validate.js';

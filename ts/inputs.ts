@@ -1,6 +1,7 @@
 // Each operator's per-token inputs as the binding indexes them (`Config.inputNames()`, hla-core
 // ops/shape.rs `InputSpec`), with the layout of each: how the worker pool (ts/plan.ts) cuts a
 // call's inputs by heads and sequences without knowing which operator it runs.
+import { entryOf, OPS, type InputSpec } from './operators.js';
 
 /**
  * One input's shape per token (hla-core `InputKind`): `queryKey` `[H, dk]` (q, k, per-feature
@@ -9,18 +10,8 @@
  */
 export type InputKind = 'queryKey' | 'value' | 'valueScalar' | 'token';
 
-const QKV = [['q', 'queryKey'], ['k', 'queryKey'], ['v', 'value']] as const;
-const SSE = [['q1', 'queryKey'], ['k1', 'queryKey'], ['q2', 'queryKey'], ['k2', 'queryKey'], ['v', 'value'], ['router', 'token']] as const;
-
-/** Per binding operator name (`Op::name`), its inputs in `setInput` order: [name, kind]. */
-export const INPUTS: Record<string, readonly (readonly [string, InputKind])[]> = {
-  la1: QKV, hla2: QKV, ahla: QKV, hla3: QKV,
-  gla: [...QKV, ['gk', 'queryKey']],
-  deltaRule: [...QKV, ['beta', 'valueScalar'], ['g', 'valueScalar']],
-  sseGla: [...SSE, ['gk1', 'queryKey'], ['gk2', 'queryKey']],
-  sseDeltaRule: [...SSE, ['g1', 'valueScalar'], ['g2', 'valueScalar'], ['beta1', 'valueScalar'], ['beta2', 'valueScalar']],
-  rla: [...QKV, ['g', 'valueScalar'], ['beta', 'valueScalar'], ['correction', 'valueScalar']],
-};
+/** Per binding operator name (`Op::name`), its inputs in `setInput` order: [name, kind] (ts/operators.ts). */
+export const INPUTS: Record<string, readonly InputSpec[]> = Object.assign({}, ...OPS.map((op) => entryOf(op).kernels));
 
 /** The kinds of `op`'s inputs, in order. */
 export function inputKinds(op: string): InputKind[] {

@@ -2,7 +2,7 @@
 // float64 (exact below 2^53, and far past the limits above it) before anything is allocated.
 // The same bounds as the kernels' own checked arithmetic (crates/hla-core/src/size.rs).
 import { Detail, rangeError } from './errors.js';
-import type { OpName } from './types.js';
+import { entryOf, type OperatorName } from './operators.js';
 
 /** Floats in one buffer: a wasm32 allocation is at most 2^31 − 1 bytes (just under 2 GiB). */
 export const MAX_FLOATS = 536_870_911;
@@ -13,20 +13,12 @@ export const MAX_MEMORY_BYTES = 2 ** 32;
 /** Tokens the recurrence takes per sweep (hla-core `ops::recurrent::NT`). */
 const NT = 2;
 
-/** Floats of state per (sequence, query-key head) group: the layouts of docs/math.md. */
-export function groupFloats(op: OpName, dk: number, dv: number, g: number, ridge: boolean): number {
-  const r = ridge ? 1 : 0;
-  switch (op) {
-    case 'la1': return dk + g * dk * dv;
-    case 'hla2': return dk * dk + dk + r * dk + g * dk * dv * (1 + r);
-    case 'ahla': return 2 * dk + 2 * g * dk * dv;
-    case 'hla3': return dk * dk + 2 * dk + 2 * g * dk * dv;
-  }
-}
-
-/** Floats of state for `nSeq` sequences of H query-key heads (HV value heads). */
-export function stateFloats(op: OpName, nSeq: number, H: number, HV: number, dk: number, dv: number, ridge: boolean): number {
-  return nSeq * H * groupFloats(op, dk, dv, HV / H, ridge);
+/**
+ * Floats of state for `nSeq` sequences of H query-key heads (HV value heads): the operator
+ * table's layout per group (ts/operators.ts), `partitions` sse's N.
+ */
+export function stateFloats(op: OperatorName, nSeq: number, H: number, HV: number, dk: number, dv: number, ridge: boolean, partitions = 0): number {
+  return nSeq * H * entryOf(op).group({ dk, dv, g: HV / H, ridge, partitions });
 }
 
 /** An upper bound of the kernels' scratch floats (hla-core `ops::workspace_len`); chunkSize 0 = recurrent. */

@@ -4,8 +4,9 @@
 // before any wasm memory is touched.
 import { specConfig, type Config, type ConfigSpec } from './config.js';
 import { Detail, rangeError, typeError } from './errors.js';
-import { checkCuSeqlens, checkLogGates, checkRank3, GATED_DEFAULT_CHUNK } from './gated.js';
-import { checkSizes, MAX_CHUNK } from './limits.js';
+import { checkCuSeqlens, checkLogGates, checkRank3 } from './gated.js';
+import { checkSizes, MAX_CHUNK, stateFloats } from './limits.js';
+import { entryOf } from './operators.js';
 import type { Glue } from './loader.js';
 import { HlaState, isHlaState, stateData } from './state.js';
 import type { RlaOptions, SseInputs, SseOptions } from './second-options.js';
@@ -53,7 +54,7 @@ function sameShape(name: string, t: unknown, want: number[], what: string): Floa
 }
 
 /** What both take: scale, mode, chunkSize, cuSeqlens, outputFinalState, initialState. */
-function common(o: Record<string, unknown>, op: 'sse' | 'rla', B: number, T: number, H: number, HV: number, dk: number, dv: number, stateFloats: number) {
+function common(o: Record<string, unknown>, op: 'sse' | 'rla', B: number, T: number, H: number, HV: number, dk: number, dv: number, partitions: number) {
   let scale = 1 / Math.sqrt(dk);
   if (o.scale !== undefined) {
     if (typeof o.scale !== 'number') throw typeError('scale', 'a finite number', o.scale);
@@ -61,7 +62,7 @@ function common(o: Record<string, unknown>, op: 'sse' | 'rla', B: number, T: num
     scale = o.scale;
   }
   if (o.mode !== undefined && o.mode !== 'chunk' && o.mode !== 'recurrent') throw rangeError('mode', "'chunk' or 'recurrent'", o.mode);
-  let chunk = GATED_DEFAULT_CHUNK;
+  let chunk = entryOf(op).chunk;
   if (o.chunkSize !== undefined) {
     if (typeof o.chunkSize !== 'number') throw typeError('chunkSize', 'a positive integer', o.chunkSize);
     if (!Number.isInteger(o.chunkSize) || o.chunkSize < 1 || o.chunkSize > 2 ** 31 - 1) throw rangeError('chunkSize', 'a positive integer', o.chunkSize);
@@ -71,7 +72,7 @@ function common(o: Record<string, unknown>, op: 'sse' | 'rla', B: number, T: num
   const cuSeqlens = o.cuSeqlens === undefined ? new Int32Array(0) : checkCuSeqlens(o.cuSeqlens, B, T);
   const nSeq = cuSeqlens.length ? cuSeqlens.length - 1 : B;
   const outputFinalState = bool(o, 'outputFinalState', false);
-  const floats = nSeq * stateFloats;
+  const floats = stateFloats(op, nSeq, H, HV, dk, dv, false, partitions);
   let initial: Float32Array | null = null;
   if (o.initialState !== undefined && o.initialState !== null) {
     const s = o.initialState;
@@ -152,8 +153,7 @@ export function checkSse(inputs: unknown, options: unknown): SecondChecked {
   const weightQuery = bool(o, 'weightQuery', true);
   const weightKey = bool(o, 'weightKey', true);
   const qkL2norm = bool(o, 'qkL2norm', base === 'deltaRule');
-  const perSeq = HV * (N + 1) * dk * dv;
-  const c = common(o, 'sse', B, T, H, HV, dk, dv, perSeq);
+  const c = common(o, 'sse', B, T, H, HV, dk, dv, N);
   const nq = B * T * H * dk, nv = B * T * HV * dv;
   const ch = Math.max(1, Math.min(c.chunkSize, T, MAX_CHUNK));
   const ws = 3 * ch + 1 + 6 * ch * dk + 4 * ch * ch + 4 * ch * dv + 2 * dk * dv + 2 * dk + T * topK * (3 * dk + 2 * (HV / H) * dv);
@@ -210,7 +210,7 @@ export function checkRla(q: unknown, k: unknown, v: unknown, options: unknown): 
   if (o.correction === undefined) throw typeError('correction', `a tensor [${B}, ${T}, ${HV}] of rates (required)`, o.correction);
   const correction = finite('correction', checkRank3('correction', o.correction, [B, T, HV]));
   const qkL2norm = bool(o, 'qkL2norm', false);
-  const c = common(o, 'rla', B, T, H, HV, dk, dv, 2 * HV * dk * dv);
+  const c = common(o, 'rla', B, T, H, HV, dk, dv, 0);
   const nq = B * T * H * dk, nv = B * T * HV * dv;
   const ch = Math.max(1, Math.min(c.chunkSize, T, MAX_CHUNK));
   const ws = 3 * ch + 1 + 6 * ch * dk + 4 * ch * ch + 4 * ch * dv + 2 * dk * dv + 2 * dk + T * (5 * dk + 4 * dv);

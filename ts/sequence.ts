@@ -13,7 +13,8 @@
 //   hla-core supports this for la1 too, but there settling (dk·dv per token, after worker
 //   w − 1) costs as much as la1's full summary, which overlaps with worker 0 instead.
 // The last segment's end state is the call's final state.
-import type { OpName } from './types.js';
+import { entryOf } from './operators.js';
+import { HLA_OPS, type OpName } from './types.js';
 import type { Checked } from './validate.js';
 
 /**
@@ -24,12 +25,17 @@ import type { Checked } from './validate.js';
  * 1.68–1.70 (before the forward was token-blocked, 1.3–1.5× slower: la1 0.26–0.42, hla2
  * 0.92–1.17). hla2's summary cannot be much cheaper: it needs S_u q_u for every token (2dk²)
  * plus M_B and the raw C_B (2dk·dv), the forward's own count (docs/math.md f). Two workers are
- * at best 2 − r times faster.
+ * at best 2 − r times faster. The figures live in the operator table (ts/operators.ts `summary`).
  */
-export const SUMMARY_COST: Record<OpName, number> = { la1: 0.5, hla2: 1.3, ahla: 1.2, hla3: 1.7 };
+export const SUMMARY_COST = summaries('cost');
 
 /** Chunk length of the full summaries: the faster of 32 and 64 in the same measurement. */
-export const SUMMARY_CHUNK: Record<OpName, number> = { la1: 32, hla2: 64, ahla: 32, hla3: 32 };
+export const SUMMARY_CHUNK = summaries('chunk');
+
+/** Each operator's `summary[field]` from the operator table (ts/operators.ts). */
+function summaries(field: 'cost' | 'chunk'): Record<OpName, number> {
+  return Object.fromEntries(HLA_OPS.map((op) => [op, entryOf(op).summary![field]])) as Record<OpName, number>;
+}
 
 /**
  * The deferred split (hla2 without normalize), same measurement: key summary r_S = 0.21 per

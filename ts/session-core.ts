@@ -1,12 +1,32 @@
-// What every session over the binding's generic `Session` shares (gla, deltaRule, sse, rla): the
-// wasm object's lifetime (free, reset epoch), zero-copy views of its named inputs and its output,
-// stepping and prefill. The public session classes keep their own validation and snapshots.
+// What every session over the binding's generic `Session` shares (every operator): the wasm
+// object's lifetime (free, reset epoch, the finalizer), zero-copy views of its named inputs and
+// its output, stepping and prefill. The public session classes keep their own validation and
+// snapshots.
 import type { Glue } from './loader.js';
 import { rangeError } from './errors.js';
 import { RESET_MESSAGE, type Runtime } from './runtime.js';
 import type { SessionHost } from './session.js';
+import { hook } from './trap.js';
 
 type Inner = InstanceType<Glue['Session']>;
+
+interface Owned {
+  inner: Inner;
+  runtime: Runtime;
+  epoch: number;
+}
+
+// Safety net for sessions that are dropped without free(): their wasm memory is returned
+// when the core (held by its public session alone) is garbage-collected, unless their instance
+// was replaced since (a reset disowned them: their pointers mean nothing in the new one).
+// Explicit free() is the way.
+const registry = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry<Owned>(({ inner, runtime, epoch }) => {
+    if (runtime.epoch !== epoch) return;
+    runtime.untrack(inner);
+    inner.free();
+  })
+  : null;
 
 /** @internal */
 export class SessionCore {
@@ -31,6 +51,7 @@ export class SessionCore {
     const glue: Glue = this.#rt.glue;
     this.#inner = this.#rt.track(host.guard(() => create(glue)));
     this.#epoch = this.#rt.epoch;
+    registry?.register(this, { inner: this.#inner, runtime: this.#rt, epoch: this.#epoch }, this);
   }
 
   live(): Inner {
@@ -101,6 +122,8 @@ export class SessionCore {
 
   free(): void {
     if (!this.#inner) return;
+    registry?.unregister(this);
+    // A session of a replaced instance has nothing left to free (the reset disowned it).
     if (this.#rt.epoch === this.#epoch) {
       this.#rt.untrack(this.#inner);
       this.#inner.free();
@@ -109,6 +132,12 @@ export class SessionCore {
     this.#buffer = null;
     this.#inputs = {};
     this.#output = new Float32Array(0);
+  }
+
+  /** For the containment test only: a Rust panic inside a session call (a testing build). */
+  panicForTests(): void {
+    const panic = hook(this.live(), 'panicForTests');
+    this.#host.guard(() => panic());
   }
 
   get freed(): boolean {

@@ -1,15 +1,15 @@
-// Streaming sessions: the state lives in wasm memory next to input/output buffers that JS
-// reads and writes through views, so `stepInPlace` copies and allocates nothing.
+// Streaming sessions of the HLA family (la1, hla2, ahla, hla3): the state lives in wasm memory
+// next to input/output buffers that JS reads and writes through views, so `stepInPlace` copies
+// and allocates nothing. The binding session's lifetime, views, stepping and prefill are
+// ts/session-core.ts's, as for the other families; this class keeps its validation and snapshot.
 import { Detail, rangeError, typeError } from './errors.js';
 import { checkSizes, stateFloats, workspaceFloats } from './limits.js';
 import type { Glue } from './loader.js';
-import { RESET_MESSAGE, type Runtime } from './runtime.js';
-import { decodeSnapshot, encodeSnapshot, type SnapshotHeader } from './snapshot.js';
+import type { Runtime } from './runtime.js';
+import { SessionCore } from './session-core.js';
+import { encodeSnapshot, type SnapshotHeader } from './snapshot.js';
 import { withConfig } from './config.js';
-import { hook } from './trap.js';
-import type { GatedOpName, OpName, Tensor } from './types.js';
-import { GatedSession } from './gated-session.js';
-import { SecondSession } from './second-session.js';
+import type { OpName, Tensor } from './types.js';
 import { checkCommon, checkKnown, checkOp, checkTensorData, f32View, resolveMode } from './validate.js';
 
 /** Shape and options of a session (the functional options, minus per-call ones). */
@@ -31,30 +31,11 @@ export interface SessionOptions {
 
 const KNOWN = new Set(['batch', 'heads', 'valueHeads', 'dk', 'dv', 'scale', 'decay', 'normalize', 'eps', 'ridge']);
 
-type Inner = InstanceType<Glue['Session']>;
-
 /** @internal What a session needs from its Hla instance. */
 export interface SessionHost {
   runtime: Runtime;
   guard<T>(f: () => T): T;
 }
-
-interface Owned {
-  inner: Inner;
-  runtime: Runtime;
-  epoch: number;
-}
-
-// Safety net for sessions that are dropped without free(): their wasm memory is returned
-// when the wrapper is garbage-collected, unless their instance was replaced since (a reset
-// disowned them: their pointers mean nothing in the new one). Explicit free() is the way.
-const registry = typeof FinalizationRegistry === 'function'
-  ? new FinalizationRegistry<Owned>(({ inner, runtime, epoch }) => {
-    if (runtime.epoch !== epoch) return;
-    runtime.untrack(inner);
-    inner.free();
-  })
-  : null;
 
 function positiveInt(name: string, x: unknown): number {
   if (typeof x !== 'number') throw typeError(name, 'a positive integer', x);
@@ -86,14 +67,7 @@ export class Session {
   readonly eps: number;
   /** hla2's ridge λ (0 = none). */
   readonly ridge: number;
-  #host: SessionHost;
-  #rt: Runtime;
-  /** The runtime epoch #inner was created in. */
-  #epoch: number;
-  #inner: Inner | null;
-  #buffer: ArrayBuffer | null = null;
-  #inputs = { q: new Float32Array(0), k: new Float32Array(0), v: new Float32Array(0) };
-  #output = new Float32Array(0);
+  #core: SessionCore;
 
   /** @internal Use `hla.session(op, options)` or `hla.restore(bytes)`. */
   constructor(host: SessionHost, op: OpName, options: SessionOptions) {
@@ -120,32 +94,8 @@ export class Session {
       ],
       total: 2 * nq + 2 * nv + ns + ws,
     });
-    this.#host = host;
-    this.#rt = host.runtime;
-    const glue: Glue = this.#rt.glue;
     const dims = { B: this.batch, T: 1, H: this.heads, HV: this.valueHeads, dk: this.dk, dv: this.dv };
-    this.#inner = this.#rt.track(host.guard(() => withConfig(glue, op, dims, c, (config) => new glue.Session(config))));
-    this.#epoch = this.#rt.epoch;
-    registry?.register(this, { inner: this.#inner, runtime: this.#rt, epoch: this.#epoch }, this);
-  }
-
-  #live(): Inner {
-    if (!this.#inner) throw new Error(`session (${this.op}): used after free()`);
-    if (this.#rt.epoch !== this.#epoch) throw new Error(`session (${this.op}): ${RESET_MESSAGE}`);
-    return this.#inner;
-  }
-
-  /** Views are re-derived whenever wasm memory has grown (which detaches old views). */
-  #views() {
-    const inner = this.#live();
-    const buf = this.#rt.memory.buffer;
-    if (buf !== this.#buffer) {
-      const f = (ptr: number, n: number) => new Float32Array(buf, ptr, n);
-      const nq = this.batch * this.heads * this.dk, nv = this.batch * this.valueHeads * this.dv;
-      this.#inputs = { q: f(inner.inputPtr(0), nq), k: f(inner.inputPtr(1), nq), v: f(inner.inputPtr(2), nv) };
-      this.#output = f(inner.outputPtr(), nv);
-      this.#buffer = buf;
-    }
+    this.#core = new SessionCore(host, op, ['q', 'k', 'v'], nv, (glue: Glue) => withConfig(glue, op, dims, c, (config) => new glue.Session(config)));
   }
 
   /**
@@ -154,31 +104,29 @@ export class Session {
    * memory (creating sessions, functional calls): growth detaches old views.
    */
   get inputs(): { readonly q: Float32Array; readonly k: Float32Array; readonly v: Float32Array } {
-    this.#views();
-    return this.#inputs;
+    return this.#core.inputs as { readonly q: Float32Array; readonly k: Float32Array; readonly v: Float32Array };
   }
 
   /** Zero-copy view of the last step's output `[B·HV·dv]` (overwritten by the next step). */
   get output(): Float32Array {
-    this.#views();
-    return this.#output;
+    return this.#core.output;
   }
 
   /** Tokens consumed so far (per batch row). */
   get position(): number {
-    return this.#live().position;
+    return this.#core.live().position;
   }
 
   /** Bytes of streaming state this session holds. */
   get stateBytes(): number {
-    return 4 * this.#live().stateLen();
+    return 4 * this.#core.live().stateLen();
   }
 
   /** One token: q, k `[B·H·dk]`, v `[B·HV·dv]`. Returns a copy of the output `[B·HV·dv]` that the caller owns. */
   step(q: Float32Array, k: Float32Array, v: Float32Array): Float32Array {
     if (arguments.length !== 3) throw new TypeError(`step: expected 3 arguments (q, k, v), got ${arguments.length}`);
-    this.#views();
-    const nq = this.#inputs.q.length, nv = this.#inputs.v.length;
+    const inputs = this.inputs;
+    const nq = inputs.q.length, nv = inputs.v.length;
     const shapeQ = `[B=${this.batch}, H=${this.heads}, dk=${this.dk}]`;
     const args = [['q', q, nq, shapeQ], ['k', k, nq, shapeQ], ['v', v, nv, `[B=${this.batch}, HV=${this.valueHeads}, dv=${this.dv}]`]] as const;
     const views = args.map(([name, x, n, shape]) => {
@@ -188,20 +136,17 @@ export class Session {
     });
     // An argument may be one of this session's own views (s.step(q, s.inputs.q, v)): copy it
     // out before the writes below overwrite what it shows.
-    const buf = this.#rt.memory.buffer;
+    const buf = this.#core.buffer;
     const [qv, kv, vv] = views.map((x) => (x.buffer === buf ? x.slice() : x));
-    this.#inputs.q.set(qv);
-    this.#inputs.k.set(kv);
-    this.#inputs.v.set(vv);
+    inputs.q.set(qv);
+    inputs.k.set(kv);
+    inputs.v.set(vv);
     return this.stepInPlace().slice();
   }
 
   /** One token read from `inputs`; returns `output` (a view, valid until the next step). */
   stepInPlace(): Float32Array {
-    const inner = this.#live();
-    this.#host.guard(() => inner.step());
-    if (this.#rt.memory.buffer !== this.#buffer) this.#views();
-    return this.#output;
+    return this.#core.stepInPlace();
   }
 
   /**
@@ -210,7 +155,7 @@ export class Session {
    */
   prefill(q: Tensor, k: Tensor, v: Tensor, options: { mode?: 'chunk' | 'recurrent'; chunkSize?: number } = {}): Tensor {
     if (arguments.length < 3 || arguments.length > 4) throw new TypeError(`prefill: expected 3 or 4 arguments (q, k, v, options), got ${arguments.length}`);
-    const inner = this.#live();
+    this.#core.live();
     const want = (name: string, t: Tensor, h: number, d: number) => {
       const { shape, data } = checkTensorData(name, t);
       const [B, , H, D] = shape;
@@ -231,19 +176,14 @@ export class Session {
       buffers: [['q.shape', 'B·T·H·dk', nq], ['v.shape', 'B·T·HV·dv', nv], ['chunkSize', `a chunk workspace (dk=${this.dk}, dv=${this.dv})`, ws]],
       total: 2 * nq + 2 * nv + ws,
     });
-    const o = new Float32Array(nv);
-    this.#host.guard(() => {
-      [qt.data, kt.data, vt.data].forEach((x, i) => inner.setInput(i, x));
-      inner.prefill(T, chunkSize, o);
-    });
+    const o = this.#core.prefill([qt.data, kt.data, vt.data], T, chunkSize, nv);
     return { data: o, shape: [this.batch, T, this.valueHeads, this.dv] };
   }
 
   /** Self-describing bytes (operator, dims, options, position, state, CRC-32): see README "Snapshots". */
   snapshot(): Uint8Array {
-    const inner = this.#live();
-    const state = new Float32Array(this.#rt.memory.buffer, inner.statePtr(), inner.stateLen());
-    return encodeSnapshot({ ...this.#header(), position: inner.position }, state);
+    const state = this.#core.state();
+    return encodeSnapshot({ ...this.#header(), position: this.position }, state);
   }
 
   #header(): Omit<SnapshotHeader, 'position'> {
@@ -253,30 +193,17 @@ export class Session {
 
   /** @internal Loads state and position decoded from a snapshot of the same shape. */
   _load(state: Float32Array, position: number): void {
-    const inner = this.#live();
-    if (state.length !== inner.stateLen()) throw rangeError('snapshot state', `${inner.stateLen()} floats`, state.length);
-    new Float32Array(this.#rt.memory.buffer, inner.statePtr(), state.length).set(state);
-    inner.position = position;
+    this.#core.load(state, position);
   }
 
   /** Back to the empty state, position 0. */
   reset(): void {
-    this.#live().reset();
+    this.#core.live().reset();
   }
 
   /** Returns the session's wasm memory. Idempotent: a second call does nothing. */
   free(): void {
-    if (!this.#inner) return;
-    registry?.unregister(this);
-    // A session of a replaced instance has nothing left to free (the reset disowned it).
-    if (this.#rt.epoch === this.#epoch) {
-      this.#rt.untrack(this.#inner);
-      this.#inner.free();
-    }
-    this.#inner = null;
-    this.#buffer = null;
-    this.#inputs = { q: new Float32Array(0), k: new Float32Array(0), v: new Float32Array(0) };
-    this.#output = new Float32Array(0);
+    this.#core.free();
   }
 
   /** `using s = hla.session(…)` frees it at the end of the scope. */
@@ -286,53 +213,11 @@ export class Session {
 
   /** @internal For the containment test only: a Rust panic inside a session call. */
   _panicForTests(): void {
-    const panic = hook(this.#live(), 'panicForTests');
-    this.#host.guard(() => panic());
+    this.#core.panicForTests();
   }
 
   /** Whether `free()` has been called. */
   get freed(): boolean {
-    return this.#inner === null;
+    return this.#core.freed;
   }
-}
-
-/**
- * @internal `hla.restore`: decode and check everything (ts/snapshot.ts), then create and load.
- * Nothing is created if a check fails.
- */
-export function restoreSession(host: SessionHost, bytes: unknown, expectOp?: OpName | GatedOpName | 'sse' | 'rla'): Session | GatedSession | SecondSession {
-  const { header, state } = decodeSnapshot(bytes);
-  if (expectOp !== undefined && expectOp !== header.op) throw rangeError('snapshot', `a ${expectOp} session (as asked)`, new Detail(`a ${header.op} session`));
-  const { op, position, sse, rla, ...rest } = header;
-  if (op === 'sse' || op === 'rla') {
-    const { batch, heads, valueHeads, dk, dv, scale, qkL2norm } = rest;
-    const s = new SecondSession(host, op, { batch, heads, valueHeads, dk, dv, scale, qkL2norm, ...(op === 'sse' ? sse : rla) });
-    try {
-      s._load(state, position);
-    } catch (e) {
-      s.free();
-      throw e;
-    }
-    return s;
-  }
-  if (op === 'gla' || op === 'deltaRule') {
-    const { batch, heads, valueHeads, dk, dv, scale, qkL2norm } = rest;
-    const g = new GatedSession(host, op, { batch, heads, valueHeads, dk, dv, scale, ...(op === 'deltaRule' ? { qkL2norm } : {}) });
-    try {
-      g._load(state, position);
-    } catch (e) {
-      g.free();
-      throw e;
-    }
-    return g;
-  }
-  const { qkL2norm: _unused, ...hla } = rest;
-  const s = new Session(host, op, { ...hla, ridge: hla.ridge });
-  try {
-    s._load(state, position);
-  } catch (e) {
-    s.free();
-    throw e;
-  }
-  return s;
 }

@@ -29,18 +29,11 @@
 // (state layouts: docs/math.md sections h and i).
 import { Detail, rangeError, typeError } from './errors.js';
 import { checkSizes, MAX_FLOATS, stateFloats, workspaceFloats } from './limits.js';
-import { OP_CODES, type GatedOpName, type OpName } from './types.js';
-
-/** The gated operators' codes, after the HLA family's. */
-export const GATED_CODES: Record<GatedOpName, number> = { gla: 4, deltaRule: 5 };
-/** sse's and rla's codes (format version 2: they carry an extension block). */
-export const SECOND_CODES = { sse: 6, rla: 7 } as const;
+import { entryOf, OPS, type OperatorName } from './operators.js';
 
 export const MAGIC = 0x53414c48; // "HLAS" read as a little-endian u32
 /** The newest format this package reads; it writes 1 unless the extension block is needed. */
 export const FORMAT_VERSION = 2;
-/** Extension block lengths (bytes) of the operators that have one. */
-const EXT_BYTES = { sse: 12, rla: 8 } as const;
 
 /** sse's options in a snapshot (its extension block, with qkL2norm and scale in the header). */
 export interface SseSnapshotOptions {
@@ -59,7 +52,7 @@ export interface RlaSnapshotOptions {
 }
 
 export interface SnapshotHeader {
-  op: OpName | GatedOpName | 'sse' | 'rla';
+  op: OperatorName;
   batch: number;
   heads: number;
   valueHeads: number;
@@ -79,11 +72,6 @@ export interface SnapshotHeader {
   rla?: RlaSnapshotOptions;
 }
 
-function opCode(op: SnapshotHeader['op']): number {
-  if (op === 'sse' || op === 'rla') return SECOND_CODES[op];
-  return op === 'gla' || op === 'deltaRule' ? GATED_CODES[op] : OP_CODES[op];
-}
-
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
   for (let n = 0; n < 256; n++) {
@@ -101,14 +89,15 @@ export function crc32(bytes: Uint8Array): number {
 }
 
 export function encodeSnapshot(h: SnapshotHeader, state: Float32Array): Uint8Array {
-  const second = h.op === 'sse' || h.op === 'rla';
-  const ext = second ? 4 + EXT_BYTES[h.op as 'sse' | 'rla'] : 0;
+  // Operators with an extension block (ts/operators.ts `extBytes`) are written as version 2.
+  const extBytes = entryOf(h.op).extBytes;
+  const ext = extBytes === undefined ? 0 : 4 + extBytes;
   const size = 52 + 4 * h.decay.length + ext + 4 + 4 * state.length + 4;
   const bytes = new Uint8Array(size);
   const dv = new DataView(bytes.buffer);
   dv.setUint32(0, MAGIC, true);
-  dv.setUint16(4, second ? 2 : 1, true);
-  dv.setUint8(6, opCode(h.op));
+  dv.setUint16(4, extBytes === undefined ? 1 : 2, true);
+  dv.setUint8(6, entryOf(h.op).code);
   dv.setUint8(7, (h.normalize ? 1 : 0) | (h.ridge !== 0 ? 2 : 0) | (h.qkL2norm ? 4 : 0));
   [h.batch, h.heads, h.valueHeads, h.dk, h.dv].forEach((x, i) => dv.setUint32(8 + 4 * i, x, true));
   [h.scale, h.eps, h.ridge].forEach((x, i) => dv.setFloat32(28 + 4 * i, x, true));
@@ -121,14 +110,14 @@ export function encodeSnapshot(h: SnapshotHeader, state: Float32Array): Uint8Arr
     off += 4;
   }
   if (h.sse) {
-    dv.setUint32(off, EXT_BYTES.sse, true);
+    dv.setUint32(off, ext - 4, true);
     dv.setUint32(off + 4, h.sse.partitions, true);
     dv.setUint32(off + 8, h.sse.topK, true);
     dv.setUint8(off + 12, h.sse.base === 'gla' ? 0 : 1);
     dv.setUint8(off + 13, (h.sse.weightQuery ? 1 : 0) | (h.sse.weightKey ? 2 : 0));
     off += ext;
   } else if (h.rla) {
-    dv.setUint32(off, EXT_BYTES.rla, true);
+    dv.setUint32(off, ext - 4, true);
     dv.setUint8(off + 4, h.rla.base === 'la' ? 0 : 1);
     dv.setUint8(off + 5, h.rla.residual === 'undecayed' ? 0 : 1);
     dv.setFloat32(off + 8, h.rla.clip, true);
@@ -185,16 +174,15 @@ export function decodeSnapshot(bytes: unknown): { header: SnapshotHeader; state:
   const actual = crc32(view.subarray(0, end));
   if (stored !== actual) throw bad(`checksum ${stored.toString(16).padStart(8, '0')}`, `${actual.toString(16).padStart(8, '0')} (the bytes are corrupted)`);
   const code = dv.getUint8(6);
-  const op: SnapshotHeader['op'] | undefined = (Object.keys(OP_CODES) as OpName[]).find((k) => OP_CODES[k] === code)
-    ?? (Object.keys(GATED_CODES) as GatedOpName[]).find((k) => GATED_CODES[k] === code)
-    ?? (['sse', 'rla'] as const).find((k) => SECOND_CODES[k] === code);
-  if (!op) throw rangeError('snapshot operator', 'a code 0..7 (la1, hla2, ahla, hla3, gla, deltaRule, sse, rla)', code);
-  const second = op === 'sse' || op === 'rla';
-  // gla, deltaRule, sse, rla: no normalize, eps, ridge or decay (stored as 1, 0 and [1]).
-  const gated = op === 'gla' || op === 'deltaRule' || second;
+  const op = OPS.find((k) => entryOf(k).code === code);
+  if (!op) throw rangeError('snapshot operator', `a code 0..${OPS.length - 1} (${OPS.join(', ')})`, code);
+  const extBytes = entryOf(op).extBytes;
+  const second = extBytes !== undefined;
+  // Outside the HLA family: no normalize, eps, ridge or decay (stored as 1, 0 and [1]).
+  const gated = entryOf(op).family !== 'hla';
   // One layout per operator: version 2 (an extension block) for sse and rla, 1 for the others.
   if (version !== (second ? 2 : 1)) throw bad(`format version ${second ? '2 (sse and rla store their options in an extension block)' : `1 (${op} has no extension block)`}`, `version ${version}`);
-  if (second && extLen !== EXT_BYTES[op]) throw rangeError('snapshot extension length', `${EXT_BYTES[op]} bytes (${op}'s options)`, extLen);
+  if (second && extLen !== extBytes) throw rangeError('snapshot extension length', `${extBytes} bytes (${op}'s options)`, extLen);
   const flags = dv.getUint8(7);
   if ((flags & ~7) !== 0) throw rangeError('snapshot flags', 'bits 0 (normalize), 1 (ridge) and 2 (qkL2norm) only', flags);
   if ((flags & 4) !== 0 && op !== 'deltaRule' && !second) throw rangeError('snapshot flags', `no qkL2norm bit (${op} has no qkL2norm)`, flags);
@@ -245,8 +233,7 @@ export function decodeSnapshot(bytes: unknown): { header: SnapshotHeader; state:
   }
   // The sizes a session of these dims takes (the checks hla.session makes), then the state
   // count against the true state length for them.
-  const mats = sse ? sse.partitions + 1 : rla ? 2 : 1;
-  const ns = gated ? batch * valueHeads * mats * dk * dvSize : stateFloats(op as OpName, batch, heads, valueHeads, dk, dvSize, ridge !== 0);
+  const ns = stateFloats(op, batch, heads, valueHeads, dk, dvSize, ridge !== 0, sse?.partitions ?? 0);
   const nq = batch * heads * dk, nv = batch * valueHeads * dvSize;
   // sse and rla: the sizes their session's one-token check takes (ts/second.ts), at least 2·state.
   const oneToken = 3 + 1 + 6 * dk + 4 + 4 * dvSize + 2 * dk * dvSize + 2 * dk;

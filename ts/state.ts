@@ -1,4 +1,4 @@
-import type { GatedOpName, OpName } from './types.js';
+import type { OperatorName } from './operators.js';
 
 const DATA = new WeakMap<HlaState, Float32Array>();
 
@@ -10,7 +10,7 @@ const DATA = new WeakMap<HlaState, Float32Array>();
 export class HlaState {
   /** @internal Use `finalState` from a forward call; the constructor is not public API. */
   constructor(
-    readonly op: OpName | GatedOpName | 'sse' | 'rla',
+    readonly op: OperatorName,
     /** Batch rows, or sequences of `cuSeqlens`. */
     readonly sequences: number,
     readonly heads: number,

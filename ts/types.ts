@@ -4,17 +4,21 @@ export interface Tensor {
   shape: number[];
 }
 
-/** The operators of the family (see README "Operators"). */
-export type OpName = 'la1' | 'hla2' | 'ahla' | 'hla3';
+import { opsOf, type OperatorsOf } from './operators.js';
+
+export { OPS, type OperatorFamily, type OperatorName, type OperatorsOf } from './operators.js';
+
+/** The HLA family: la1, hla2, ahla, hla3 (see README "Operators"). */
+export type OpName = OperatorsOf<'hla'>;
 
 /** The gated operators (gla, deltaRule): gates are per-token inputs (see README "Operators"). */
-export type GatedOpName = 'gla' | 'deltaRule';
+export type GatedOpName = OperatorsOf<'gated'>;
 
-/** The operator table: each operator's code in snapshots (one entry per operator). */
-export const OP_CODES: Record<OpName, number> = { la1: 0, hla2: 1, ahla: 2, hla3: 3 };
+/** The HLA family's operators, in table order (ts/operators.ts). */
+export const HLA_OPS: readonly OpName[] = opsOf('hla');
 
-/** Every operator, in table order. */
-export const OPS: readonly OpName[] = Object.keys(OP_CODES) as OpName[];
+/** The gated operators, in table order. */
+export const GATED_OPS: readonly GatedOpName[] = opsOf('gated');
 
 /** SIMD flavours, best first. */
 export type Backend = 'relaxed' | 'simd128' | 'scalar';

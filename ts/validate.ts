@@ -1,10 +1,11 @@
 // Argument checks for every public call: done in JS, before any wasm memory is touched, so a
 // bad call throws a precise Error and leaves the instance exactly as it was.
-import { DEFAULT_CHUNK_SIZE, DEFAULT_EPS } from './defaults.js';
+import { DEFAULT_EPS } from './defaults.js';
 import { describe, Detail, rangeError, typeError } from './errors.js';
 import { checkSizes, stateFloats, workspaceFloats } from './limits.js';
 import { HlaState, isHlaState, stateData } from './state.js';
-import { OP_CODES, type OpName, type Tensor } from './types.js';
+import { entryOf, isOperator } from './operators.js';
+import { HLA_OPS, type OpName, type Tensor } from './types.js';
 
 /** Options shared by every operator (FLA names). */
 export interface ForwardOptions {
@@ -51,10 +52,10 @@ export interface Checked {
   q: Float32Array; k: Float32Array; v: Float32Array;
 }
 
-/** `op` if it names an operator: an own key of OP_CODES (not `in`, which finds `toString`). */
+/** `op` if it names an HLA-family operator (an own key of the operator table, ts/operators.ts). */
 export function checkOp(op: unknown, name = 'op'): OpName {
-  if (typeof op !== 'string') throw typeError(name, `one of ${Object.keys(OP_CODES).join(', ')}`, op);
-  if (!Object.prototype.hasOwnProperty.call(OP_CODES, op)) throw rangeError(name, `one of ${Object.keys(OP_CODES).join(', ')}`, op);
+  if (typeof op !== 'string') throw typeError(name, `one of ${HLA_OPS.join(', ')}`, op);
+  if (!isOperator(op) || entryOf(op).family !== 'hla') throw rangeError(name, `one of ${HLA_OPS.join(', ')}`, op);
   return op as OpName;
 }
 
@@ -178,7 +179,7 @@ function checkCuSeqlens(x: unknown, B: number, T: number): Int32Array {
  */
 export function resolveMode(op: OpName, mode: unknown, chunkSize: unknown): number {
   if (mode !== undefined && mode !== 'chunk' && mode !== 'recurrent') throw rangeError('mode', "'chunk' or 'recurrent'", mode);
-  const chunk = chunkSize === undefined ? DEFAULT_CHUNK_SIZE[op]
+  const chunk = chunkSize === undefined ? entryOf(op).chunk
     : checkNumber('chunkSize', chunkSize, (c) => Number.isInteger(c) && c >= 1 && c <= 2 ** 31 - 1, 'a positive integer');
   const chosen = mode ?? (chunkSize !== undefined ? 'chunk' : 'recurrent');
   return chosen === 'chunk' ? chunk : 0;
