@@ -3,9 +3,7 @@
 // so `stepInPlace` copies and allocates nothing on the JS side. Gate values are checked by the
 // kernel's own validator on every step (a bad gate is a RangeError and the state is untouched).
 import { Detail, rangeError, typeError } from './errors.js';
-import type { Glue } from './loader.js';
-import { SessionCore } from './session-core.js';
-import { withGatedConfig } from './config.js';
+import { SessionCore, sessionDims } from './session-core.js';
 import { checkGated, type DeltaRuleOptions, type GlaOptions } from './gated.js';
 import { checkSizes, stateFloats } from './limits.js';
 import type { SessionHost } from './session.js';
@@ -34,12 +32,6 @@ const KNOWN = new Set(['batch', 'heads', 'valueHeads', 'dk', 'dv', 'scale', 'qkL
 /** The per-token inputs of each operator, in the binding's order. */
 const INPUT_NAMES: Record<GatedOpName, readonly string[]> = { gla: ['q', 'k', 'v', 'gk'], deltaRule: ['q', 'k', 'v', 'beta', 'g'] };
 
-function positiveInt(name: string, x: unknown): number {
-  if (typeof x !== 'number') throw typeError(name, 'a positive integer', x);
-  if (!Number.isInteger(x) || x < 1) throw rangeError(name, 'a positive integer', x);
-  return x;
-}
-
 /** A streaming decoder for gla or deltaRule: `step` token by token, `prefill` many at once. */
 export class GatedSession {
   readonly op: GatedOpName;
@@ -57,12 +49,7 @@ export class GatedSession {
     if (typeof options !== 'object' || options === null) throw typeError('options', 'an object { heads, dk, dv, … }', options);
     checkKnown(options, KNOWN, 'session options');
     this.op = op;
-    this.batch = options.batch === undefined ? 1 : positiveInt('batch', options.batch);
-    this.heads = positiveInt('heads', options.heads);
-    this.valueHeads = options.valueHeads === undefined ? this.heads : positiveInt('valueHeads', options.valueHeads);
-    if (this.valueHeads % this.heads !== 0) throw rangeError('valueHeads', `a multiple of heads = ${this.heads}`, this.valueHeads);
-    this.dk = positiveInt('dk', options.dk);
-    this.dv = positiveInt('dv', options.dv);
+    ({ batch: this.batch, heads: this.heads, valueHeads: this.valueHeads, dk: this.dk, dv: this.dv } = sessionDims(options));
     this.scale = 1 / Math.sqrt(this.dk);
     if (options.scale !== undefined) {
       if (typeof options.scale !== 'number') throw typeError('scale', 'a finite number', options.scale);
@@ -86,8 +73,7 @@ export class GatedSession {
       total: 3 * nq + 2 * nv + 2 * this.batch * this.valueHeads + ns + 16 * this.dk + 4 * this.dv,
     });
     const dims = { B: this.batch, T: 1, H: this.heads, HV: this.valueHeads, dk: this.dk, dv: this.dv };
-    this.#core = new SessionCore(host, op, INPUT_NAMES[op], nv, (glue: Glue) =>
-      withGatedConfig(glue, op, dims, this.scale, this.qkL2norm, (config) => new glue.Session(config)));
+    this.#core = new SessionCore(host, op, INPUT_NAMES[op], nv, { family: 'gated', op, scale: this.scale, qkL2norm: this.qkL2norm }, dims);
   }
 
   /**

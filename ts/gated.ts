@@ -3,10 +3,9 @@
 // `chunk_gated_delta_rule` arguments). Checked here, before any wasm memory is touched.
 import { Detail, rangeError, typeError } from './errors.js';
 import { checkSizes, MAX_CHUNK, stateFloats } from './limits.js';
-import { entryOf } from './operators.js';
 import { HlaState, isHlaState, stateData } from './state.js';
 import type { GatedOpName, Tensor } from './types.js';
-import { checkKnown, checkTensorData, f32View } from './validate.js';
+import { checkCuSeqlens, checkKnown, checkTensorData, f32View, resolveMode } from './validate.js';
 
 /** Options shared by gla and deltaRule (FLA names). */
 interface GatedCommonOptions {
@@ -60,9 +59,12 @@ export interface GatedChecked {
   inputs: Float32Array[];
 }
 
-/** `op` if it names a gated operator. */
-export function isGated(op: unknown): op is GatedOpName {
-  return op === 'gla' || op === 'deltaRule';
+/** `scale` as gla … rla take it (float32 after the trip into wasm); default dk^-0.5. */
+export function checkScale(x: unknown, dk: number): number {
+  if (x === undefined) return 1 / Math.sqrt(dk);
+  if (typeof x !== 'number') throw typeError('scale', 'a finite number', x);
+  if (!Number.isFinite(Math.fround(x)) || (x !== 0 && Math.fround(x) === 0)) throw rangeError('scale', 'a finite number representable as float32', x);
+  return x;
 }
 
 /** A `[B, T, HV]` tensor of per-value-head numbers. */
@@ -84,23 +86,6 @@ export function checkLogGates(name: string, x: Float32Array): void {
   for (let i = 0; i < x.length; i++) {
     if (!(x[i] <= 0)) throw rangeError(`${name}.data[${i}]`, 'a log decay ≤ 0 (not NaN)', x[i]);
   }
-}
-
-export function checkCuSeqlens(x: unknown, B: number, T: number): Int32Array {
-  if (!(x instanceof Int32Array || Array.isArray(x))) throw typeError('cuSeqlens', 'an Int32Array of offsets', x);
-  if (B !== 1) throw rangeError('cuSeqlens', 'batch size B = 1 (sequences packed along T)', new Detail(`B = ${B}`));
-  const raw = Array.from(x as ArrayLike<number>);
-  if (raw.length < 2) throw rangeError('cuSeqlens.length', 'at least 2 offsets [0, …, T]', raw.length);
-  raw.forEach((n, i) => {
-    if (!Number.isInteger(n)) throw rangeError(`cuSeqlens[${i}]`, 'an integer offset', n);
-  });
-  const cu = Int32Array.from(raw);
-  if (cu[0] !== 0) throw rangeError('cuSeqlens[0]', '0', cu[0]);
-  for (let i = 1; i < cu.length; i++) {
-    if (cu[i] <= cu[i - 1]) throw rangeError(`cuSeqlens[${i}]`, `an offset > ${cu[i - 1]} (strictly increasing)`, cu[i]);
-  }
-  if (cu[cu.length - 1] !== T) throw rangeError(`cuSeqlens[${cu.length - 1}]`, `T = ${T} (the last offset ends the batch)`, cu[cu.length - 1]);
-  return cu;
 }
 
 /** Checks a gla / deltaRule call; throws a TypeError / RangeError naming the argument. */
@@ -142,25 +127,13 @@ export function checkGated(op: GatedOpName, q: unknown, k: unknown, v: unknown, 
     inputs = [qt.data, kt.data, vt.data, beta, g];
   }
 
-  let scale = 1 / Math.sqrt(dk);
-  if (o.scale !== undefined) {
-    if (typeof o.scale !== 'number') throw typeError('scale', 'a finite number', o.scale);
-    if (!Number.isFinite(Math.fround(o.scale)) || (o.scale !== 0 && Math.fround(o.scale) === 0)) throw rangeError('scale', 'a finite number representable as float32', o.scale);
-    scale = o.scale;
-  }
+  const scale = checkScale(o.scale, dk);
   let qkL2norm = false;
   if (o.qkL2norm !== undefined) {
     if (typeof o.qkL2norm !== 'boolean') throw typeError('qkL2norm', 'a boolean', o.qkL2norm);
     qkL2norm = o.qkL2norm;
   }
-  if (o.mode !== undefined && o.mode !== 'chunk' && o.mode !== 'recurrent') throw rangeError('mode', "'chunk' or 'recurrent'", o.mode);
-  let chunk = entryOf(op).chunk;
-  if (o.chunkSize !== undefined) {
-    if (typeof o.chunkSize !== 'number') throw typeError('chunkSize', 'a positive integer', o.chunkSize);
-    if (!Number.isInteger(o.chunkSize) || o.chunkSize < 1 || o.chunkSize > 2 ** 31 - 1) throw rangeError('chunkSize', 'a positive integer', o.chunkSize);
-    chunk = o.chunkSize;
-  }
-  const chunkSize = (o.mode ?? (o.chunkSize !== undefined ? 'chunk' : 'recurrent')) === 'chunk' ? chunk : 0;
+  const chunkSize = resolveMode(op, o.mode, o.chunkSize);
   const cuSeqlens = o.cuSeqlens === undefined ? new Int32Array(0) : checkCuSeqlens(o.cuSeqlens, B, T);
   const nSeq = cuSeqlens.length ? cuSeqlens.length - 1 : B;
   let outputFinalState = false;
@@ -172,7 +145,7 @@ export function checkGated(op: GatedOpName, q: unknown, k: unknown, v: unknown, 
   if (o.initialState !== undefined && o.initialState !== null) {
     const s = o.initialState;
     if (!isHlaState(s)) throw typeError('initialState', 'a finalState returned by hla-wasm', s);
-    const want = gatedState(op, nSeq, H, HV, dk, dv, new Float32Array(0));
+    const want = new HlaState(op, nSeq, H, HV, dk, dv, false, new Float32Array(0));
     const same = s.op === op && s.sequences === nSeq && s.heads === H && s.valueHeads === HV && s.dk === dk && s.dv === dv;
     if (!same) throw rangeError('initialState', `a ${want.describe()}`, new Detail(`a ${s.describe()}`));
     initial = stateData(s);
@@ -190,9 +163,4 @@ export function checkGated(op: GatedOpName, q: unknown, k: unknown, v: unknown, 
     total: 3 * nq + 2 * nv + 2 * B * T * HV + ns + ws + cuSeqlens.length,
   });
   return { B, T, H, HV, dk, dv, scale, qkL2norm, chunkSize, cuSeqlens, nSeq, initial, outputFinalState, inputs };
-}
-
-/** The `finalState` object of a gated call (no ridge moments). */
-export function gatedState(op: GatedOpName, nSeq: number, H: number, HV: number, dk: number, dv: number, data: Float32Array): HlaState {
-  return new HlaState(op, nSeq, H, HV, dk, dv, false, data);
 }

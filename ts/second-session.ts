@@ -5,8 +5,7 @@
 // validator on every step (a bad gate is a RangeError and the state is untouched).
 import { Detail, rangeError, typeError } from './errors.js';
 import { checkSizes } from './limits.js';
-import type { Glue } from './loader.js';
-import { SessionCore } from './session-core.js';
+import { positiveInt, SessionCore, sessionDims } from './session-core.js';
 import { checkRla, checkSse } from './second.js';
 import type { RlaOptions, SseInputs, SseOptions } from './second-options.js';
 import type { SessionHost } from './session.js';
@@ -55,11 +54,6 @@ const NAMES = {
 } as const;
 
 
-function positiveInt(name: string, x: unknown): number {
-  if (typeof x !== 'number') throw typeError(name, 'a positive integer', x);
-  if (!Number.isInteger(x) || x < 1) throw rangeError(name, 'a positive integer', x);
-  return x;
-}
 
 /** A streaming decoder for sse or rla: `step` token by token, `prefill` many at once. */
 export class SecondSession {
@@ -81,12 +75,7 @@ export class SecondSession {
     if (typeof options !== 'object' || options === null) throw typeError('options', 'an object { heads, dk, dv, … }', options);
     checkKnown(options, KNOWN[op], 'session options');
     this.op = op;
-    this.batch = options.batch === undefined ? 1 : positiveInt('batch', options.batch);
-    this.heads = positiveInt('heads', options.heads);
-    this.valueHeads = options.valueHeads === undefined ? this.heads : positiveInt('valueHeads', options.valueHeads);
-    if (this.valueHeads % this.heads !== 0) throw rangeError('valueHeads', `a multiple of heads = ${this.heads}`, this.valueHeads);
-    this.dk = positiveInt('dk', options.dk);
-    this.dv = positiveInt('dv', options.dv);
+    ({ batch: this.batch, heads: this.heads, valueHeads: this.valueHeads, dk: this.dk, dv: this.dv } = sessionDims(options));
     const [B, H, HV, dk, dv] = [this.batch, this.heads, this.valueHeads, this.dk, this.dv];
     const zeros = (shape: number[]) => ({ data: new Float32Array(shape.reduce((a, b) => a * b)), shape });
     // One token of zeros through the functional checks: every option is checked once, here.
@@ -112,14 +101,7 @@ export class SecondSession {
       this.names = NAMES.rla;
     }
     checkSizes({ buffers: [['state', `an ${op} state`, c.stateFloats]], total: 2 * c.stateFloats });
-    this.#core = new SessionCore(host, op, this.names, B * HV * dv, (glue: Glue) => {
-      const config = c.config(glue);
-      try {
-        return new glue.Session(config);
-      } finally {
-        config.free();
-      }
-    });
+    this.#core = new SessionCore(host, op, this.names, B * HV * dv, c.spec, { B, T: 1, H, HV, dk, dv });
     this.reset();
   }
 

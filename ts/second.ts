@@ -2,20 +2,17 @@
 // takes its per-token inputs as one object (`q1, k1, q2, k2, v, router` and the base's gates of
 // each side); rla takes q, k, v and its per-value-head gates in the options. Checked here,
 // before any wasm memory is touched.
-import { specConfig, type Config, type ConfigSpec } from './config.js';
+import type { ConfigSpec } from './config.js';
 import { Detail, rangeError, typeError } from './errors.js';
-import { checkCuSeqlens, checkLogGates, checkRank3 } from './gated.js';
+import { checkLogGates, checkRank3, checkScale } from './gated.js';
 import { checkSizes, MAX_CHUNK, stateFloats } from './limits.js';
-import { entryOf } from './operators.js';
-import type { Glue } from './loader.js';
 import { HlaState, isHlaState, stateData } from './state.js';
-import type { RlaOptions, SseInputs, SseOptions } from './second-options.js';
 import type { Tensor } from './types.js';
 
 export type { RlaOptions, SseInputs, SseOptions } from './second-options.js';
-import { checkKnown, checkTensorData } from './validate.js';
+import { checkCuSeqlens, checkKnown, checkTensorData, resolveMode } from './validate.js';
 
-/** A checked sse or rla call: shapes, the binding's config maker and the inputs in its order. */
+/** A checked sse or rla call: shapes, the binding's config as data and the inputs in its order. */
 export interface SecondChecked {
   op: 'sse' | 'rla';
   B: number; T: number; H: number; HV: number; dk: number; dv: number;
@@ -31,7 +28,6 @@ export interface SecondChecked {
   inputs: Float32Array[];
   /** The binding's config as data (what a pool worker builds its own from). */
   spec: ConfigSpec;
-  config: (glue: Glue) => Config;
 }
 
 const COMMON = ['scale', 'initialState', 'outputFinalState', 'mode', 'chunkSize', 'cuSeqlens'];
@@ -55,20 +51,8 @@ function sameShape(name: string, t: unknown, want: number[], what: string): Floa
 
 /** What both take: scale, mode, chunkSize, cuSeqlens, outputFinalState, initialState. */
 function common(o: Record<string, unknown>, op: 'sse' | 'rla', B: number, T: number, H: number, HV: number, dk: number, dv: number, partitions: number) {
-  let scale = 1 / Math.sqrt(dk);
-  if (o.scale !== undefined) {
-    if (typeof o.scale !== 'number') throw typeError('scale', 'a finite number', o.scale);
-    if (!Number.isFinite(Math.fround(o.scale)) || (o.scale !== 0 && Math.fround(o.scale) === 0)) throw rangeError('scale', 'a finite number representable as float32', o.scale);
-    scale = o.scale;
-  }
-  if (o.mode !== undefined && o.mode !== 'chunk' && o.mode !== 'recurrent') throw rangeError('mode', "'chunk' or 'recurrent'", o.mode);
-  let chunk = entryOf(op).chunk;
-  if (o.chunkSize !== undefined) {
-    if (typeof o.chunkSize !== 'number') throw typeError('chunkSize', 'a positive integer', o.chunkSize);
-    if (!Number.isInteger(o.chunkSize) || o.chunkSize < 1 || o.chunkSize > 2 ** 31 - 1) throw rangeError('chunkSize', 'a positive integer', o.chunkSize);
-    chunk = o.chunkSize;
-  }
-  const chunkSize = (o.mode ?? (o.chunkSize !== undefined ? 'chunk' : 'recurrent')) === 'chunk' ? chunk : 0;
+  const scale = checkScale(o.scale, dk);
+  const chunkSize = resolveMode(op, o.mode, o.chunkSize);
   const cuSeqlens = o.cuSeqlens === undefined ? new Int32Array(0) : checkCuSeqlens(o.cuSeqlens, B, T);
   const nSeq = cuSeqlens.length ? cuSeqlens.length - 1 : B;
   const outputFinalState = bool(o, 'outputFinalState', false);
@@ -171,7 +155,7 @@ export function checkSse(inputs: unknown, options: unknown): SecondChecked {
     op: 'sse', B, T, H, HV, dk, dv, chunkSize: c.chunkSize, cuSeqlens: c.cuSeqlens, nSeq: c.nSeq, initial: c.initial,
     outputFinalState: c.outputFinalState, stateFloats: c.floats, partitions: N,
     inputs: [q1.data, k1, q2, k2, vt.data, router, ...gates],
-    spec, config: (glue) => specConfig(glue, spec, { B, T, H, HV, dk, dv }),
+    spec,
   };
 }
 
@@ -228,6 +212,6 @@ export function checkRla(q: unknown, k: unknown, v: unknown, options: unknown): 
     op: 'rla', B, T, H, HV, dk, dv, chunkSize: c.chunkSize, cuSeqlens: c.cuSeqlens, nSeq: c.nSeq, initial: c.initial,
     outputFinalState: c.outputFinalState, stateFloats: c.floats, partitions: 0,
     inputs: [qt.data, kd, vt.data, g, beta, correction],
-    spec, config: (glue) => specConfig(glue, spec, { B, T, H, HV, dk, dv }),
+    spec,
   };
 }

@@ -2,8 +2,9 @@
 // object's lifetime (free, reset epoch, the finalizer), zero-copy views of its named inputs and
 // its output, stepping and prefill. The public session classes keep their own validation and
 // snapshots.
+import { withSpec, type CallDims, type ConfigSpec } from './config.js';
 import type { Glue } from './loader.js';
-import { rangeError } from './errors.js';
+import { rangeError, typeError } from './errors.js';
 import { RESET_MESSAGE, type Runtime } from './runtime.js';
 import type { SessionHost } from './session.js';
 import { hook } from './trap.js';
@@ -41,15 +42,15 @@ export class SessionCore {
   #inputs: Record<string, Float32Array> = {};
   #output = new Float32Array(0);
 
-  /** `create` builds the binding's session (inside the host's trap guard). */
-  constructor(host: SessionHost, op: string, names: readonly string[], outputLen: number, create: (glue: Glue) => Inner) {
+  /** Builds the binding's session of `spec` and `dims` (inside the host's trap guard). */
+  constructor(host: SessionHost, op: string, names: readonly string[], outputLen: number, spec: ConfigSpec, dims: CallDims) {
     this.#op = op;
     this.#names = names;
     this.#outputLen = outputLen;
     this.#host = host;
     this.#rt = host.runtime;
     const glue: Glue = this.#rt.glue;
-    this.#inner = this.#rt.track(host.guard(() => create(glue)));
+    this.#inner = this.#rt.track(host.guard(() => withSpec(glue, spec, dims, (config) => new glue.Session(config))));
     this.#epoch = this.#rt.epoch;
     registry?.register(this, { inner: this.#inner, runtime: this.#rt, epoch: this.#epoch }, this);
   }
@@ -143,4 +144,20 @@ export class SessionCore {
   get freed(): boolean {
     return this.#inner === null;
   }
+}
+
+/** @internal A positive integer option, else a TypeError / RangeError naming it. */
+export function positiveInt(name: string, x: unknown): number {
+  if (typeof x !== 'number') throw typeError(name, 'a positive integer', x);
+  if (!Number.isInteger(x) || x < 1) throw rangeError(name, 'a positive integer', x);
+  return x;
+}
+
+/** @internal Every session's dims from its options: batch (default 1), heads, valueHeads (default heads; a multiple of it), dk, dv. */
+export function sessionDims(o: { batch?: unknown; heads: unknown; valueHeads?: unknown; dk: unknown; dv: unknown }) {
+  const batch = o.batch === undefined ? 1 : positiveInt('batch', o.batch);
+  const heads = positiveInt('heads', o.heads);
+  const valueHeads = o.valueHeads === undefined ? heads : positiveInt('valueHeads', o.valueHeads);
+  if (valueHeads % heads !== 0) throw rangeError('valueHeads', `a multiple of heads = ${heads}`, valueHeads);
+  return { batch, heads, valueHeads, dk: positiveInt('dk', o.dk), dv: positiveInt('dv', o.dv) };
 }

@@ -4,11 +4,9 @@
 // ts/session-core.ts's, as for the other families; this class keeps its validation and snapshot.
 import { Detail, rangeError, typeError } from './errors.js';
 import { checkSizes, stateFloats, workspaceFloats } from './limits.js';
-import type { Glue } from './loader.js';
 import type { Runtime } from './runtime.js';
-import { SessionCore } from './session-core.js';
+import { SessionCore, sessionDims } from './session-core.js';
 import { encodeSnapshot, type SnapshotHeader } from './snapshot.js';
-import { withConfig } from './config.js';
 import type { OpName, Tensor } from './types.js';
 import { checkCommon, checkKnown, checkOp, checkTensorData, f32View, resolveMode } from './validate.js';
 
@@ -35,12 +33,6 @@ const KNOWN = new Set(['batch', 'heads', 'valueHeads', 'dk', 'dv', 'scale', 'dec
 export interface SessionHost {
   runtime: Runtime;
   guard<T>(f: () => T): T;
-}
-
-function positiveInt(name: string, x: unknown): number {
-  if (typeof x !== 'number') throw typeError(name, 'a positive integer', x);
-  if (!Number.isInteger(x) || x < 1) throw rangeError(name, 'a positive integer', x);
-  return x;
 }
 
 /** A streaming decoder for one operator: `step` token by token, `prefill` many at once. */
@@ -75,12 +67,7 @@ export class Session {
     if (typeof options !== 'object' || options === null) throw typeError('options', 'an object { heads, dk, dv, … }', options);
     checkKnown(options, KNOWN, 'session options');
     this.op = op;
-    this.batch = options.batch === undefined ? 1 : positiveInt('batch', options.batch);
-    this.heads = positiveInt('heads', options.heads);
-    this.valueHeads = options.valueHeads === undefined ? this.heads : positiveInt('valueHeads', options.valueHeads);
-    if (this.valueHeads % this.heads !== 0) throw rangeError('valueHeads', `a multiple of heads = ${this.heads}`, this.valueHeads);
-    this.dk = positiveInt('dk', options.dk);
-    this.dv = positiveInt('dv', options.dv);
+    ({ batch: this.batch, heads: this.heads, valueHeads: this.valueHeads, dk: this.dk, dv: this.dv } = sessionDims(options));
     const c = checkCommon(op, options as unknown as Record<string, unknown>, this.heads, this.dk);
     this.scale = c.scale; this.decay = c.decay; this.normalize = c.normalize; this.eps = c.eps; this.ridge = c.ridge;
     const nq = this.batch * this.heads * this.dk, nv = this.batch * this.valueHeads * this.dv;
@@ -95,7 +82,7 @@ export class Session {
       total: 2 * nq + 2 * nv + ns + ws,
     });
     const dims = { B: this.batch, T: 1, H: this.heads, HV: this.valueHeads, dk: this.dk, dv: this.dv };
-    this.#core = new SessionCore(host, op, ['q', 'k', 'v'], nv, (glue: Glue) => withConfig(glue, op, dims, c, (config) => new glue.Session(config)));
+    this.#core = new SessionCore(host, op, ['q', 'k', 'v'], nv, { family: 'hla', op, ...c }, dims);
   }
 
   /**

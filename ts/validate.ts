@@ -4,7 +4,7 @@ import { DEFAULT_EPS } from './defaults.js';
 import { describe, Detail, rangeError, typeError } from './errors.js';
 import { checkSizes, stateFloats, workspaceFloats } from './limits.js';
 import { HlaState, isHlaState, stateData } from './state.js';
-import { entryOf, isOperator } from './operators.js';
+import { entryOf, isOperator, type OperatorName } from './operators.js';
 import { HLA_OPS, type OpName, type Tensor } from './types.js';
 
 /** Options shared by every operator (FLA names). */
@@ -157,14 +157,16 @@ export function checkKnown(options: object, known: Set<string>, what: string) {
   }
 }
 
-function checkCuSeqlens(x: unknown, B: number, T: number): Int32Array {
+/** FLA-style offsets [0, …, T] of sequences packed along T (B must be 1); each element read once. */
+export function checkCuSeqlens(x: unknown, B: number, T: number): Int32Array {
   if (!(x instanceof Int32Array || Array.isArray(x))) throw typeError('cuSeqlens', 'an Int32Array of offsets', x);
   if (B !== 1) throw rangeError('cuSeqlens', 'batch size B = 1 (sequences packed along T)', new Detail(`B = ${B}`));
-  const cu = Int32Array.from(x as ArrayLike<number>);
-  if (cu.length < 2) throw rangeError('cuSeqlens.length', 'at least 2 offsets [0, …, T]', cu.length);
-  Array.from(x as ArrayLike<number>).forEach((n, i) => {
+  const raw = Array.from(x as ArrayLike<number>);
+  if (raw.length < 2) throw rangeError('cuSeqlens.length', 'at least 2 offsets [0, …, T]', raw.length);
+  raw.forEach((n, i) => {
     if (!Number.isInteger(n)) throw rangeError(`cuSeqlens[${i}]`, 'an integer offset', n);
   });
+  const cu = Int32Array.from(raw);
   if (cu[0] !== 0) throw rangeError('cuSeqlens[0]', '0', cu[0]);
   for (let i = 1; i < cu.length; i++) {
     if (cu[i] <= cu[i - 1]) throw rangeError(`cuSeqlens[${i}]`, `an offset > ${cu[i - 1]} (strictly increasing)`, cu[i]);
@@ -177,7 +179,7 @@ function checkCuSeqlens(x: unknown, B: number, T: number): Int32Array {
  * The kernel's chunk length for `mode`/`chunkSize` (0 = recurrent). Without `mode`, a given
  * `chunkSize` means chunk, and no `chunkSize` the recurrence (see ForwardOptions.mode).
  */
-export function resolveMode(op: OpName, mode: unknown, chunkSize: unknown): number {
+export function resolveMode(op: OperatorName, mode: unknown, chunkSize: unknown): number {
   if (mode !== undefined && mode !== 'chunk' && mode !== 'recurrent') throw rangeError('mode', "'chunk' or 'recurrent'", mode);
   const chunk = chunkSize === undefined ? entryOf(op).chunk
     : checkNumber('chunkSize', chunkSize, (c) => Number.isInteger(c) && c >= 1 && c <= 2 ** 31 - 1, 'a positive integer');
