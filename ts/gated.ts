@@ -3,34 +3,19 @@
 // `chunk_gated_delta_rule` arguments). Checked here, before any wasm memory is touched.
 import { Detail, rangeError, typeError } from './errors.js';
 import { checkSizes, MAX_CHUNK, stateFloats } from './limits.js';
+import type { CallOptions } from './second-options.js';
 import { HlaState, isHlaState, stateData } from './state.js';
 import type { GatedOpName, Tensor } from './types.js';
 import { checkCuSeqlens, checkKnown, checkTensorData, f32View, resolveMode } from './validate.js';
 
-/** Options shared by gla and deltaRule (FLA names). */
-interface GatedCommonOptions {
-  /** Multiplies q (after qkL2norm). Default dk^-0.5. */
-  scale?: number;
-  /** A `finalState` of an earlier call with the same operator and shapes. */
-  initialState?: HlaState;
-  /** Return `finalState`. Default false. */
-  outputFinalState?: boolean;
-  /** 'recurrent' (token by token, the default) or 'chunk' (chunk-parallel). */
-  mode?: 'chunk' | 'recurrent';
-  /** Chunk length for mode 'chunk', any integer ≥ 1 (results do not depend on it). Default 64. */
-  chunkSize?: number;
-  /** FLA-style packed variable-length batch (B must be 1): offsets [0, …, T]; state resets at each. */
-  cuSeqlens?: Int32Array | number[];
-}
-
 /** gla's options: `gk` is required. */
-export interface GlaOptions extends GatedCommonOptions {
+export interface GlaOptions extends CallOptions {
   /** `[B, T, H, dk]` log-space decay per key feature, ≤ 0 (−Infinity: a full reset). */
   gk: Tensor;
 }
 
 /** deltaRule's options: `beta` is required. */
-export interface DeltaRuleOptions extends GatedCommonOptions {
+export interface DeltaRuleOptions extends CallOptions {
   /** `[B, T, HV]` write rate per value head (finite). */
   beta: Tensor;
   /** `[B, T, HV]` log-space decay per value head, ≤ 0. Absent: the plain delta rule. */

@@ -1,9 +1,10 @@
-// The public option and input types of sse and rla (docs/math.md sections h and i), apart from
+// The public option and input types of sse and rla (docs/math.md sections h and i), and the
+// options every call outside the HLA family takes (gla and deltaRule's too), apart from
 // ts/second.ts so that the published declarations of these types reach nothing of the binding.
 import type { HlaState } from './state.js';
 import type { Tensor } from './types.js';
 
-/** Options every call of these two takes (FLA names). */
+/** Options every call of gla, deltaRule, sse and rla takes (FLA names). */
 export interface CallOptions {
   /** Multiplies q (after qkL2norm). Default dk^-0.5. */
   scale?: number;
