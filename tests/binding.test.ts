@@ -8,7 +8,7 @@ import initGlue, * as glue from '../ts/wasm/scalar/hla_scalar.js';
 const root = new URL('..', import.meta.url);
 
 describe('binding errors', async () => {
-  await initGlue({ module_or_path: readFileSync(new URL('ts/wasm/scalar/hla_scalar_bg.wasm', root)) });
+  const wasm = await initGlue({ module_or_path: readFileSync(new URL('ts/wasm/scalar/hla_scalar_bg.wasm', root)) });
   const hla = (op: string, dims: number[], ridge = 0) =>
     glue.Config.hla(op, new Float64Array(dims), 1, new Float32Array([1]), false, 1e-6, ridge);
 
@@ -40,6 +40,34 @@ describe('binding errors', async () => {
     expect(() => new glue.Session(la1)).toThrow(RangeError);
     expect(() => new glue.Session(la1)).toThrow(/ridge: expected 0 \(la1 has no ridge\), got 0.5/);
     for (const x of [config, la1, engine]) x.free();
+  });
+
+  it("the engine's own buffers (the pool's one-copy path) give the forward of setInput, bit for bit", () => {
+    const config = hla('hla2', [1, 5, 2, 2, 3, 3]);
+    const n = 5 * 2 * 3;
+    const inputs = [0, 1, 2].map((i) => Float32Array.from({ length: n }, (_, j) => Math.sin(1 + i * 31 + j * 0.7)));
+    const engine = new glue.Engine();
+    const want = new Float32Array(n);
+    const wantState = new Float32Array(config.stateLen(1));
+    inputs.forEach((x, i) => engine.setInput(i, x));
+    engine.forward(config, 2, want, wantState, new Int32Array(0));
+    const memory = () => wasm.memory;
+    // Stale contents from an earlier call: the output buffer is zeroed, inputs are overwritten.
+    for (const round of [0, 1]) {
+      const ptrs = inputs.map((x, i) => engine.inputBuffer(i, x.length));
+      const out = engine.outputBuffer(n);
+      inputs.forEach((x, i) => new Float32Array(memory().buffer, ptrs[i], x.length).set(x));
+      const state = new Float32Array(config.stateLen(1));
+      engine.forwardBuffers(config, 2, 3, state, new Int32Array(0));
+      expect(Array.from(new Float32Array(memory().buffer, out, n))).toEqual(Array.from(want));
+      expect(Array.from(state)).toEqual(Array.from(wantState));
+      if (round === 0) new Float32Array(memory().buffer, out, n).fill(7);
+    }
+    // A short buffer is the forward's own RangeError naming the input; fewer inputs than the operator's too.
+    engine.inputBuffer(1, n - 1);
+    expect(() => engine.forwardBuffers(config, 2, 3, new Float32Array(config.stateLen(1)), new Int32Array(0))).toThrow(/k: expected 30 floats, got 29/);
+    expect(() => engine.forwardBuffers(config, 2, 2, new Float32Array(config.stateLen(1)), new Int32Array(0))).toThrow(/inputs: expected 3 tensors \(q, k, v\), got 2/);
+    for (const x of [config, engine]) x.free();
   });
 });
 

@@ -201,6 +201,10 @@ export interface WorkerProfile {
   io: number;
   compute: number;
   carry: number;
+  /** Parts of `io` (forward jobs). */
+  touch: number;
+  copyIn: number;
+  copyOut: number;
   /** From posting each job to its start in the worker, and from its end to its reply here. */
   wait: number;
   back: number;
@@ -276,9 +280,12 @@ export class Pool {
       const E = r.name === 'RangeError' ? RangeError : r.name === 'TypeError' ? TypeError : Error;
       throw new E(r.error);
     }
-    const p = (this.profile[w] ??= { jobs: 0, io: 0, compute: 0, carry: 0, wait: 0, back: 0 });
+    const p = (this.profile[w] ??= { jobs: 0, io: 0, compute: 0, carry: 0, touch: 0, copyIn: 0, copyOut: 0, wait: 0, back: 0 });
     p.jobs++;
     p.io += r.ms.io;
+    p.touch += r.ms.touch ?? 0;
+    p.copyIn += r.ms.copyIn ?? 0;
+    p.copyOut += r.ms.copyOut ?? 0;
     p.compute += r.ms.compute;
     p.carry += r.ms.carry;
     p.wait += Math.max(0, r.ms.start - posted);

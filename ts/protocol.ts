@@ -105,10 +105,10 @@ export interface SettleJob {
 export type Job = ForwardJob | SummaryJob | SettleJob;
 
 /**
- * Where a job's time went in the worker, in ms: gathering and scattering windows (`io`), the
- * forward (`compute`), the split along T's own work (`carry`: summaries, folds, settling), and
- * when it ran (`start`, `end`: `performance.timeOrigin + performance.now()`, comparable across
- * threads).
+ * Where a job's time went in the worker, in ms: copying windows in and out (`io`), the forward
+ * (`compute`), the split along T's own work (`carry`: summaries, folds, settling), and when it
+ * ran (`start`, `end`: `performance.timeOrigin + performance.now()`, comparable across
+ * threads). A forward also splits `io` into its parts.
  */
 export interface Timing {
   io: number;
@@ -116,6 +116,12 @@ export interface Timing {
   carry: number;
   start: number;
   end: number;
+  /** Faulting in this worker's band of a fresh shared output (ForwardJob `touch`). */
+  touch?: number;
+  /** Sizing the engine's input buffers and copying each input window into them. */
+  copyIn?: number;
+  /** Copying the output from the engine's buffer into the output window (or a new array). */
+  copyOut?: number;
 }
 
 export type Reply =
