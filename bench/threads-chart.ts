@@ -1,12 +1,13 @@
 // The README's threads chart and table from bench/results/threads.json (bench/threads.ts):
 // speed-up over the synchronous call per workload and pool size, shared-memory and plain inputs.
 // Usage: node scripts/run-ts.mjs bench/threads-chart.ts   (writes bench/results/threads.svg, prints the table)
+//   With OUT set (the device tool's machine, scripts/device-threads.sh): $OUT/threads.json in, $OUT/threads.svg out.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { table } from './harness.js';
 
 interface Row { workload: string; op: string; B: number; H: number; T: number; threads: number; inputs: string; ms: number; speedup: number }
-const root = `${process.cwd()}/`; // run from the repository root
-const data = JSON.parse(readFileSync(`${root}bench/results/threads.json`, 'utf8')) as { machine: { date: string; node: string; cores: number }; backend: string; rows: Row[] };
+const dir = process.env.OUT ? `${process.env.OUT}/` : `${process.cwd()}/bench/results/`; // run from the repository root
+const data = JSON.parse(readFileSync(`${dir}threads.json`, 'utf8')) as { machine: { date: string; node: string; cores: number }; backend: string; rows: Row[] };
 const counts = [...new Set(data.rows.map((r) => r.threads))].filter((n) => n > 1).sort((a, b) => a - b);
 const workloads = [...new Map(data.rows.map((r) => [`${r.op} ${r.workload}`, r])).values()];
 const name = (r: Row) => `${r.op} ${r.workload}, B=${r.B} H=${r.H} T=${r.T}`;
@@ -52,7 +53,7 @@ ${legend}
 <text x="${left}" y="${h - 8}" fill="#5b6472" font-size="11">${esc(`bench/threads.ts · ${data.machine.cores}-core Intel Xeon (KVM) · node ${data.machine.node} · ${data.machine.date.slice(0, 10)}`)}</text>
 </svg>
 `;
-writeFileSync(`${root}bench/results/threads.svg`, svg);
+writeFileSync(`${dir}threads.svg`, svg);
 const base = (w: Row) => data.rows.find((r) => r.op === w.op && r.workload === w.workload && r.threads === 1)!.ms;
 console.log(table(
   ['workload', '1 thread', ...counts.map((n) => `${n} workers`)],

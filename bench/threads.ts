@@ -2,8 +2,12 @@
 // sequence, with inputs built in shared memory (`hla.tensor`) and as plain Float32Arrays, and
 // where each worker's time went (transport vs compute, from the pool's own timers).
 // Usage: node --experimental-wasm-relaxed-simd scripts/run-ts.mjs bench/threads.ts [out.json]
+//   (out.json: default $OUT/threads.json where OUT is set, as on the device tool's machine,
+//   else bench/results/threads.json; scripts/device-threads.sh runs it there)
 //   HLA_THREADS_SMALL=1: small sizes (a check of the script, not a measurement)
 //   HLA_THREADS_MAX=16: the largest pool (default: the machine's cores)
+//   HLA_THREADS_DEADLINE=420: seconds after which the workloads not started yet are skipped
+//   (what was measured is saved; the device tool's commands end at 10 minutes)
 import { availableParallelism } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { init, type Backend, type Hla, type OpName, type Tensor } from '../dist/index.mjs';
@@ -13,7 +17,9 @@ import { rand } from './matrix.js';
 const small = process.env.HLA_THREADS_SMALL === '1';
 const maxThreads = Number(process.env.HLA_THREADS_MAX ?? availableParallelism());
 const counts = [1, 2, 4, 8, 16, 32].filter((n) => n <= maxThreads);
-const out = process.argv[2] ?? 'bench/results/threads.json';
+const out = process.argv[2] ?? (process.env.OUT ? `${process.env.OUT}/threads.json` : 'bench/results/threads.json');
+const deadline = performance.now() + 1e3 * Number(process.env.HLA_THREADS_DEADLINE ?? 420);
+const late = () => performance.now() > deadline;
 const backend = (process.env.HLA_BACKEND ?? 'relaxed') as Backend;
 const d = small ? 16 : 64;
 
@@ -69,10 +75,16 @@ for (const n of counts) if (n > 1) pools.set(n, await init({ backend, threads: n
 
 const flavours: Record<string, number> = {};
 let copies: Record<string, number> = {};
-const save = () => writeFileSync(out, JSON.stringify({ machine: { ...machineInfo(), cores: availableParallelism() }, backend, d, options: OPTIONS, rows, flavours, copies }, null, 1) + '\n');
+const skipped: string[] = [];
+const save = () => writeFileSync(out, JSON.stringify({ machine: { ...machineInfo(), cores: availableParallelism() }, backend, d, options: OPTIONS, rows, flavours, copies, ...(skipped.length ? { skipped } : {}) }, null, 1) + '\n');
 
 for (const w of WORKLOADS) {
   save(); // after each workload: a run cut short keeps what it measured
+  if (late()) {
+    skipped.push(`${w.op} ${w.name}`);
+    log(`skipped (HLA_THREADS_DEADLINE): ${w.op} ${w.name}`);
+    continue;
+  }
   const [q, k, v] = inputs(single, w, false);
   const base = await timeIt(() => single[w.op](q, k, v, OPTIONS), budget);
   const tokens = w.B * w.T;
@@ -90,7 +102,8 @@ for (const w of WORKLOADS) {
       const t = await timeIt(() => h.run(w.op, sq, sk, sv, OPTIONS), budget);
       // One more call for the breakdown (the pool's timers, ms).
       await h.run(w.op, sq, sk, sv, OPTIONS);
-      type W = { jobs: number; io: number; compute: number; carry: number; wait: number; back: number };
+      // io = touch + copyIn + copyOut for forward jobs (ts/protocol.ts `Timing`).
+      type W = { jobs: number; io: number; compute: number; carry: number; touch: number; copyIn: number; copyOut: number; wait: number; back: number };
       const p = (h as unknown as { _lastRunProfile: { prepare: number; run: number; finish: number; plan: unknown; workers: W[] } })._lastRunProfile;
       const row = {
         workload: w.name, op: w.op, B: w.B, H: w.H, T: w.T, threads: n, inputs: variant, transport: h.transport,
@@ -104,7 +117,7 @@ for (const w of WORKLOADS) {
       rows.push(row);
       const ws = p?.workers ?? [];
       const r = (f: (x: W) => number) => `${Math.min(...ws.map(f)).toFixed(1)}–${Math.max(...ws.map(f)).toFixed(1)}`;
-      log(`  ${n} workers, ${row.inputs}: ${(t.median * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; main prepare ${p?.prepare.toFixed(1)}, run ${p?.run.toFixed(1)}, finish ${p?.finish.toFixed(1)}; per worker: compute ${r((x) => x.compute)}, carry ${r((x) => x.carry)}, io ${r((x) => x.io)}, wait ${r((x) => x.wait)}, back ${r((x) => x.back)} ms; max|Δ| ${err.toExponential(1)}`);
+      log(`  ${n} workers, ${row.inputs}: ${(t.median * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; main prepare ${p?.prepare.toFixed(1)}, run ${p?.run.toFixed(1)}, finish ${p?.finish.toFixed(1)}; per worker: compute ${r((x) => x.compute)}, carry ${r((x) => x.carry)}, io ${r((x) => x.io)} (touch ${r((x) => x.touch ?? 0)}, in ${r((x) => x.copyIn ?? 0)}, out ${r((x) => x.copyOut ?? 0)}), wait ${r((x) => x.wait)}, back ${r((x) => x.back)} ms; max|Δ| ${err.toExponential(1)}`);
     }
   }
 }
@@ -124,7 +137,7 @@ for (const p of pools.values()) p.close();
 }
 
 // The SIMD flavours' chunk form on one thread (the GEMM tiles: bench/tiles.ts).
-if (!small) {
+if (!small && !late()) {
   const w = { B: 1, H: 4, T: 2048 };
   for (const op of ['la1', 'hla2', 'hla3'] as OpName[]) {
     for (const b of ['relaxed', 'simd128'] as Backend[]) {

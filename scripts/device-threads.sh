@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# bench/threads.ts on the device tool's 16-core machine, which has no Node and no network: the
+# bench is bundled here (esbuild) and travels with the built package (dist/: index.mjs,
+# worker.mjs and the .wasm files beside them) and a compressed Node of this machine.
+#
+#   bash scripts/device-threads.sh prepare   # here: build, bundle, pack Node; prints the device call
+#   bash scripts/device-threads.sh run       # there: writes $OUT/threads.json, threads.svg, threads.md, lscpu.txt
+#
+# prepare: HLA_SKIP_BUILD=1 skips scripts/build.sh (dist/ already built from this tree).
+# run: HLA_NODE=/path/to/node skips unpacking (a check of the script here, with OUT set and
+# e.g. HLA_THREADS_SMALL=1 HLA_THREADS_MAX=2). The bench stops starting workloads after
+# HLA_THREADS_DEADLINE seconds (default 420) and is killed at 540, inside the tool's 600.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+say() { printf '[device-threads] %s\n' "$*" >&2; }
+
+case "${1:-}" in
+prepare)
+  if [ "${HLA_SKIP_BUILD:-}" != 1 ]; then bash scripts/build.sh; fi
+  for f in dist/index.mjs dist/worker.mjs dist/hla_relaxed.wasm; do
+    [ -f "$f" ] || { echo "missing $f: run scripts/build.sh" >&2; exit 1; }
+  done
+  say "bundling bench/threads.ts and bench/threads-chart.ts into target/devbench/"
+  mkdir -p target/devbench
+  # The package stays external, imported as ../../dist/index.mjs (from target/devbench/): its
+  # worker.mjs and .wasm files resolve next to it, as in an installed package.
+  node --input-type=module -e "
+    import { build } from 'esbuild';
+    for (const name of ['threads', 'threads-chart']) {
+      await build({
+        entryPoints: ['bench/' + name + '.ts'], bundle: true, platform: 'node', format: 'esm', target: 'node20',
+        outfile: 'target/devbench/' + name + '.mjs', external: ['node:*'], logLevel: 'warning',
+        plugins: [{ name: 'dist', setup(b) { b.onResolve({ filter: /\/dist\/index\.mjs$/ }, () => ({ path: '../../dist/index.mjs', external: true })); } }],
+      });
+    }"
+  mkdir -p .devnode
+  if [ ! -s .devnode/node.xz ] || [ "$(command -v node)" -nt .devnode/node.xz ]; then
+    say "packing $(command -v node) ($(node --version)) into .devnode/node.xz"
+    xz -T2 -6 -c "$(command -v node)" > .devnode/node.xz
+  fi
+  cat >&2 <<EOF
+[device-threads] ready. On the device tool (kind nvidia-h200: 16 cores), one call:
+  command: bash scripts/device-threads.sh run
+  carry:   ["dist", ".devnode", "target/devbench/threads.mjs", "target/devbench/threads-chart.mjs"]
+  timeout_s: 600
+then copy threads.json and threads.svg from its files_at into bench/results/ (threads.md: the README table).
+EOF
+  ;;
+run)
+  : "${OUT:?OUT must be set (the device tool sets it)}"
+  node=${HLA_NODE:-}
+  if [ -z "$node" ]; then
+    node=/tmp/hla-node
+    python3 -c "import lzma,shutil; shutil.copyfileobj(lzma.open('.devnode/node.xz'), open('$node','wb'))"
+    chmod +x "$node"
+  fi
+  lscpu > "$OUT/lscpu.txt" 2>&1 || true
+  nproc >> "$OUT/lscpu.txt"
+  git log -1 --format='%H %s' > "$OUT/commit.txt" 2>/dev/null || true
+  start=$(date +%s)
+  timeout 540 "$node" --experimental-wasm-relaxed-simd target/devbench/threads.mjs 2>&1 | tee "$OUT/threads.log"
+  say "bench: $(( $(date +%s) - start )) s"
+  "$node" target/devbench/threads-chart.mjs > "$OUT/threads.md"
+  cat "$OUT/threads.md"
+  ;;
+*)
+  echo "usage: bash scripts/device-threads.sh prepare|run" >&2
+  exit 2
+  ;;
+esac
