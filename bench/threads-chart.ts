@@ -1,11 +1,13 @@
 // The README's threads chart and table from bench/results/threads.json (bench/threads.ts):
 // speed-up over the synchronous call per workload and pool size, shared-memory and plain inputs.
-// Usage: node scripts/run-ts.mjs bench/threads-chart.ts   (writes bench/results/threads.svg, prints the table)
+// Usage: node scripts/run-ts.mjs bench/threads-chart.ts   (writes bench/results/threads.svg, prints the
+// speed-up table and the slowest worker's breakdown at the two largest pools)
 //   With OUT set (the device tool's machine, scripts/device-threads.sh): $OUT/threads.json in, $OUT/threads.svg out.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { table } from './harness.js';
 
-interface Row { workload: string; op: string; B: number; H: number; T: number; threads: number; inputs: string; ms: number; speedup: number }
+interface WorkerTimes { io: number; compute: number; carry: number; touch?: number; copyIn?: number; copyOut?: number; wait: number; back: number }
+interface Row { workload: string; op: string; B: number; H: number; T: number; threads: number; inputs: string; ms: number; speedup: number; breakdown?: { workers: WorkerTimes[] } }
 const dir = process.env.OUT ? `${process.env.OUT}/` : `${process.cwd()}/bench/results/`; // run from the repository root
 const data = JSON.parse(readFileSync(`${dir}threads.json`, 'utf8')) as { machine: { date: string; node: string; cores: number }; backend: string; rows: Row[] };
 const counts = [...new Set(data.rows.map((r) => r.threads))].filter((n) => n > 1).sort((a, b) => a - b);
@@ -62,4 +64,19 @@ console.log(table(
     inputs === 'shared' ? `${base(w).toFixed(0)} ms` : '',
     ...counts.map((n) => `${speedup(w, n, inputs).toFixed(2)}×`),
   ])),
+));
+
+// Where the time goes: the slowest worker (most busy: copies + forward + split work) of the
+// breakdown call, hla.tensor inputs, at the two largest pools. touch + copy in + copy out = io.
+const f = (x: number | undefined) => `${(x ?? 0).toFixed(1)}`;
+console.log('\nWhere the time goes (the slowest worker of the same run, hla.tensor inputs; ms):\n');
+console.log(table(
+  ['workload', 'workers', 'wall', 'ideal (1 thread / n)', 'forward', 'split work', 'touch', 'copy in', 'copy out', 'wait', 'back'],
+  workloads.flatMap((w) => counts.slice(-2).map((n) => {
+    const r = data.rows.find((x) => x.op === w.op && x.workload === w.workload && x.threads === n && x.inputs === 'shared');
+    const ws = r?.breakdown?.workers ?? [];
+    const busy = (x: WorkerTimes) => x.io + x.compute + x.carry;
+    const s = ws.reduce<WorkerTimes | null>((a, x) => (a === null || busy(x) > busy(a) ? x : a), null);
+    return [`${w.op} ${w.workload}`, n, r ? f(r.ms) : '–', f(base(w) / n), f(s?.compute), f(s?.carry), f(s?.touch), f(s?.copyIn), f(s?.copyOut), f(s?.wait), f(s?.back)];
+  })),
 ));
