@@ -232,10 +232,11 @@ class Run {
   async groups(runs: Piece[][]): Promise<{ o: Float32Array; state: Float32Array | null }> {
     const { c } = this;
     const cu = c.cuSeqlens;
-    // Heads split over shared memory: worker w first faults in band w of the output's rows.
-    const rows = c.B * c.T, split = this.shared && runs.some((p) => p.some((x) => x.h1 - x.h0 < c.H));
-    const band = (w: number): [number, number] => [Math.floor((w * rows) / runs.length), Math.floor(((w + 1) * rows) / runs.length)];
-    const jobs = runs.flatMap((pieces, w) => pieces.map(async ({ s0, s1, h0, h1 }, i) => {
+    // Heads split over shared memory: this thread faults in the fresh output while the workers
+    // copy and compute (ForwardJob `faulted`).
+    const split = this.shared && runs.some((p) => p.some((x) => x.h1 - x.h0 < c.H));
+    const faulted = split ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+    const jobs = runs.flatMap((pieces, w) => pieces.map(async ({ s0, s1, h0, h1 }) => {
       const [r0, r1] = rowsOf(c, s0, s1);
       const transfer: ArrayBuffer[] = [];
       const state = this.initial(s0, s1, h0, h1);
@@ -245,12 +246,21 @@ class Run {
         dims: cu.length ? this.dims(1, r1 - r0, h0, h1) : this.dims(s1 - s0, c.T, h0, h1),
         cuSeqlens: cu.length ? cu.slice(s0, s1 + 1).map((x) => x - cu[s0]) : new Int32Array(0),
         inputs: this.windows(r0, r1, h0, h1, transfer),
-        o: this.out(r0, r1, h0, h1), state, wantState: c.outputFinalState, ...(split && i === 0 ? { touch: band(w) } : {}),
+        o: this.out(r0, r1, h0, h1), state, wantState: c.outputFinalState, ...(faulted ? { faulted } : {}),
       }, transfer);
       const { o, state: end } = forwardReply(r);
       this.place(o, r0, r1, h0, h1);
       this.placeState(end, s0, s1, h0, h1);
     }));
+    // Every job above is posted (each async callback ran to its first await).
+    if (faulted) {
+      try {
+        faultIn(this.o);
+      } finally {
+        Atomics.store(faulted, 0, 1);
+        Atomics.notify(faulted, 0);
+      }
+    }
     await Promise.all(jobs);
     return { o: this.o, state: this.state };
   }
@@ -358,4 +368,13 @@ class Run {
 function forwardReply(r: Reply): { o: Float32Array | null; state: Float32Array | null } {
   if (!('o' in r)) throw new Error('hla-wasm: unexpected worker reply');
   return r;
+}
+
+/**
+ * Faults in every page of a fresh (all-zero) shared output by storing a zero into it; no
+ * worker writes it before ForwardJob `faulted` says this is done.
+ */
+function faultIn(o: Float32Array): void {
+  const words = new Int32Array(o.buffer, o.byteOffset, o.length);
+  for (let i = 0; i < words.length; i += 1024) words[i] = 0;
 }

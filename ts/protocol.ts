@@ -56,11 +56,13 @@ export interface ForwardJob {
   /** Send the final state back. */
   wantState: boolean;
   /**
-   * Shared transport, heads split: rows `[r0, r1)` of `o` whose pages this worker touches
-   * first (without changing them), so that each page of the fresh output is faulted in by one
-   * worker, not raced for by all of them (every worker writes some heads of every row).
+   * Shared transport, heads split: every worker writes some heads of every row, so the fresh
+   * output's pages would be faulted in by all of them at once, and page faults do not run in
+   * parallel (they cost as much as the forward at 16 workers). The calling thread faults them
+   * in while the workers copy and compute, then stores 1 here; the worker waits for it before
+   * writing its output.
    */
-  touch?: [number, number];
+  faulted?: Int32Array;
   /**
    * Along T (ts/sequence.ts): segment summaries to fold into the initial state, in order,
    * before the forward (`carry = state ⊕ summaries[0] ⊕ …`).
@@ -116,7 +118,7 @@ export interface Timing {
   carry: number;
   start: number;
   end: number;
-  /** Faulting in this worker's band of a fresh shared output (ForwardJob `touch`). */
+  /** Waiting for the calling thread to fault in a fresh shared output (ForwardJob `faulted`). */
   touch?: number;
   /** Sizing the engine's input buffers and copying each input window into them. */
   copyIn?: number;

@@ -123,14 +123,6 @@ function withScan<T>(glue: Glue, spec: ConfigSpec, dims: Dims, f: (scan: Scan) =
   }
 }
 
-/** Faults in the pages of rows `[r0, r1)` of `s.data` for writing, leaving their values as they are. */
-function touch(s: Slab, [r0, r1]: [number, number]): void {
-  const { data, heads, d } = s;
-  const words = new Int32Array(data.buffer, data.byteOffset, data.length);
-  const end = r1 * heads * d;
-  for (let i = r0 * heads * d; i < end; i += 1024) Atomics.or(words, i, 0);
-}
-
 /**
  * Copies window `s` into `dst` (its compact `[r1 − r0, h1 − h0, d]` form, in wasm memory): one
  * `set` where the window is contiguous, else one per row. A `subarray` per row is an allocation,
@@ -164,8 +156,6 @@ const windowLen = (s: Slab | null) => (s === null ? 0 : (s.r1 - s.r0) * (s.h1 - 
 function forward(rt: Runtime, job: ForwardJob): Reply {
   const glue = rt.glue;
   const start = now();
-  if (job.touch && job.o) touch(job.o, job.touch);
-  const t0 = now();
   const [b, t, , hv, , dv] = job.dims;
   const sequences = job.cuSeqlens.length ? job.cuSeqlens.length - 1 : b;
   const state = job.state ?? withSpec(glue, job.spec, callDims(job.dims), (config) => new Float32Array(config.stateLen(sequences)));
@@ -191,11 +181,13 @@ function forward(rt: Runtime, job: ForwardJob): Reply {
   // Taken after the forward, which may have grown the memory.
   const out = new Float32Array(rt.memory.buffer, outPtr, n);
   let o: Float32Array | null = null;
+  if (job.faulted) Atomics.wait(job.faulted, 0, 0);
+  const t4 = now();
   if (job.o) copyOut(out, job.o);
   else o = out.slice();
   const end = now();
-  const ms = { touch: t0 - start, copyIn: t2 - t1, copyOut: end - t3 };
-  return { id: job.id, o, state: job.wantState ? state : null, ms: { io: ms.touch + ms.copyIn + ms.copyOut, compute: t3 - t2, carry: t1 - t0, start, end, ...ms } };
+  const ms = { touch: t4 - t3, copyIn: t2 - t1, copyOut: end - t4 };
+  return { id: job.id, o, state: job.wantState ? state : null, ms: { io: ms.touch + ms.copyIn + ms.copyOut, compute: t3 - t2, carry: t1 - start, start, end, ...ms } };
 }
 
 function summarise(glue: Glue, job: SummaryJob): Reply {
