@@ -6,6 +6,7 @@
 //   else bench/results/threads.json; scripts/device-threads.sh runs it there)
 //   HLA_THREADS_SMALL=1: small sizes (a check of the script, not a measurement)
 //   HLA_THREADS_MAX=16: the largest pool (default: the machine's cores)
+//   HLA_THREADS_ROUNDS=9: interleaved rounds per workload (every contender once per round)
 //   HLA_THREADS_DEADLINE=420: seconds after which the workloads not started yet are skipped
 //   (what was measured is saved; the device tool's commands end at 10 minutes)
 import { availableParallelism } from 'node:os';
@@ -53,6 +54,22 @@ async function timeIt(f: () => unknown, budget: number): Promise<{ median: numbe
   return { median: median(runs), runs: runs.length };
 }
 
+const rounds = small ? 3 : Number(process.env.HLA_THREADS_ROUNDS ?? 9);
+
+/** Seconds per call of each of `fs`: one warm-up each, then `rounds` rounds of one call each, the medians. */
+async function race(fs: (() => unknown)[]): Promise<number[]> {
+  for (const f of fs) await f();
+  const times = fs.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, f] of fs.entries()) {
+      const t0 = performance.now();
+      await f();
+      times[i].push((performance.now() - t0) / 1e3);
+    }
+  }
+  return times.map(median);
+}
+
 function inputs(h: Hla, w: Workload, shared: boolean): Tensor[] {
   const shapes = [[w.B, w.T, w.H, d], [w.B, w.T, w.H, d], [w.B, w.T, w.H, d]];
   return shapes.map((shape, i) => {
@@ -64,7 +81,6 @@ function inputs(h: Hla, w: Workload, shared: boolean): Tensor[] {
   });
 }
 
-const budget = small ? 0.05 : 1.0;
 const single = await init({ backend });
 const rows: Record<string, unknown>[] = [];
 const log = (x: string) => console.log(x);
@@ -86,39 +102,43 @@ for (const w of WORKLOADS) {
     continue;
   }
   const [q, k, v] = inputs(single, w, false);
-  const base = await timeIt(() => single[w.op](q, k, v, OPTIONS), budget);
   const tokens = w.B * w.T;
-  log(`${w.op} ${w.name} B=${w.B} H=${w.H} T=${w.T}: 1 thread (synchronous) ${(base.median * 1e3).toFixed(1)} ms`);
-  rows.push({ workload: w.name, op: w.op, B: w.B, H: w.H, T: w.T, threads: 1, inputs: 'plain', ms: base.median * 1e3, speedup: 1, tok_s: tokens / base.median });
   const want = single[w.op](q, k, v, OPTIONS).o.data;
-  for (const variant of ['shared', 'plain'] as const) {
-    const shared = variant === 'shared';
-    const [sq, sk, sv] = inputs(single, w, shared);
-    for (const n of counts.filter((x) => x > 1)) {
-      const h = pools.get(n)!;
-      const got = (await h.run(w.op, sq, sk, sv, OPTIONS)).o.data;
-      let err = 0;
-      for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
-      const t = await timeIt(() => h.run(w.op, sq, sk, sv, OPTIONS), budget);
-      // One more call for the breakdown (the pool's timers, ms).
-      await h.run(w.op, sq, sk, sv, OPTIONS);
-      // io = touch + copyIn + copyOut for forward jobs (ts/protocol.ts `Timing`).
-      type W = { jobs: number; io: number; compute: number; carry: number; touch: number; copyIn: number; copyOut: number; wait: number; back: number };
-      const p = (h as unknown as { _lastRunProfile: { prepare: number; run: number; finish: number; plan: unknown; workers: W[] } })._lastRunProfile;
-      const row = {
-        workload: w.name, op: w.op, B: w.B, H: w.H, T: w.T, threads: n, inputs: variant, transport: h.transport,
-        ms: t.median * 1e3, speedup: base.median / t.median, tok_s: tokens / t.median, maxAbsDiff: err,
-        breakdown: p && {
-          main: { prepare: p.prepare, run: p.run, finish: p.finish },
-          plan: p.plan,
-          workers: p.workers.map((x) => Object.fromEntries(Object.entries(x).map(([k, y]) => [k, +y.toFixed(2)]))),
-        },
-      };
-      rows.push(row);
-      const ws = p?.workers ?? [];
-      const r = (f: (x: W) => number) => `${Math.min(...ws.map(f)).toFixed(1)}–${Math.max(...ws.map(f)).toFixed(1)}`;
-      log(`  ${n} workers, ${row.inputs}: ${(t.median * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; main prepare ${p?.prepare.toFixed(1)}, run ${p?.run.toFixed(1)}, finish ${p?.finish.toFixed(1)}; per worker: compute ${r((x) => x.compute)}, carry ${r((x) => x.carry)}, io ${r((x) => x.io)} (touch ${r((x) => x.touch ?? 0)}, in ${r((x) => x.copyIn ?? 0)}, out ${r((x) => x.copyOut ?? 0)}), wait ${r((x) => x.wait)}, back ${r((x) => x.back)} ms; max|Δ| ${err.toExponential(1)}`);
-    }
+  // Every contender (the synchronous call, then each pool with shared and with plain inputs)
+  // runs once per round, rounds interleaved: this machine's speed drifts between runs by more
+  // than the differences measured, and a ratio of medians from one set of rounds stays fair.
+  const variants = (['shared', 'plain'] as const).map((variant) => ({ variant, xs: inputs(single, w, variant === 'shared') }));
+  const contenders = [
+    { n: 1, variant: 'plain' as const, f: () => single[w.op](q, k, v, OPTIONS) },
+    ...variants.flatMap(({ variant, xs: [sq, sk, sv] }) => counts.filter((x) => x > 1).map((n) => ({ n, variant, f: () => pools.get(n)!.run(w.op, sq, sk, sv, OPTIONS) }))),
+  ];
+  const times = await race(contenders.map((c) => c.f));
+  const base = times[0];
+  log(`${w.op} ${w.name} B=${w.B} H=${w.H} T=${w.T}: 1 thread (synchronous) ${(base * 1e3).toFixed(1)} ms (${rounds} interleaved rounds)`);
+  rows.push({ workload: w.name, op: w.op, B: w.B, H: w.H, T: w.T, threads: 1, inputs: 'plain', ms: base * 1e3, speedup: 1, tok_s: tokens / base });
+  for (const [i, { n, variant, f }] of contenders.entries()) {
+    if (n === 1) continue;
+    const h = pools.get(n)!;
+    // One more call for the result and the breakdown (the pool's timers, ms).
+    const got = ((await f()) as { o: Tensor }).o.data;
+    let err = 0;
+    for (let j = 0; j < want.length; j++) err = Math.max(err, Math.abs(got[j] - want[j]));
+    // io = touch + copyIn + copyOut for forward jobs (ts/protocol.ts `Timing`).
+    type W = { jobs: number; io: number; compute: number; carry: number; touch: number; copyIn: number; copyOut: number; wait: number; back: number };
+    const p = (h as unknown as { _lastRunProfile: { prepare: number; run: number; finish: number; plan: unknown; workers: W[] } })._lastRunProfile;
+    const row = {
+      workload: w.name, op: w.op, B: w.B, H: w.H, T: w.T, threads: n, inputs: variant, transport: h.transport,
+      ms: times[i] * 1e3, speedup: base / times[i], tok_s: tokens / times[i], maxAbsDiff: err,
+      breakdown: p && {
+        main: { prepare: p.prepare, run: p.run, finish: p.finish },
+        plan: p.plan,
+        workers: p.workers.map((x) => Object.fromEntries(Object.entries(x).map(([k, y]) => [k, +y.toFixed(2)]))),
+      },
+    };
+    rows.push(row);
+    const ws = p?.workers ?? [];
+    const r = (g: (x: W) => number) => `${Math.min(...ws.map(g)).toFixed(1)}–${Math.max(...ws.map(g)).toFixed(1)}`;
+    log(`  ${n} workers, ${row.inputs}: ${(times[i] * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; main prepare ${p?.prepare.toFixed(1)}, run ${p?.run.toFixed(1)}, finish ${p?.finish.toFixed(1)}; per worker: compute ${r((x) => x.compute)}, carry ${r((x) => x.carry)}, io ${r((x) => x.io)} (touch ${r((x) => x.touch ?? 0)}, in ${r((x) => x.copyIn ?? 0)}, out ${r((x) => x.copyOut ?? 0)}), wait ${r((x) => x.wait)}, back ${r((x) => x.back)} ms; max|Δ| ${err.toExponential(1)}`);
   }
 }
 for (const p of pools.values()) p.close();
