@@ -10,6 +10,7 @@
 //! S then R, both `dk×dv`; a group holds its g value heads' S matrices, then their R matrices.
 
 mod chunk;
+mod reads;
 mod recurrent;
 
 use super::driver::typed_forward;
