@@ -201,3 +201,120 @@ fn axpy<S: Simd>(y: &mut [f32], a: f32, x: &[f32]) {
         i += 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The two reads themselves (the operator's tests see them only through the clipped
+    //! residual and the output) against a float64 token loop: both bases and residual readings,
+    //! chunk sizes 1, 3, 16, len + 5, a nonzero initial state, and a full reset (α = 0) on the
+    //! first token of a chunk of 16.
+    use super::*;
+    use crate::simd::{Isa, Scalar};
+
+    fn rand(n: usize, seed: u64) -> Vec<f32> {
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (0..n)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// `(read_k, read_q, final S)` token by token in float64.
+    fn reference(p: &Pass1, s0: &[f32]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (dk, dv, len) = (p.dk, p.dv, p.alpha.len());
+        let mut s: Vec<f64> = s0.iter().map(|&x| x as f64).collect();
+        let (mut rk, mut rq) = (vec![0f64; len * dv], vec![0f64; len * dv]);
+        for t in 0..len {
+            let a = p.alpha[t] as f64;
+            let read = |s: &[f64], x: &[f32], e: usize| -> f64 {
+                (0..dk).map(|i| s[i * dv + e] * x[t * dk + i] as f64).sum()
+            };
+            let pk = if p.residual == Residual::Decayed {
+                a
+            } else {
+                1.0
+            };
+            let sk: Vec<f64> = (0..dv).map(|e| read(&s, p.k, e)).collect();
+            for e in 0..dv {
+                rk[t * dv + e] = pk * sk[e];
+                rq[t * dv + e] = a * read(&s, p.q, e);
+            }
+            let b = p.beta[t] as f64;
+            for e in 0..dv {
+                let v = p.v[t * dv + e] as f64;
+                let w = match p.base {
+                    RlaBase::La => b * v,
+                    RlaBase::DeltaRule => b * (v - a * sk[e]),
+                };
+                for i in 0..dk {
+                    let x = &mut s[i * dv + e];
+                    *x = a * *x + p.k[t * dk + i] as f64 * w;
+                }
+            }
+        }
+        (rk, rq, s)
+    }
+
+    fn err(a: &[f32], b: &[f64]) -> f64 {
+        let num: f64 = a.iter().zip(b).map(|(&x, y)| (x as f64 - y).powi(2)).sum();
+        let den: f64 = b.iter().map(|y| y * y).sum();
+        (num / den.max(1e-30)).sqrt()
+    }
+
+    fn check<S: Simd>(p: &Pass1, s0: &[f32], chunk: usize, want: (&[f64], &[f64], &[f64])) {
+        let len = p.alpha.len();
+        let mut s = s0.to_vec();
+        let (mut rk, mut rq) = (vec![0f32; len * p.dv], vec![0f32; len * p.dv]);
+        p.run::<S>(&mut s, &mut rk, &mut rq, &mut Workspace::default(), chunk);
+        let what = format!("{:?} {:?} chunk {chunk} {}", p.base, p.residual, S::NAME);
+        for (name, got, want) in [
+            ("read_k", &rk, want.0),
+            ("read_q", &rq, want.1),
+            ("S", &s, want.2),
+        ] {
+            let e = err(got, want);
+            assert!(e < 1e-5, "{what}: {name} {e:e}");
+        }
+    }
+
+    #[test]
+    fn both_reads_are_strictly_causal_across_chunk_boundaries() {
+        let (dk, dv, len) = (8, 6, 37);
+        let q = rand(len * dk, 1);
+        let k: Vec<f32> = rand(len * dk, 2).iter().map(|x| x / 8f32.sqrt()).collect();
+        let v = rand(len * dv, 3);
+        let mut alpha: Vec<f32> = rand(len, 4)
+            .iter()
+            .map(|x| (0.5 * (x - 1.0)).exp())
+            .collect();
+        alpha[16] = 0.0;
+        let beta: Vec<f32> = rand(len, 5).iter().map(|x| 0.55 + 0.45 * x).collect();
+        let s0: Vec<f32> = rand(dk * dv, 6).iter().map(|x| 0.5 * x).collect();
+        for base in [RlaBase::La, RlaBase::DeltaRule] {
+            for residual in [Residual::Undecayed, Residual::Decayed] {
+                let p = Pass1 {
+                    base,
+                    residual,
+                    q: &q,
+                    k: &k,
+                    v: &v,
+                    alpha: &alpha,
+                    beta: &beta,
+                    dk,
+                    dv,
+                };
+                let (rk, rq, sf) = reference(&p, &s0);
+                for chunk in [1, 3, 16, len + 5] {
+                    check::<Scalar>(&p, &s0, chunk, (&rk, &rq, &sf));
+                    check::<Isa>(&p, &s0, chunk, (&rk, &rq, &sf));
+                }
+            }
+        }
+    }
+}
