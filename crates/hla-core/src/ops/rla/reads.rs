@@ -32,7 +32,7 @@
 use super::{Residual, RlaBase};
 use crate::gemm::{gemm, gemm_acc, transpose, MatRef};
 use crate::simd::Simd;
-use crate::size::chunk_len;
+use crate::size::{chunk_len, floats, total};
 use crate::workspace::Workspace;
 
 /// One value head's pass-1 problem: rows of `len` tokens.
@@ -68,17 +68,8 @@ impl Pass1<'_> {
             return;
         }
         let cm = chunk_len(chunk_size, len);
-        let [kt, kk, qk, dec, mix, carry, w, kd, e] = ws.parts([
-            dk * cm,
-            cm * cm,
-            cm * cm,
-            cm * cm,
-            2 * cm * cm,
-            2 * cm * dv,
-            cm * dv,
-            cm * dk,
-            2 * cm,
-        ]);
+        let [kt, kk, qk, dec, mix, carry, w, kd, e] =
+            ws.parts(sizes(cm, dk, dv).expect("rla: pass 1's workspace validated"));
         let delta = self.base == RlaBase::DeltaRule;
         let undecayed = self.residual == Residual::Undecayed;
         for t0 in (0..len).step_by(cm) {
@@ -175,6 +166,24 @@ impl Pass1<'_> {
             gemm_acc::<S>(dk, dv, c, MatRef::transposed(kd, dk), w, dv, s, dv);
         }
     }
+}
+
+/// Pass 1's scratch for chunks of `c` tokens, in [`Pass1::run`]'s order: Kᵀ, K Kᵀ, Q Kᵀ, D,
+/// the stacked mixer, the reads, W, the decayed keys, E. `None` past one wasm32 buffer.
+fn sizes(c: usize, dk: usize, dv: usize) -> Option<[usize; 9]> {
+    let (cc, cd, cv) = (
+        floats(&[&[c, c]])?,
+        floats(&[&[c, dk]])?,
+        floats(&[&[c, dv]])?,
+    );
+    let two = |x: usize| x.checked_mul(2);
+    Some([cd, cc, cc, cc, two(cc)?, two(cv)?, cv, cd, two(c)?])
+}
+
+/// Floats of pass 1's scratch for chunks of `c` tokens; `None` past one wasm32 buffer (what
+/// `Rla::check_options` checks at the longest chunk, so `run` never meets a size it cannot take).
+pub(crate) fn workspace_len(c: usize, dk: usize, dv: usize) -> Option<usize> {
+    total(&sizes(c, dk, dv)?)
 }
 
 /// `y ← y + a x`.
