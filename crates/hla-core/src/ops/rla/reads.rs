@@ -17,17 +17,17 @@
 //! ```text
 //! W = diag(β) V                                         (la)
 //! W = (I + strictly_lower(β_i (k̂_i·k̂_j) D_ij))⁻¹ diag(β) (V − diag(E) K S_0)   (deltaRule)
-//! read_k = diag(E' ) K S_0 + (K Kᵀ ⊙ D', strictly lower) W   (E', D' = E, D shifted back one
-//!                                                           row when undecayed: E_{i−1}, D_{i−1,j})
+//! read_k = diag(E') K S_0 + (K Kᵀ ⊙ D', strictly lower) W
 //! read_q = diag(E) Q S_0 + (Q Kᵀ ⊙ D, strictly lower) W
 //! S_c    = E_{c−1} S_0 + (diag(D_{c−1,·}) K)ᵀ W
 //! ```
 //!
-//! The rows of W are what each token writes along k̂ (la: β v; deltaRule: the δ of the
-//! recurrence, by forward substitution as in ops/delta_rule/chunk.rs). Both reads share the
-//! carry-in GEMM (`[K; Q] S_0`, one 2c×dv product), the decays and W, and come from one
-//! stacked `2c×c` mixer times W: the cost is one base pass plus a c×c×dk score product and a
-//! c×c×dv mix, against two base passes before.
+//! with `E'_i = E_{i−1}`, `D'_ij = D_{i−1,j}` (the products shifted back one token, taken
+//! directly: never a decayed read divided by α) when undecayed, E and D when decayed. The rows
+//! of W are what each token writes along k̂ (la: β v; deltaRule: the δ of the recurrence, by
+//! forward substitution as in ops/delta_rule/chunk.rs). Both reads share the carry-in reads
+//! `[K; Q] S_0`, the decays and W, and come from one stacked `2c×c` mixer times W: the cost is
+//! one base pass plus a c×c×dk score product and a c×c×dv mix, against two base passes before.
 
 use super::{Residual, RlaBase};
 use crate::gemm::{gemm, gemm_acc, transpose, MatRef};
