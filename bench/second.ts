@@ -1,8 +1,8 @@
 // `npm run bench`, sse and rla rows (B=1, H=8, dk=dv=64, T=2048, as bench/gated.ts):
 //   sse prefill tok/s vs N = 2, 4, 8, 16 at topK = 1, 2, and its time over (1 + topK)× the base
 //   (the claim "cost nearly independent of N"); rla's time over 2× its base (gla stands in for
-//   la: the same recurrence with per-feature gates); the straightforward TS recurrences as the
-//   baseline, and the native build (hla-core examples/second_race), all in one run; decode µs per
+//   la: the same recurrence with per-feature gates), recurrent and chunk (two base passes); the
+//   straightforward TS recurrences as the baseline, and the native build (hla-core examples/second_race), all in one run; decode µs per
 //   token of the functional API (T=1 with initialState) against the TS step.
 // Ratios are within one race (bench/harness.ts): contenders timed round-robin.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -78,12 +78,17 @@ function rlaBaseline(): Float32Array {
 
 const hla: Hla = await init({ backend: 'relaxed' }).catch(() => init());
 const rows: Record<string, unknown>[] = [];
-console.log(`\n## sse and rla prefill (B=${B}, H=${H}, dk=dv=${D}, T=${T}, ${hla.backend}, recurrent), tokens/s; × model = time over (1 + topK)× the base (sse) or 2× the base (rla)\n`);
+console.log(`\n## sse and rla prefill (B=${B}, H=${H}, dk=dv=${D}, T=${T}, ${hla.backend}, recurrent unless named chunk: chunk 64), tokens/s; × model = time over (1 + topK)× the base (sse) or 2× the base (rla)\n`);
 const entries: Record<string, () => void> = {
   'gla': () => hla.gla(q1, k1, v, { gk }),
   'deltaRule': () => hla.deltaRule(q1, k1, v, { beta, g, qkL2norm: true }),
   'rla la': () => hla.rla(q1, k1, v, { base: 'la', g, beta, correction: beta }),
   'rla deltaRule': () => hla.rla(q1, k1, v, { base: 'deltaRule', g, beta, correction: beta, qkL2norm: true }),
+  // The chunk forms (chunk 64): rla's is two passes of its base's (docs/math.md §i).
+  'gla chunk': () => hla.gla(q1, k1, v, { gk, mode: 'chunk', chunkSize: 64 }),
+  'deltaRule chunk': () => hla.deltaRule(q1, k1, v, { beta, g, qkL2norm: true, mode: 'chunk', chunkSize: 64 }),
+  'rla la chunk': () => hla.rla(q1, k1, v, { base: 'la', g, beta, correction: beta, mode: 'chunk', chunkSize: 64 }),
+  'rla deltaRule chunk': () => hla.rla(q1, k1, v, { base: 'deltaRule', g, beta, correction: beta, qkL2norm: true, mode: 'chunk', chunkSize: 64 }),
   'sse gla TS (N 4, topK 1)': () => sseBaseline('gla', 4, 1),
   'rla la TS': () => rlaBaseline(),
 };
@@ -97,8 +102,8 @@ const res = race(entries, { rounds: ROUNDS });
 const printed: (string | number)[][] = [];
 for (const [name, t] of Object.entries(res)) {
   const m = /^sse (\w+)(?: TS)? (?:\()?N (\d+),? topK (\d+)/.exec(name);
-  const rl = /^rla (\w+)/.exec(name);
-  const [baseName, mult] = m ? [m[1], 1 + Number(m[3])] : rl ? [rl[1] === 'la' ? 'gla' : 'deltaRule', 2] : [name, 1];
+  const rl = /^rla (\w+)( chunk)?/.exec(name);
+  const [baseName, mult] = m ? [m[1], 1 + Number(m[3])] : rl ? [(rl[1] === 'la' ? 'gla' : 'deltaRule') + (rl[2] ?? ''), 2] : [name, 1];
   const model = t.median / (mult * res[baseName].median);
   const tokS = T / t.median;
   rows.push({ table: 'second prefill', row: name, backend: name.includes('TS') ? 'ts' : hla.backend, tok_s: tokS, vs_model: model });
@@ -109,9 +114,10 @@ if (existsSync(NATIVE)) {
   const out = execFileSync(NATIVE, [], { encoding: 'utf8', env: { ...process.env, HLA_BENCH_T: String(T), HLA_BENCH_RUNS: String(ROUNDS), HLA_RACE_ISA: 'native' } });
   for (const line of out.trim().split('\n')) {
     const j = JSON.parse(line) as { isa: string; op: string; mode: string; tok_s?: number; us_step?: number; vs_model: number };
-    if (j.mode !== 'recurrent') continue;
-    rows.push({ table: 'second prefill', row: j.op, backend: `native ${j.isa}`, tok_s: j.tok_s, vs_model: j.vs_model });
-    printed.push([j.op, `native ${j.isa}`, fmt(j.tok_s!), `${fmt(j.vs_model, 2)}×`]);
+    if (j.mode === 'decode') continue;
+    const row = j.mode === 'chunk64' ? `${j.op} chunk` : j.op;
+    rows.push({ table: 'second prefill', row, backend: `native ${j.isa}`, tok_s: j.tok_s, vs_model: j.vs_model });
+    printed.push([row, `native ${j.isa}`, fmt(j.tok_s!), `${fmt(j.vs_model, 2)}×`]);
   }
 }
 console.log(table(['operator', 'flavour', 'tok/s', '× model'], printed));

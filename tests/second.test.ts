@@ -150,6 +150,34 @@ describe('rla', () => {
     }
   }
 
+  // The chunk form's pass 1 returns both reads of S strictly before each token (k̂'s for the
+  // residual, q̂'s for the output) in one sweep: a read that saw its own token, or the wrong side
+  // of a chunk boundary, changes the clipped residual there and every output after it.
+  for (const base of ['la', 'deltaRule'] as const) {
+    for (const residual of ['undecayed', 'decayed'] as const) {
+      it(`${base}, ${residual}: pass 1's reads are strictly causal at chunk boundaries (chunk 1, 3, 16, T + 5; initial state; clip active; a reset gate at a boundary)`, () => {
+        const [B, T, H, HV, dk, dv] = [1, 37, 1, 2, 8, 6];
+        const q = tensor([B, T, H, dk], 31), k = tensor([B, T, H, dk], 32), v = tensor([B, T, HV, dv], 33);
+        for (let i = 0; i < k.data.length; i++) k.data[i] /= Math.sqrt(dk);
+        const g = gates([B, T, HV], 34, Math.log(1e-2)), beta = rates([B, T, HV], 35), correction = rates([B, T, HV], 36);
+        // Value head 0 forgets everything at the first token of the second chunk of 16.
+        g.data[16 * HV] = -Infinity;
+        const opts = { base, residual, clip: 0.25, g, beta, correction };
+        const h0 = backends[0];
+        const init = h0.rla(q, k, v, { ...opts, outputFinalState: true }).finalState!;
+        const ref = rlaReference(q, k, v, { ...opts, initialState: init.toFloat32Array() });
+        expect(ref.clipped).toBeGreaterThan(20);
+        for (const h of backends) {
+          for (const chunkSize of [1, 3, 16, T + 5]) {
+            const r = h.rla(q, k, v, { ...opts, mode: 'chunk', chunkSize, initialState: init, outputFinalState: true });
+            expect(relErr(r.o.data, ref.o), `${h.backend} chunk ${chunkSize}`).toBeLessThan(TOL);
+            expect(relErr(r.finalState!.toFloat32Array(), ref.state), `${h.backend} chunk ${chunkSize} state`).toBeLessThan(TOL);
+          }
+        }
+      });
+    }
+  }
+
   it('cuSeqlens, g and beta absent, qkL2norm, continuation, run', async () => {
     const [T, H, HV, dk, dv] = [18, 1, 2, 6, 4];
     const q = tensor([1, T, H, dk], 7), k = tensor([1, T, H, dk], 8), v = tensor([1, T, HV, dv], 9);

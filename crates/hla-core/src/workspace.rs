@@ -5,6 +5,9 @@ use crate::size::total;
 #[derive(Default)]
 pub struct Workspace {
     buf: Vec<f32>,
+    /// sse's routing and gathered rows (ops/sse): held beside `buf` because sse lends `buf`
+    /// to its base's kernels while they are in use.
+    pub(crate) sse: crate::ops::sse::Scratch,
 }
 
 impl Workspace {

@@ -5,6 +5,7 @@
 use crate::config::{mode_from, Config};
 use crate::error::Error;
 use crate::Staged;
+use hla_core::ops::validate::MAX_INPUTS;
 use hla_core::ops::{forward, state_len, validate};
 use hla_core::size::floats;
 use hla_core::workspace::Workspace;
@@ -153,13 +154,19 @@ impl Session {
     /// A step of an operator with other than three inputs.
     fn step_any(&mut self) -> Result<(), Error> {
         let c = &self.config;
-        let views: Vec<&[f32]> = self.inputs.iter().map(|v| v.as_slice()).collect();
+        // The views in a fixed array, not a Vec: sse's step (8 or 10 inputs) allocates nothing.
+        // The session's constructor validated at most MAX_INPUTS inputs.
+        let mut views: [&[f32]; MAX_INPUTS] = [&[]; MAX_INPUTS];
+        for (dst, src) in views.iter_mut().zip(&self.inputs) {
+            *dst = src;
+        }
+        let views = &views[..self.inputs.len().min(MAX_INPUTS)];
         forward(
             c.op,
             Mode::Recurrent,
             &c.dims,
             &c.options,
-            &views,
+            views,
             &mut self.o,
             &mut self.state,
             None,

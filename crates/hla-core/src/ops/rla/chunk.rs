@@ -1,18 +1,17 @@
-//! rla chunk-parallel: the base operator's own chunk kernel (gla for `la`, with the scalar gate
-//! broadcast over the key features and beta folded into k; deltaRule as it is) run per value
-//! head as a one-head problem:
+//! rla chunk-parallel, two passes per value head (docs/math.md, section i):
 //!
-//! 1. reads of S before each token, with the query shifted by one token: the base's output at
-//!    token t−1 for the query x_t is `S_{t−1}ᵀ x_t` — the strictly causal read, undecayed, with
-//!    no division by a (possibly tiny) α. Once for x = k̂ (on a copy of the initial state) and
-//!    once for x = q̂ (on the state itself, which ends final). Token 0 reads the initial state.
-//! 2. `r_t = clamp(v_t − P_tᵀ k̂_t)`, P_t = S_{t−1} or α_t S_{t−1}.
-//! 3. R: the same kernel on `(q̂, k̂, r)` with rate `correction`; `o = α read(q̂) + correction · R
-//!    read`.
+//! 1. [`Pass1`] (reads.rs): the base's chunk algebra over S with a second query stream, giving
+//!    per token the strictly causal reads `P_tᵀ k̂_t` and `α_t S_{t−1}ᵀ q̂_t` and leaving S final.
+//! 2. `r_t = clamp(v_t − P_tᵀ k̂_t, −c, c)`; R: the base operator's own chunk kernel (gla for
+//!    `la`, with the scalar gate broadcast over the key features and the rate folded into k;
+//!    deltaRule as it is) run as a one-head problem on `(q̂, k̂, r)` with rate `correction`;
+//!    `o = α S_{t−1}ᵀ q̂ + correction · R_tᵀ q̂`.
 //!
-//! Three base passes (the two reads share nothing but the keys in this kernel interface).
+//! Before pass 1 existed the two reads took two base passes (each with the query shifted by a
+//! token): three in all, now ≈ two.
 
-use super::{load_qk, rates, Residual, RlaBase, RlaOptions};
+use super::reads::Pass1;
+use super::{load_qk, rates, RlaBase, RlaOptions};
 use crate::ops::delta_rule::DeltaRule;
 use crate::ops::gla::Gla;
 use crate::ops::operator::Operator;
@@ -21,15 +20,15 @@ use crate::ops::shape::{Dims, HeadIo};
 use crate::simd::Simd;
 use crate::workspace::Workspace;
 
-/// One value head's one-head problem, in the base's input order.
+/// One value head's pass-2 problem, in the base's input order.
 #[derive(Default)]
 struct Problem {
-    /// The query of the pass.
     q: Vec<f32>,
-    /// gla: `beta ⊙ k̂` (pass 1) or `correction ⊙ k̂` (pass 2); deltaRule: k̂.
+    /// gla: `correction ⊙ k̂`; deltaRule: k̂.
     k: Vec<f32>,
+    /// v (pass 1's input), then the clipped residuals.
     v: Vec<f32>,
-    /// gla: g broadcast `[len, dk]`; deltaRule: the rate `[len]`.
+    /// gla: g broadcast `[len, dk]`; deltaRule: the rate `correction` `[len]`.
     gate: Vec<f32>,
     /// deltaRule: g `[len]` (empty: no decay).
     g: Vec<f32>,
@@ -71,13 +70,16 @@ pub(crate) fn chunk<S: Simd>(
     let la = opts.base == RlaBase::La;
     let has_g = !io.inputs[super::G].is_empty();
     let mut pb = Problem::default();
+    pb.q.clone_from(&qh);
+    if !la {
+        pb.k.clone_from(&kh);
+    }
     let (mut alpha, mut beta, mut corr) = (vec![0.0; len], vec![0.0; len], vec![0.0; len]);
     let (mut read_k, mut read_q, mut out2) = (
         vec![0.0f32; len * dv],
         vec![0.0f32; len * dv],
         vec![0.0f32; len * dv],
     );
-    let mut scratch = vec![0.0f32; mat];
     for j in 0..g {
         for t in 0..len {
             (alpha[t], beta[t], corr[t]) = rates(io, t, j);
@@ -100,38 +102,30 @@ pub(crate) fn chunk<S: Simd>(
                 };
                 pb.gate.extend(std::iter::repeat_n(gt, dk));
             }
-            scaled_rows(&mut pb.k, &kh, &beta, dk);
-        } else {
-            pb.k.clone_from(&kh);
-            pb.gate.clone_from(&beta);
         }
         let s = &mut s_all[j * mat..(j + 1) * mat];
-        // Token 0 reads the initial state.
-        read_rows(s, &kh[..dk], &mut read_k[..dv]);
-        read_rows(s, &qh[..dk], &mut read_q[..dv]);
-        // Pass 1a: S_{t−1}ᵀ k̂_t on a copy of the initial state.
-        shifted(&mut pb.q, &kh, dk);
-        scratch.copy_from_slice(s);
-        run::<S>(la, &one, &pb, &p, &mut scratch, &mut out2, ws, chunk_size);
-        read_k[dv..].copy_from_slice(&out2[..(len - 1) * dv]);
-        // Pass 1b: S_{t−1}ᵀ q̂_t on the state itself, which ends final.
-        shifted(&mut pb.q, &qh, dk);
-        run::<S>(la, &one, &pb, &p, s, &mut out2, ws, chunk_size);
-        read_q[dv..].copy_from_slice(&out2[..(len - 1) * dv]);
+        // Pass 1: both strictly causal reads, S left final.
+        Pass1 {
+            base: opts.base,
+            residual: opts.residual,
+            q: &qh,
+            k: &kh,
+            v: &pb.v,
+            alpha: &alpha,
+            beta: &beta,
+            dk,
+            dv,
+        }
+        .run::<S>(s, &mut read_k, &mut read_q, ws, chunk_size);
         // The clipped residuals replace v.
         let c = opts.clip;
         for t in 0..len {
-            let pk = match opts.residual {
-                Residual::Undecayed => 1.0,
-                Residual::Decayed => alpha[t],
-            };
             for e in 0..dv {
                 let i = t * dv + e;
-                pb.v[i] = (pb.v[i] - pk * read_k[i]).clamp(-c, c);
+                pb.v[i] = (pb.v[i] - read_k[i]).clamp(-c, c);
             }
         }
         // Pass 2: R with rate `correction`.
-        pb.q.clone_from(&qh);
         if la {
             scaled_rows(&mut pb.k, &kh, &corr, dk);
         } else {
@@ -143,7 +137,7 @@ pub(crate) fn chunk<S: Simd>(
             let dst = &mut o[io.v_offset(t, j)..][..dv];
             let (rq, o2) = (&read_q[t * dv..(t + 1) * dv], &out2[t * dv..(t + 1) * dv]);
             for e in 0..dv {
-                dst[e] = alpha[t] * rq[e] + corr[t] * o2[e];
+                dst[e] = rq[e] + corr[t] * o2[e];
             }
         }
     }
@@ -171,28 +165,10 @@ fn run<S: Simd>(
     }
 }
 
-/// `dst_t = x_{t+1}` (rows of `dk`), the last row zero.
-fn shifted(dst: &mut Vec<f32>, x: &[f32], dk: usize) {
-    dst.clear();
-    dst.extend_from_slice(&x[dk..]);
-    dst.extend(std::iter::repeat_n(0.0, dk));
-}
-
 /// `dst_t = w_t x_t` (rows of `dk`).
 fn scaled_rows(dst: &mut Vec<f32>, x: &[f32], w: &[f32], dk: usize) {
     dst.clear();
     for (row, &wt) in x.chunks_exact(dk).zip(w) {
         dst.extend(row.iter().map(|a| wt * a));
-    }
-}
-
-/// `dst = sᵀ x` for `s` a `dk×dv` matrix.
-fn read_rows(s: &[f32], x: &[f32], dst: &mut [f32]) {
-    let dv = dst.len();
-    dst.fill(0.0);
-    for (row, &xi) in s.chunks_exact(dv).zip(x) {
-        for (d, a) in dst.iter_mut().zip(row) {
-            *d += xi * a;
-        }
     }
 }

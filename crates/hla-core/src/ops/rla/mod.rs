@@ -10,6 +10,7 @@
 //! S then R, both `dk×dv`; a group holds its g value heads' S matrices, then their R matrices.
 
 mod chunk;
+mod reads;
 mod recurrent;
 
 use super::driver::typed_forward;
@@ -19,7 +20,7 @@ use super::options::Options;
 use super::shape::{Dims, HeadIo, InputKind, InputSpec};
 use super::Op;
 use crate::error::{ensure, HlaError};
-use crate::size::{floats, MAX_FLOATS};
+use crate::size::{chunk_len, floats, MAX_CHUNK, MAX_FLOATS};
 
 /// The operator whose state S is (and which R follows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,11 +126,19 @@ impl Operator for Rla {
             o.clip
         );
         ensure!(o.scale.is_finite(), "scale", "a finite number", o.scale);
-        // The chunk form's one-head problems: q, k, gates (T·dk each) and v, three reads (T·dv).
+        // The chunk form's one-head problems: q̂, k̂ and pass 2's q, k, gates (T·dk each); v,
+        // the two reads and pass 2's output (T·dv each).
         ensure!(
             floats(&[&[d.t, 5, d.dk], &[d.t, 4, d.dv]]).is_some(),
             "dims",
             format!("T·(5·dk + 4·dv) ≤ {MAX_FLOATS} floats (one wasm32 buffer)"),
+            format!("{d:?}"),
+        );
+        // Pass 1's scratch at the longest chunk any chunkSize gives.
+        ensure!(
+            reads::workspace_len(chunk_len(MAX_CHUNK, d.t), d.dk, d.dv).is_some(),
+            "dims",
+            format!("rla's chunk scratch ≤ {MAX_FLOATS} floats (one wasm32 buffer)"),
             format!("{d:?}"),
         );
         Ok(())

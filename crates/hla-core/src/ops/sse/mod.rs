@@ -27,7 +27,7 @@ use crate::error::{ensure, HlaError};
 use crate::simd::Simd;
 use crate::size::{floats, MAX_FLOATS};
 use crate::workspace::Workspace;
-use route::Runs;
+use route::{RouteScratch, Runs};
 use std::marker::PhantomData;
 
 /// The operator each partition runs.
@@ -144,8 +144,11 @@ pub trait SseBaseOp: Operator<Params = GatedOptions> {
     const BASE: SseBase;
     const SSE_OP: Op;
     const SSE_INPUTS: &'static [InputSpec];
-    /// Side 1's or side 2's gates, in the base's input order after q, k, v.
-    fn gates<'a>(inputs: &[&'a [f32]], side: usize) -> Vec<&'a [f32]>;
+    /// How many gate inputs the base takes after q, k, v.
+    const GATES: usize;
+    /// Side 1's or side 2's gates, in the base's input order after q, k, v (the first
+    /// [`Self::GATES`]; a fixed array: a decode step builds these per head).
+    fn gates<'a>(inputs: &[&'a [f32]], side: usize) -> [&'a [f32]; 2];
     fn check_gates(inputs: &[&[f32]]) -> Result<(), HlaError>;
 }
 
@@ -153,8 +156,9 @@ impl SseBaseOp for Gla {
     const BASE: SseBase = SseBase::Gla;
     const SSE_OP: Op = Op::SseGla;
     const SSE_INPUTS: &'static [InputSpec] = &GLA_INPUTS;
-    fn gates<'a>(inputs: &[&'a [f32]], side: usize) -> Vec<&'a [f32]> {
-        vec![inputs[if side == 1 { GK1 } else { GK2 }]]
+    const GATES: usize = 1;
+    fn gates<'a>(inputs: &[&'a [f32]], side: usize) -> [&'a [f32]; 2] {
+        [inputs[if side == 1 { GK1 } else { GK2 }], &[]]
     }
     fn check_gates(inputs: &[&[f32]]) -> Result<(), HlaError> {
         check_log_gates("gk1", inputs[GK1])?;
@@ -166,11 +170,12 @@ impl SseBaseOp for DeltaRule {
     const BASE: SseBase = SseBase::DeltaRule;
     const SSE_OP: Op = Op::SseDeltaRule;
     const SSE_INPUTS: &'static [InputSpec] = &DELTA_RULE_INPUTS;
-    fn gates<'a>(inputs: &[&'a [f32]], side: usize) -> Vec<&'a [f32]> {
+    const GATES: usize = 2;
+    fn gates<'a>(inputs: &[&'a [f32]], side: usize) -> [&'a [f32]; 2] {
         if side == 1 {
-            vec![inputs[BETA1], inputs[G1]]
+            [inputs[BETA1], inputs[G1]]
         } else {
-            vec![inputs[BETA2], inputs[G2]]
+            [inputs[BETA2], inputs[G2]]
         }
     }
     fn check_gates(inputs: &[&[f32]]) -> Result<(), HlaError> {
@@ -266,15 +271,28 @@ typed_forward!(
     Options::Sse(*opts)
 );
 
+/// sse's scratch, kept in the [`Workspace`] across calls: the routing and the gathered rows
+/// of one (sequence, query-key head). Its buffers grow to the largest call and are reused, so a
+/// session's decode step (T = 1 per head) allocates nothing after its first.
+#[derive(Default)]
+pub struct Scratch {
+    runs: Runs,
+    route: RouteScratch,
+    gat: Gathered,
+    /// The routed partitions' outputs, `[m, g, dv]` in run order.
+    og: Vec<f32>,
+}
+
 /// The gathered rows of one (sequence, query-key head)'s routed partitions, in the base
 /// operator's input order, as one `[m, 1 head, …]` problem.
+#[derive(Default)]
 struct Gathered {
     q: Vec<f32>,
     k: Vec<f32>,
     v: Vec<f32>,
     /// The side-2 gates in the base's order: gla `[gk (m·dk)]`; deltaRule `[beta (m·g), g (m·g
     /// or empty)]`.
-    gates: Vec<Vec<f32>>,
+    gates: [Vec<f32>; 2],
 }
 
 /// One (sequence, query-key head): routes the sequence, runs partition 0 on the caller's
@@ -287,6 +305,22 @@ fn run<S: Simd, B: SseBaseOp>(
     o: &mut [f32],
     ws: &mut Workspace,
 ) {
+    // Taken out for the call (the base's kernels borrow the rest of `ws`), put back after:
+    // moving the Vecs allocates nothing.
+    let mut scr = std::mem::take(&mut ws.sse);
+    run_with::<S, B>(mode, io, opts, st, o, ws, &mut scr);
+    ws.sse = scr;
+}
+
+fn run_with<S: Simd, B: SseBaseOp>(
+    mode: Mode,
+    io: &HeadIo,
+    opts: &SseOptions,
+    st: &mut [f32],
+    o: &mut [f32],
+    ws: &mut Workspace,
+    scr: &mut Scratch,
+) {
     let (n, k, g, dk, dv) = (opts.partitions, opts.top_k, io.group(), io.dk, io.dv);
     let mat = dk * dv;
     let p = GatedOptions {
@@ -295,10 +329,10 @@ fn run<S: Simd, B: SseBaseOp>(
     };
     let ins = io.inputs;
     // Partition 0 runs on the caller's tensors directly, in the base's input order.
-    let mut side0: Vec<&[f32]> = vec![ins[Q1], ins[K1], ins[V]];
-    side0.extend(B::gates(ins, 1));
+    let [g0, g1] = B::gates(ins, 1);
+    let side0: [&[f32]; 5] = [ins[Q1], ins[K1], ins[V], g0, g1];
     let io0 = HeadIo {
-        inputs: &side0,
+        inputs: &side0[..3 + B::GATES],
         ..*io
     };
     let (st0, routed) = st.split_at_mut(g * mat);
@@ -307,26 +341,35 @@ fn run<S: Simd, B: SseBaseOp>(
     // Routing is per token, shared by the heads: each head's call recomputes it (N·topK per
     // token, nothing beside the base's dk·dv).
     let router = &ins[ROUTER][io.row0 * n..(io.row0 + io.len) * n];
-    let runs = Runs::route(router, io.len, n, k);
-    let gat = gather::<B>(io, opts, &runs);
-    let mut gins: Vec<&[f32]> = vec![&gat.q, &gat.k, &gat.v];
-    gins.extend(gat.gates.iter().map(|x| x.as_slice()));
+    let Scratch {
+        runs,
+        route,
+        gat,
+        og,
+    } = scr;
+    runs.route_into(router, io.len, n, k, route);
+    gather::<B>(io, opts, runs, gat);
+    let [ga, gb] = &gat.gates;
+    let gins: [&[f32]; 5] = [&gat.q, &gat.k, &gat.v, ga, gb];
+    let gins = &gins[..3 + B::GATES];
+    let m = runs.tokens.len();
     let dg = Dims {
         b: 1,
-        t: runs.tokens.len(),
+        t: m,
         h: 1,
         hv: g,
         dk,
         dv,
     };
-    let mut og = vec![0.0f32; runs.tokens.len() * g * dv];
+    og.clear();
+    og.resize(m * g * dv, 0.0);
     for (i, st_i) in routed.chunks_exact_mut(g * mat).enumerate() {
         let r = runs.run(i);
         if r.is_empty() {
             continue;
         }
-        let io_i = HeadIo::new(&dg, &gins, r.start, r.len(), 0);
-        run_form::<S, B>(mode, &io_i, &p, st_i, &mut og, ws);
+        let io_i = HeadIo::new(&dg, gins, r.start, r.len(), 0);
+        run_form::<S, B>(mode, &io_i, &p, st_i, og, ws);
     }
     // Scatter-add: partition 0 wrote o; the routed ones add, in partition order.
     for (idx, &t) in runs.tokens.iter().enumerate() {
@@ -337,20 +380,15 @@ fn run<S: Simd, B: SseBaseOp>(
     }
 }
 
-/// Head `io.head`'s routed rows, run after run: q2 and k2 scaled by the token's probability
-/// (weightQuery, weightKey), v and the side-2 gates as they are.
-fn gather<B: SseBaseOp>(io: &HeadIo, opts: &SseOptions, runs: &Runs) -> Gathered {
-    let (g, dk, dv) = (io.group(), io.dk, io.dv);
-    let m = runs.tokens.len();
-    let mut gat = Gathered {
-        q: Vec::with_capacity(m * dk),
-        k: Vec::with_capacity(m * dk),
-        v: Vec::with_capacity(m * g * dv),
-        gates: B::gates(io.inputs, 2)
-            .iter()
-            .map(|x| Vec::with_capacity(if x.is_empty() { 0 } else { m * dk.max(g) }))
-            .collect(),
-    };
+/// Head `io.head`'s routed rows into `gat`, run after run: q2 and k2 scaled by the token's
+/// probability (weightQuery, weightKey), v and the side-2 gates as they are.
+fn gather<B: SseBaseOp>(io: &HeadIo, opts: &SseOptions, runs: &Runs, gat: &mut Gathered) {
+    let g = io.group();
+    let dk = io.dk;
+    gat.q.clear();
+    gat.k.clear();
+    gat.v.clear();
+    gat.gates.iter_mut().for_each(Vec::clear);
     let side2 = B::gates(io.inputs, 2);
     for (&t, &pr) in runs.tokens.iter().zip(&runs.probs) {
         let wq = if opts.weight_query { pr } else { 1.0 };
@@ -360,7 +398,7 @@ fn gather<B: SseBaseOp>(io: &HeadIo, opts: &SseOptions, runs: &Runs) -> Gathered
         for j in 0..g {
             gat.v.extend_from_slice(io.value_row(V, t, j));
         }
-        for (dst, src) in gat.gates.iter_mut().zip(&side2) {
+        for (dst, src) in gat.gates.iter_mut().zip(&side2[..B::GATES]) {
             if src.is_empty() {
                 continue;
             }
@@ -374,5 +412,4 @@ fn gather<B: SseBaseOp>(io: &HeadIo, opts: &SseOptions, runs: &Runs) -> Gathered
             }
         }
     }
-    gat
 }

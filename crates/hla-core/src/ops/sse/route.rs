@@ -49,9 +49,27 @@ pub struct Runs {
 impl Runs {
     /// Routes the `len` tokens of `router` (`[len, n]` logits) to their top-`k` partitions.
     pub fn route(router: &[f32], len: usize, n: usize, k: usize) -> Runs {
-        let mut p = vec![0.0f32; len * n];
-        let mut sel = vec![0usize; len * k];
-        let mut counts = vec![0usize; n + 1];
+        let mut runs = Runs::default();
+        runs.route_into(router, len, n, k, &mut RouteScratch::default());
+        runs
+    }
+
+    /// [`Self::route`] into this `Runs`' buffers, with `scr` for the probabilities and picks:
+    /// reused across calls (a decode step), they grow once and then allocate nothing.
+    pub fn route_into(
+        &mut self,
+        router: &[f32],
+        len: usize,
+        n: usize,
+        k: usize,
+        scr: &mut RouteScratch,
+    ) {
+        let (p, sel, fill) = (&mut scr.p, &mut scr.sel, &mut scr.fill);
+        resize(p, len * n, 0.0);
+        resize(sel, len * k, 0);
+        resize(&mut self.starts, n + 1, 0);
+        let counts = &mut self.starts;
+        counts.fill(0);
         for t in 0..len {
             softmax(&router[t * n..(t + 1) * n], &mut p[t * n..(t + 1) * n]);
             top_k(&p[t * n..(t + 1) * n], &mut sel[t * k..(t + 1) * k]);
@@ -62,22 +80,17 @@ impl Runs {
         for i in 0..n {
             counts[i + 1] += counts[i];
         }
-        let starts = counts.clone();
-        let mut fill = counts;
-        let mut tokens = vec![0usize; len * k];
-        let mut probs = vec![0.0f32; len * k];
+        fill.clear();
+        fill.extend_from_slice(counts);
+        resize(&mut self.tokens, len * k, 0);
+        resize(&mut self.probs, len * k, 0.0);
         // Tokens in order within each partition: the sort is stable by construction.
         for t in 0..len {
             for &i in &sel[t * k..(t + 1) * k] {
-                tokens[fill[i]] = t;
-                probs[fill[i]] = p[t * n + i];
+                self.tokens[fill[i]] = t;
+                self.probs[fill[i]] = p[t * n + i];
                 fill[i] += 1;
             }
-        }
-        Runs {
-            starts,
-            tokens,
-            probs,
         }
     }
 
@@ -85,4 +98,19 @@ impl Runs {
     pub fn run(&self, i: usize) -> std::ops::Range<usize> {
         self.starts[i]..self.starts[i + 1]
     }
+}
+
+/// [`Runs::route_into`]'s scratch: the probabilities `[len, n]`, the picks `[len, k]` and the
+/// fill cursors of the counting sort.
+#[derive(Default)]
+pub struct RouteScratch {
+    p: Vec<f32>,
+    sel: Vec<usize>,
+    fill: Vec<usize>,
+}
+
+/// `v` at length `n` (contents unspecified), keeping its capacity.
+fn resize<T: Copy>(v: &mut Vec<T>, n: usize, x: T) {
+    v.clear();
+    v.resize(n, x);
 }
