@@ -1,9 +1,10 @@
-//! The operator family, FLA style: one module per operator (`la1`, `hla2`, `ahla`, `hla3`),
-//! each one type implementing [`Operator`] (its state view, recurrent and chunk forms, segment
-//! summary and cross terms). What they share: shapes (`shape`), options (`options`), the
-//! validator (`validate`), the driver (`driver`), the chunk and recurrent machinery, and the
-//! segment split's generic drivers (`segment`). This file names the operators and dispatches
-//! an [`Op`] to its type, once, in [`dispatch!`].
+//! The operator family, FLA style: one module per operator (`la1`, `hla2`, `ahla`, `hla3`, `gla`,
+//! `delta_rule`, `sse`, `rla`), each one type implementing [`Operator`] (its state view,
+//! recurrent and chunk forms, segment summary and cross terms). What they share: shapes
+//! (`shape`), options (`options`), the validator (`validate`), the driver (`driver`), the chunk
+//! and recurrent machinery, and the segment split's generic drivers (`segment`). This file
+//! names the operators, once, in the `operators!` list, which also writes the one `match`
+//! that dispatches an [`Op`] to its type.
 
 pub mod ahla;
 mod chunk;
@@ -32,96 +33,62 @@ use crate::simd::{Isa, Simd};
 use crate::size::{chunk_len, floats, MAX_CHUNK};
 use crate::workspace::Workspace;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
-    La1,
-    Hla2,
-    Ahla,
-    Hla3,
-    Gla,
-    DeltaRule,
-    /// sse over gla (JS: `sse` with `base: 'gla'`).
-    SseGla,
-    /// sse over deltaRule (JS: `sse` with `base: 'deltaRule'`).
-    SseDeltaRule,
-    Rla,
-}
+/// Declares [`Op`], [`Op::ALL`], [`Op::name`] and the [`dispatch!`] macro from one list of
+/// `Variant = OperatorType, "jsName";` lines: the one place that names the operators. A new
+/// operator is its module plus one line here. (`$d` is a literal `$`, passed in so that this
+/// macro can write the metavariables of the macro it defines.)
+macro_rules! operators {
+    ($d:tt $($(#[$doc:meta])* $V:ident = $T:ty, $name:literal;)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Op {
+            $($(#[$doc])* $V,)*
+        }
 
-/// Runs `$body` with `$O` the [`Operator`] type of `$op`: the one place that switches on the
-/// operator. A new operator adds its arm here.
-macro_rules! dispatch {
-    ($op:expr, $O:ident => $body:expr) => {
-        match $op {
-            Op::La1 => {
-                type $O = la1::La1;
-                $body
-            }
-            Op::Hla2 => {
-                type $O = hla2::Hla2;
-                $body
-            }
-            Op::Ahla => {
-                type $O = ahla::Ahla;
-                $body
-            }
-            Op::Hla3 => {
-                type $O = hla3::Hla3;
-                $body
-            }
-            Op::Gla => {
-                type $O = gla::Gla;
-                $body
-            }
-            Op::DeltaRule => {
-                type $O = delta_rule::DeltaRule;
-                $body
-            }
-            Op::SseGla => {
-                type $O = sse::Sse<gla::Gla>;
-                $body
-            }
-            Op::SseDeltaRule => {
-                type $O = sse::Sse<delta_rule::DeltaRule>;
-                $body
-            }
-            Op::Rla => {
-                type $O = rla::Rla;
-                $body
+        /// Runs `$body` with `$O` the [`Operator`] type of `$op`: the one place that switches
+        /// on the operator.
+        macro_rules! dispatch {
+            ($d op:expr, $d O:ident => $d body:expr) => {
+                match $d op {
+                    $(Op::$V => {
+                        type $d O = $T;
+                        $d body
+                    })*
+                }
+            };
+        }
+
+        impl Op {
+            /// Every operator; the bindings' code of an operator is its index here.
+            pub const ALL: [Op; [$(Op::$V),*].len()] = [$(Op::$V),*];
+            /// The JS name (and the TS operator table's key).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Op::$V => $name,)*
+                }
             }
         }
     };
 }
 
+operators! { $
+    La1 = la1::La1, "la1";
+    Hla2 = hla2::Hla2, "hla2";
+    Ahla = ahla::Ahla, "ahla";
+    Hla3 = hla3::Hla3, "hla3";
+    Gla = gla::Gla, "gla";
+    DeltaRule = delta_rule::DeltaRule, "deltaRule";
+    /// sse over gla (JS: `sse` with `base: 'gla'`).
+    SseGla = sse::Sse<gla::Gla>, "sseGla";
+    /// sse over deltaRule (JS: `sse` with `base: 'deltaRule'`).
+    SseDeltaRule = sse::Sse<delta_rule::DeltaRule>, "sseDeltaRule";
+    Rla = rla::Rla, "rla";
+}
+
 impl Op {
-    pub const ALL: [Op; 9] = [
-        Op::La1,
-        Op::Hla2,
-        Op::Ahla,
-        Op::Hla3,
-        Op::Gla,
-        Op::DeltaRule,
-        Op::SseGla,
-        Op::SseDeltaRule,
-        Op::Rla,
-    ];
     /// The HLA family (the operators of [`Options::Hla`]).
     pub const HLA: [Op; 4] = [Op::La1, Op::Hla2, Op::Ahla, Op::Hla3];
     /// The gated family (the operators of [`Options::Gated`]).
     pub const GATED: [Op; 2] = [Op::Gla, Op::DeltaRule];
-    /// The JS name (and the TS operator table's key).
-    pub fn name(self) -> &'static str {
-        match self {
-            Op::La1 => "la1",
-            Op::Hla2 => "hla2",
-            Op::Ahla => "ahla",
-            Op::Hla3 => "hla3",
-            Op::Gla => "gla",
-            Op::DeltaRule => "deltaRule",
-            Op::SseGla => "sseGla",
-            Op::SseDeltaRule => "sseDeltaRule",
-            Op::Rla => "rla",
-        }
-    }
     pub fn from_name(s: &str) -> Option<Op> {
         Op::ALL.into_iter().find(|op| op.name() == s)
     }

@@ -2,7 +2,7 @@
 //! parameters as named fields). The driver (`driver.rs`), the segment split (`segment.rs`) and
 //! the deferred schedule (`segment/deferred.rs`) are generic over it; `mod.rs` dispatches an
 //! [`super::Op`] to its type once. Adding an operator = one module implementing this trait,
-//! one arm in `dispatch!`, one entry in the TS operator table.
+//! one line in the `operators!` list of ops/mod.rs, one entry in the TS operator table.
 
 use super::options::Options;
 use super::shape::{Dims, GroupDims, HeadIo, InputSpec};
