@@ -1,6 +1,8 @@
 // r = (segment summary time) / (forward time) per token for gla and deltaRule (the cost model of
 // ts/sequence.ts, docs/math.md §g): one instance of the wasm glue, contenders interleaved round
-// by round, medians. B=1, H=1, dk=dv=64, T=HLA_SPLIT_T (4096).
+// by round, medians of this process's CPU time (process.cpuUsage: robust to the time slicing of a
+// shared machine, unlike wall time; the glue runs on this thread). B=1, H=1, dk=dv=64,
+// T=HLA_SPLIT_T (4096).
 //   node --experimental-wasm-relaxed-simd scripts/split-gated-bench.mjs [rounds] [flavour]
 // Run after `npm run build` (or `HLA_FLAVOURS=relaxed bash scripts/build.sh`).
 import { readFileSync } from 'node:fs';
@@ -23,7 +25,7 @@ const CASES = {
   deltaRule: { config: () => glue.Config.gated('deltaRule', dims, 0.125, true), inputs: [q, k, v, rand(T, 5, 0.1, 0.9), rand(T, 6, -0.05, 0)] },
 };
 const eng = new glue.Engine();
-console.log(`${flavour}: B=1 H=1 T=${T} dk=dv=${D}, ${rounds} interleaved rounds, median ms`);
+console.log(`${flavour}: B=1 H=1 T=${T} dk=dv=${D}, ${rounds} interleaved rounds, median CPU ms`);
 for (const [op, c] of Object.entries(CASES)) {
   const config = c.config();
   const scan = new glue.SegmentScan(config);
@@ -32,9 +34,10 @@ for (const [op, c] of Object.entries(CASES)) {
   const times = { rec: [], c64: [], s16: [], s32: [], s64: [], combine: [] };
   for (let r = 0; r <= rounds; r++) {
     const time = (key, f) => {
-      const t0 = performance.now();
+      const t0 = process.cpuUsage();
       f();
-      if (r > 0) times[key].push(performance.now() - t0); // round 0 warms up
+      const t = process.cpuUsage(t0);
+      if (r > 0) times[key].push((t.user + t.system) / 1e3); // round 0 warms up
     };
     for (const [key, chunk] of [['rec', 0], ['c64', 64]]) {
       time(key, () => {
