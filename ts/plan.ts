@@ -4,17 +4,16 @@
 //   worker with equal work (tokens × heads); a worker's run is one job per rectangle of
 //   sequences × heads (whole sequences together), bit-identical to the synchronous call. Any
 //   operator: each input is cut by its kind (ts/inputs.ts `windowOf`);
-// - along T (the HLA family, gla and deltaRule, which have segment summaries): one sequence with fewer heads than
-//   workers; each head group gets its share of the workers and its T is cut into segments
-//   (ts/sequence.ts), within float32 rounding.
+// - along T (the HLA family, gla and deltaRule, which have segment summaries): one sequence
+//   with fewer heads than workers; each head group gets its share of the workers and its T is
+//   cut into segments (ts/sequence.ts), within float32 rounding.
 import type { PoolCall } from './call.js';
 import { specOfHeads, type ConfigSpec } from './config.js';
 import { gatherHeads, scatterHeads, splitHeads } from './heads.js';
 import { windowOf } from './inputs.js';
 import { sharedFloats, type Pool, type Unsent } from './pool.js';
 import type { Dims, Reply, Slab } from './protocol.js';
-import { boundsAlongT, KEY_CHUNK, SUMMARY_CHUNK } from './sequence.js';
-import type { SplitOp } from './sequence.js';
+import { boundsAlongT, KEY_CHUNK, SUMMARY_CHUNK, type SplitOp } from './sequence.js';
 
 /** Sequences `[s0, s1)` × query-key heads `[h0, h1)`. */
 export interface Piece {
