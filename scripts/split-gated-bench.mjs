@@ -60,8 +60,35 @@ for (const [op, c] of Object.entries(CASES)) {
   console.log(`${op.padEnd(9)} forward recurrent ${f.toFixed(1)}, chunk 64 ${fc.toFixed(1)}; summary c16 ${med(times.s16).toFixed(1)}, c32 ${med(times.s32).toFixed(1)}, c64 ${med(times.s64).toFixed(1)}; combine ${med(times.combine).toFixed(3)}` +
     `  → r = ${(s / f).toFixed(2)} (vs recurrent), ${(s / fc).toFixed(2)} (vs chunk 64)`);
   for (const W of [2, 4, 8, 16]) {
-    const r = s / Math.min(f, fc);
-    console.log(`    W=${W}: chain ${(1 + (W - 1) * Math.max(0, 1 - r)).toFixed(2)}×, two phases ${(W / (1 + r)).toFixed(2)}×`);
+    const r = s / f;
+    console.log(`    model, W=${W}: chain ${(1 + (W - 1) * Math.max(0, 1 - r)).toFixed(2)}×, two phases ${(W / (1 + r)).toFixed(2)}×`);
+  }
+  // The two-phase schedule's critical path from its parts, each timed alone on this thread
+  // (what W free cores would give, messages and copies aside): the summary of a segment of
+  // L = T/W tokens, W − 1 folds, the segment's forward; against the whole forward.
+  const chunk = op === 'gla' ? 64 : 16;
+  for (const W of [4, 8, 16]) {
+    const L = T / W;
+    const seg = glue.Config.gated(op, new Float64Array([1, L, 1, 1, D, D]), 0.125, op === 'deltaRule');
+    const segScan = new glue.SegmentScan(seg);
+    const inputs = c.inputs.map((x) => x.subarray(0, (x.length / T) * L));
+    const t = { f: [], s: [] };
+    for (let r = 0; r <= rounds; r++) {
+      let t0 = process.cpuUsage();
+      inputs.forEach((x, i) => eng.setInput(i, x));
+      eng.forward(seg, 0, o.subarray(0, L * D), new Float32Array(stateLen), new Int32Array(0));
+      let dt = process.cpuUsage(t0);
+      if (r > 0) t.f.push((dt.user + dt.system) / 1e3);
+      t0 = process.cpuUsage();
+      inputs.forEach((x, i) => segScan.setInput(i, x));
+      segScan.summary(L, chunk);
+      dt = process.cpuUsage(t0);
+      if (r > 0) t.s.push((dt.user + dt.system) / 1e3);
+    }
+    const cp = med(t.s) + (W - 1) * med(times.combine) + med(t.f);
+    console.log(`    two phases, W=${W} (L=${L}): summary ${med(t.s).toFixed(2)} + ${W - 1} folds + forward ${med(t.f).toFixed(2)} = ${cp.toFixed(2)} ms → ${(f / cp).toFixed(2)}× the whole forward`);
+    segScan.free();
+    seg.free();
   }
   scan.free();
   config.free();
