@@ -160,3 +160,29 @@ fn long_strong_segments_stay_finite() {
     let c = case(Op::DeltaRule, d, -9.0, true, false, 6);
     check::<hla_core::simd::Isa>(&c, &[0, 700, 2000], 64, "deltaRule strong long");
 }
+
+/// Gates of −30 and −∞ (full resets) inside segments: the carry's map becomes 0 (gla's decay,
+/// deltaRule's A) from the reset on, and the folded carries stay the serial run.
+fn resets_inside_segments<S: Simd>() {
+    let d = dims(1, 60, 1, 2, 8, 6);
+    for op in [Op::Gla, Op::DeltaRule] {
+        let mut c = case(op, d, -3.0, op == Op::DeltaRule, false, 9);
+        let g = if op == Op::Gla { &mut c.gk } else { &mut c.g };
+        let w = g.len() / d.t;
+        for (i, x) in g.iter_mut().enumerate() {
+            match (i / w) % 23 {
+                5 => *x = f32::NEG_INFINITY,
+                17 => *x = -30.0,
+                _ => {}
+            }
+        }
+        for chunk in [1, 7, 64] {
+            check::<S>(&c, &[0, 13, 29, 60], chunk, &format!("{op:?} resets"));
+        }
+    }
+}
+
+#[test]
+fn gated_resets_inside_segments() {
+    for_each_isa!(resets_inside_segments);
+}
