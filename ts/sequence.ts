@@ -23,6 +23,12 @@
 import { entryOf, OPERATORS, OPS, type OperatorName } from './operators.js';
 import type { Checked } from './validate.js';
 
+/** The operators with segment summaries (a `summary` in the operator table): the HLA family, gla, deltaRule. */
+export type SplitOp = { [K in OperatorName]: (typeof OPERATORS)[K] extends { summary: object } ? K : never }[OperatorName];
+
+/** Every {@link SplitOp}, in table order. */
+export const SPLIT_OPS = OPS.filter((op) => entryOf(op).summary) as readonly SplitOp[];
+
 /**
  * r = (full summary time per token) / (forward time per token) per operator, at dk = dv = 64,
  * T = 4096, decay 0.999, relaxed flavour, Node 20, medians of 7 interleaved rounds
@@ -32,8 +38,7 @@ import type { Checked } from './validate.js';
  * 0.92–1.17). hla2's summary cannot be much cheaper: it needs S_u q_u for every token (2dk²)
  * plus M_B and the raw C_B (2dk·dv), the forward's own count (docs/math.md f). Two workers are
  * at best 2 − r times faster. The figures live in the operator table (ts/operators.ts `summary`).
- */
-/**
+ *
  * gla and deltaRule against their default (recurrent) forward, dk = dv = 64, T = 4096, relaxed
  * flavour, Node 20, medians of 15 interleaved rounds of CPU time (the shared 2-core machine's
  * wall time varied 3× with its load; `node --experimental-wasm-relaxed-simd
@@ -51,12 +56,6 @@ export const SUMMARY_COST = summaries('cost');
  * deltaRule: of 16, 32 and 64 in theirs).
  */
 export const SUMMARY_CHUNK = summaries('chunk');
-
-/** The operators with segment summaries (a `summary` in the operator table): the HLA family, gla, deltaRule. */
-export type SplitOp = { [K in OperatorName]: (typeof OPERATORS)[K] extends { summary: object } ? K : never }[OperatorName];
-
-/** Every {@link SplitOp}, in table order. */
-export const SPLIT_OPS = OPS.filter((op) => entryOf(op).summary) as readonly SplitOp[];
 
 /** Each operator's `summary[field]` from the operator table (ts/operators.ts). */
 function summaries(field: 'cost' | 'chunk'): Record<SplitOp, number> {
