@@ -158,7 +158,10 @@ for (const w of WORKLOADS) {
   for (const [i, { n, variant, f }] of contenders.entries()) {
     if (n === 1) continue;
     const h = pools.get(n)!;
-    // One more call for the result and the breakdown (the pool's timers, ms).
+    // One more call for the result and the breakdown (the pool's timers, ms). A call the pool
+    // does not split runs on the calling thread and leaves no profile: clear the last one first
+    // (deltaRule on 2 workers would show gla's plan).
+    (h as unknown as { _lastRunProfile: unknown })._lastRunProfile = null;
     const got = ((await f()) as { o: Tensor }).o.data;
     let err = 0;
     for (let j = 0; j < want.length; j++) err = Math.max(err, Math.abs(got[j] - want[j]));
@@ -177,6 +180,10 @@ for (const w of WORKLOADS) {
     rows.push(row);
     const ws = p?.workers ?? [];
     const r = (g: (x: W) => number) => `${Math.min(...ws.map(g)).toFixed(1)}–${Math.max(...ws.map(g)).toFixed(1)}`;
+    if (!p) {
+      log(`  ${n} workers, ${row.inputs}: ${(times[i] * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; not split (the calling thread); max|Δ| ${err.toExponential(1)}`);
+      continue;
+    }
     log(`  ${n} workers, ${row.inputs}: ${(times[i] * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; main prepare ${p?.prepare.toFixed(1)}, run ${p?.run.toFixed(1)}, finish ${p?.finish.toFixed(1)}; per worker: compute ${r((x) => x.compute)}, carry ${r((x) => x.carry)}, io ${r((x) => x.io)} (touch ${r((x) => x.touch ?? 0)}, in ${r((x) => x.copyIn ?? 0)}, out ${r((x) => x.copyOut ?? 0)}), wait ${r((x) => x.wait)}, back ${r((x) => x.back)} ms; max|Δ| ${err.toExponential(1)}`);
   }
 }
