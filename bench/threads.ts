@@ -24,9 +24,12 @@ const late = () => performance.now() > deadline;
 const backend = (process.env.HLA_BACKEND ?? 'relaxed') as Backend;
 const d = small ? 16 : 64;
 
+/** The HLA family, and gla / deltaRule (their extra inputs: `gatedInputs`). */
+type Op = OpName | 'gla' | 'deltaRule';
+
 interface Workload {
   name: string;
-  op: OpName;
+  op: Op;
   B: number; H: number; T: number;
 }
 const s = (n: number) => (small ? Math.max(2, n >> 4) : n);
@@ -37,8 +40,38 @@ const WORKLOADS: Workload[] = [
   { name: 'batch', op: 'hla2', B: 16, H: 8, T: s(1024) },
   { name: 'long sequence', op: 'la1', B: 1, H: 1, T: small ? 4096 : 65536 },
   { name: 'long sequence', op: 'hla2', B: 1, H: 1, T: small ? 4096 : 65536 },
+  { name: 'long sequence', op: 'gla', B: 1, H: 1, T: small ? 4096 : 65536 },
+  { name: 'long sequence', op: 'deltaRule', B: 1, H: 1, T: small ? 4096 : 65536 },
 ];
 const OPTIONS = { decay: 0.999 };
+/** gla: gk log decays in [−0.05, 0]; deltaRule: beta in [0.1, 0.9], g in [−0.05, 0], qkL2norm. */
+const GATED_OPTIONS = { deltaRule: { qkL2norm: true } };
+
+/** gla's gk, deltaRule's beta and g (`[]` for the HLA family), plain or in shared memory. */
+function gatedInputs(h: Hla, w: Workload, shared: boolean): Record<string, Tensor> {
+  const perKey = [w.B, w.T, w.H, d], perHead = [w.B, w.T, w.H];
+  const make = (shape: number[], seed: number, lo: number, hi: number): Tensor => {
+    const u = rand(shape.reduce((a, b) => a * b, 1), seed); // [−0.25, 0.25)
+    const data = u.map((x) => lo + (hi - lo) * (2 * x + 0.5));
+    if (!shared) return { data, shape };
+    const t = h.tensor(shape);
+    t.data.set(data);
+    return t;
+  };
+  if (w.op === 'gla') return { gk: make(perKey, 21, -0.05, 0) };
+  if (w.op === 'deltaRule') return { beta: make(perHead, 22, 0.1, 0.9), g: make(perHead, 23, -0.05, 0) };
+  return {};
+}
+
+/** The options of `w`'s call (with its gated inputs). */
+function optionsOf(w: Workload, extra: Record<string, Tensor>): Record<string, unknown> {
+  if (w.op === 'gla') return extra;
+  if (w.op === 'deltaRule') return { ...extra, ...GATED_OPTIONS.deltaRule };
+  return OPTIONS;
+}
+
+type Call = (q: Tensor, k: Tensor, v: Tensor, o: Record<string, unknown>) => { o: Tensor };
+type Run = (op: Op, q: Tensor, k: Tensor, v: Tensor, o: Record<string, unknown>) => Promise<{ o: Tensor }>;
 
 /** Seconds per call: warm-up, then runs until `budget` seconds (at least 3), the median. */
 async function timeIt(f: () => unknown, budget: number): Promise<{ median: number; runs: number }> {
@@ -92,7 +125,7 @@ for (const n of counts) if (n > 1) pools.set(n, await init({ backend, threads: n
 const flavours: Record<string, number> = {};
 let copies: Record<string, number> = {};
 const skipped: string[] = [];
-const save = () => writeFileSync(out, JSON.stringify({ machine: { ...machineInfo(), cores: availableParallelism() }, backend, d, options: OPTIONS, rows, flavours, copies, ...(skipped.length ? { skipped } : {}) }, null, 1) + '\n');
+const save = () => writeFileSync(out, JSON.stringify({ machine: { ...machineInfo(), cores: availableParallelism() }, backend, d, options: OPTIONS, gatedOptions: GATED_OPTIONS, rows, flavours, copies, ...(skipped.length ? { skipped } : {}) }, null, 1) + '\n');
 
 for (const w of WORKLOADS) {
   save(); // after each workload: a run cut short keeps what it measured
@@ -103,14 +136,20 @@ for (const w of WORKLOADS) {
   }
   const [q, k, v] = inputs(single, w, false);
   const tokens = w.B * w.T;
-  const want = single[w.op](q, k, v, OPTIONS).o.data;
+  const sync = (single[w.op] as unknown as Call).bind(single);
+  const opts = optionsOf(w, gatedInputs(single, w, false));
+  const want = sync(q, k, v, opts).o.data;
   // Every contender (the synchronous call, then each pool with shared and with plain inputs)
   // runs once per round, rounds interleaved: this machine's speed drifts between runs by more
   // than the differences measured, and a ratio of medians from one set of rounds stays fair.
-  const variants = (['shared', 'plain'] as const).map((variant) => ({ variant, xs: inputs(single, w, variant === 'shared') }));
+  const variants = (['shared', 'plain'] as const).map((variant) => {
+    const shared = variant === 'shared';
+    return { variant, xs: inputs(single, w, shared), o: optionsOf(w, gatedInputs(single, w, shared)) };
+  });
+  const run = (n: number) => { const h = pools.get(n)!; return h.run.bind(h) as unknown as Run; };
   const contenders = [
-    { n: 1, variant: 'plain' as const, f: () => single[w.op](q, k, v, OPTIONS) },
-    ...variants.flatMap(({ variant, xs: [sq, sk, sv] }) => counts.filter((x) => x > 1).map((n) => ({ n, variant, f: () => pools.get(n)!.run(w.op, sq, sk, sv, OPTIONS) }))),
+    { n: 1, variant: 'plain' as const, f: () => sync(q, k, v, opts) },
+    ...variants.flatMap(({ variant, xs: [sq, sk, sv], o }) => counts.filter((x) => x > 1).map((n) => ({ n, variant, f: () => run(n)(w.op, sq, sk, sv, o) }))),
   ];
   const times = await race(contenders.map((c) => c.f));
   const base = times[0];
@@ -119,7 +158,10 @@ for (const w of WORKLOADS) {
   for (const [i, { n, variant, f }] of contenders.entries()) {
     if (n === 1) continue;
     const h = pools.get(n)!;
-    // One more call for the result and the breakdown (the pool's timers, ms).
+    // One more call for the result and the breakdown (the pool's timers, ms). A call the pool
+    // does not split runs on the calling thread and leaves no profile: clear the last one first
+    // (deltaRule on 2 workers would show gla's plan).
+    (h as unknown as { _lastRunProfile: unknown })._lastRunProfile = null;
     const got = ((await f()) as { o: Tensor }).o.data;
     let err = 0;
     for (let j = 0; j < want.length; j++) err = Math.max(err, Math.abs(got[j] - want[j]));
@@ -138,6 +180,10 @@ for (const w of WORKLOADS) {
     rows.push(row);
     const ws = p?.workers ?? [];
     const r = (g: (x: W) => number) => `${Math.min(...ws.map(g)).toFixed(1)}–${Math.max(...ws.map(g)).toFixed(1)}`;
+    if (!p) {
+      log(`  ${n} workers, ${row.inputs}: ${(times[i] * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; not split (the calling thread); max|Δ| ${err.toExponential(1)}`);
+      continue;
+    }
     log(`  ${n} workers, ${row.inputs}: ${(times[i] * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; main prepare ${p?.prepare.toFixed(1)}, run ${p?.run.toFixed(1)}, finish ${p?.finish.toFixed(1)}; per worker: compute ${r((x) => x.compute)}, carry ${r((x) => x.carry)}, io ${r((x) => x.io)} (touch ${r((x) => x.touch ?? 0)}, in ${r((x) => x.copyIn ?? 0)}, out ${r((x) => x.copyOut ?? 0)}), wait ${r((x) => x.wait)}, back ${r((x) => x.back)} ms; max|Δ| ${err.toExponential(1)}`);
   }
 }

@@ -151,7 +151,7 @@ describe.each(['shared', 'copy'] as const)('%s transport, 4 threads', (transport
   it('is the one in use', () => expect(pooled.transport).toBe(transport));
 
   // Groups cut mid-sequence over 4 workers; 2 heads of one sequence over 4 workers (no split
-  // along T for these operators: the groups only, 2 workers idle).
+  // along T at this T, below the split threshold: the groups only, 2 workers idle).
   it.each(CASES.map((c) => [c.name, c] as const))('%s: groups cut mid-sequence, and fewer groups than workers', async (_name, c) => {
     await expectSame(pooled, single, c, { B: 3, T: 11, H: 3, HV: 3, dk: 3, dv: 4 });
     await expectSame(pooled, single, c, { B: 1, T: 40, H: 2, HV: 4, dk: 4, dv: 4 });
@@ -175,7 +175,7 @@ describe.each(['shared', 'copy'] as const)('%s transport, 4 threads', (transport
 });
 
 describe('plan', () => {
-  it('splits one long sequence along T only for the HLA family (segment summaries); the others by groups only', () => {
+  it('splits one long sequence along T only for the operators with segment summaries (HLA family, gla, deltaRule); rla by groups only', () => {
     const T = 1 << 16;
     const s = (H: number) => ({ B: 1, T, H, HV: H, dk: 2, dv: 2 });
     const x = (H: number) => qkvOf(s(H), 60);
@@ -184,9 +184,11 @@ describe('plan', () => {
     expect(plan(hlaCall('la1', checkForward('la1', x(2).q, x(2).k, x(2).v, {})), 8)?.kind).toBe('alongT');
     for (const H of [1, 2]) {
       const { q, k, v } = x(H);
-      const calls = [gatedCall('gla', checkGated('gla', q, k, v, { gk: gk(H) })), secondCall(checkRla(q, k, v, { correction: rate(H) }))];
-      // One group: nothing to split (the calling thread); two: one worker each, never along T.
-      for (const call of calls) expect(plan(call, 8)?.kind ?? null).toBe(H === 1 ? null : 'groups');
+      // gla and deltaRule: along T (tests/threads-gated-split.test.ts runs them).
+      expect(plan(gatedCall('gla', checkGated('gla', q, k, v, { gk: gk(H) })), 8)?.kind).toBe('alongT');
+      expect(plan(gatedCall('deltaRule', checkGated('deltaRule', q, k, v, { beta: rate(H) })), 8)?.kind).toBe('alongT');
+      // rla, one group: nothing to split (the calling thread); two: one worker each, never along T.
+      expect(plan(secondCall(checkRla(q, k, v, { correction: rate(H) })), 8)?.kind ?? null).toBe(H === 1 ? null : 'groups');
     }
   });
 });

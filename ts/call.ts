@@ -6,6 +6,7 @@ import { specOp, type ConfigSpec } from './config.js';
 import type { GatedChecked } from './gated.js';
 import { inputKinds, type InputDims, type InputKind } from './inputs.js';
 import type { SecondChecked } from './second.js';
+import type { SplitOp } from './sequence.js';
 import type { OpName } from './types.js';
 import type { Checked } from './validate.js';
 
@@ -23,10 +24,11 @@ export interface PoolCall extends InputDims {
   kinds: InputKind[];
   spec: ConfigSpec;
   /**
-   * The HLA family (la1, hla2, ahla, hla3) has segment summaries (docs/math.md §f), so one long
-   * sequence may be split along T; null for the others (by groups only).
+   * The HLA family (la1, hla2, ahla, hla3), gla and deltaRule have segment summaries
+   * (docs/math.md §f, §g), so one long sequence may be split along T; null for the others
+   * (by groups only).
    */
-  alongT: { op: OpName; normalize: boolean } | null;
+  alongT: { op: SplitOp; normalize: boolean } | null;
 }
 
 /** An HLA-family call (ts/validate.ts). */
@@ -40,7 +42,7 @@ export function hlaCall(op: OpName, c: Checked): PoolCall {
 
 /** A gla / deltaRule call (ts/gated.ts). */
 export function gatedCall(op: 'gla' | 'deltaRule', c: GatedChecked): PoolCall {
-  return { ...shape(c), width: 0, inputs: c.inputs, kinds: inputKinds(op), spec: { family: 'gated', op, scale: c.scale, qkL2norm: c.qkL2norm }, alongT: null };
+  return { ...shape(c), width: 0, inputs: c.inputs, kinds: inputKinds(op), spec: { family: 'gated', op, scale: c.scale, qkL2norm: c.qkL2norm }, alongT: { op, normalize: false } };
 }
 
 /** An sse / rla call (ts/second.ts). */

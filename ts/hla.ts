@@ -100,12 +100,12 @@ export class Hla {
    * Any operator over the worker pool of `init({ threads })` (ts/plan.ts): by (sequence, head)
    * groups with equal work per worker (every operator: each input cut by its kind, ts/inputs.ts),
    * or, for one sequence with fewer heads than workers, along T where the cost model predicts a
-   * gain (la1, hla2, ahla, hla3, which have segment summaries: docs/math.md §f). The same
-   * results as the synchronous call (bit-identical by groups, within float32 rounding along T),
-   * which it falls back to when there is no pool or nothing to split.
+   * gain (la1, hla2, ahla, hla3, gla, deltaRule, which have segment summaries: docs/math.md §f,
+   * §g). The same results as the synchronous call (bit-identical by groups, within float32
+   * rounding along T), which it falls back to when there is no pool or nothing to split.
    */
   async run(op: OpName, q: Tensor, k: Tensor, v: Tensor, options?: ForwardOptions): Promise<ForwardResult>;
-  /** gla and deltaRule over the pool, by (sequence, head) groups. */
+  /** gla and deltaRule over the pool, by (sequence, head) groups or along T (as above). */
   async run(op: 'gla', q: Tensor, k: Tensor, v: Tensor, options: GlaOptions): Promise<ForwardResult>;
   async run(op: 'deltaRule', q: Tensor, k: Tensor, v: Tensor, options: DeltaRuleOptions): Promise<ForwardResult>;
   /** sse over the pool, by (sequence, head) groups: `hla.run('sse', inputs, options)`. */

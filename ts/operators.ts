@@ -38,7 +38,7 @@ export interface OperatorEntry {
   /** Floats of state per (sequence, query-key head) group: the layouts of docs/math.md. */
   readonly group: (s: GroupShape) => number;
   /**
-   * Segment summaries (docs/math.md §f), so one sequence may be split along T: `cost` is
+   * Segment summaries (docs/math.md §f, §g), so one sequence may be split along T: `cost` is
    * (full summary time per token) / (forward time per token) and `chunk` the summaries' chunk
    * length (measurement: ts/sequence.ts). Absent: split by (sequence, head) groups only.
    */
@@ -73,10 +73,13 @@ export const OPERATORS = {
     code: 3, family: 'hla', kernels: { hla3: QKV }, chunk: 32, summary: { cost: 1.7, chunk: 32 },
     group: ({ dk, dv, g }: GroupShape) => dk * dk + 2 * dk + 2 * g * dk * dv,
   },
-  gla: { code: 4, family: 'gated', kernels: { gla: [...QKV, ['gk', 'queryKey']] }, chunk: 64, group: matrices(1) },
+  gla: {
+    code: 4, family: 'gated', kernels: { gla: [...QKV, ['gk', 'queryKey']] }, chunk: 64, summary: { cost: 0.55, chunk: 64 },
+    group: matrices(1),
+  },
   deltaRule: {
     code: 5, family: 'gated', kernels: { deltaRule: [...QKV, ['beta', 'valueScalar'], ['g', 'valueScalar']] }, chunk: 64,
-    group: matrices(1),
+    summary: { cost: 1.3, chunk: 16 }, group: matrices(1),
   },
   sse: {
     code: 6, family: 'sse', chunk: 64, extBytes: 12,

@@ -4,17 +4,16 @@
 //   worker with equal work (tokens × heads); a worker's run is one job per rectangle of
 //   sequences × heads (whole sequences together), bit-identical to the synchronous call. Any
 //   operator: each input is cut by its kind (ts/inputs.ts `windowOf`);
-// - along T (the HLA family, which has segment summaries): one sequence with fewer heads than
-//   workers; each head group gets its share of the workers and its T is cut into segments
-//   (ts/sequence.ts), within float32 rounding.
+// - along T (the HLA family, gla and deltaRule, which have segment summaries): one sequence
+//   with fewer heads than workers; each head group gets its share of the workers and its T is
+//   cut into segments (ts/sequence.ts), within float32 rounding.
 import type { PoolCall } from './call.js';
 import { specOfHeads, type ConfigSpec } from './config.js';
 import { gatherHeads, scatterHeads, splitHeads } from './heads.js';
 import { windowOf } from './inputs.js';
 import { sharedFloats, type Pool, type Unsent } from './pool.js';
 import type { Dims, Reply, Slab } from './protocol.js';
-import { boundsAlongT, KEY_CHUNK, SUMMARY_CHUNK } from './sequence.js';
-import type { OpName } from './types.js';
+import { boundsAlongT, KEY_CHUNK, SUMMARY_CHUNK, type SplitOp } from './sequence.js';
 
 /** Sequences `[s0, s1)` × query-key heads `[h0, h1)`. */
 export interface Piece {
@@ -28,6 +27,8 @@ export interface Part {
   workers: number[];
   bounds: number[] | null;
   deferred: boolean;
+  /** Full summaries in two phases: worker w summarises its own segment (ts/sequence.ts). */
+  own: boolean;
 }
 
 export type Plan = { kind: 'groups'; pieces: Piece[][] } | { kind: 'alongT'; parts: Part[] };
@@ -47,7 +48,7 @@ export function plan(c: PoolCall, workers: number): Plan | null {
  * One sequence, H < workers: min(H, workers) head groups, the workers dealt out evenly among
  * them; null when no group gains from a split along T.
  */
-function alongT(op: OpName, normalize: boolean, c: Grouped, workers: number): Part[] | null {
+function alongT(op: SplitOp, normalize: boolean, c: Grouped, workers: number): Part[] | null {
   const groups = splitHeads(c.H, workers);
   let next = 0;
   const parts = groups.map(([h0, h1], i) => {
@@ -55,7 +56,7 @@ function alongT(op: OpName, normalize: boolean, c: Grouped, workers: number): Pa
     const ws = Array.from({ length: n }, (_, j) => next + j);
     next += n;
     const b = boundsAlongT(op, c.T, normalize, n);
-    return { h0, h1, workers: b ? ws.slice(0, b.bounds.length - 1) : ws.slice(0, 1), bounds: b?.bounds ?? null, deferred: b?.deferred ?? false };
+    return { h0, h1, workers: b ? ws.slice(0, b.bounds.length - 1) : ws.slice(0, 1), bounds: b?.bounds ?? null, deferred: b?.deferred ?? false, own: b?.own ?? false };
   });
   return parts.some((p) => p.bounds) ? parts : null;
 }
@@ -292,15 +293,15 @@ class Run {
   }
 
   /**
-   * Full summaries: worker w summarises segment w − 1, then runs segment w from
-   * initial ⊕ summaries 0..w−1; worker 0 starts at once.
+   * Full summaries: worker w summarises segment w − 1 (the chain; worker 0 starts at once) or,
+   * `own`, its own segment w (two phases), then runs segment w from initial ⊕ summaries 0..w−1.
    */
-  async segments({ h0, h1, workers, bounds }: Part): Promise<Float32Array | null> {
+  async segments({ h0, h1, workers, bounds, own }: Part): Promise<Float32Array | null> {
     const op = this.c.alongT!.op;
     const b = bounds!, W = b.length - 1;
     const summaries = Array.from({ length: W - 1 }, async (_, w) => {
       const transfer: ArrayBuffer[] = [];
-      const r = await this.pool.send(workers[w + 1], {
+      const r = await this.pool.send(workers[own ? w : w + 1], {
         kind: 'summary', dims: this.dims(1, b[w + 1] - b[w], h0, h1), spec: this.spec(h0, h1),
         chunkSize: SUMMARY_CHUNK[op], inputs: this.windows(b[w], b[w + 1], h0, h1, transfer),
       }, transfer);

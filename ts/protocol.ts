@@ -76,8 +76,8 @@ export interface ForwardJob {
 }
 
 /**
- * Along T (HLA family): the summary of one segment from a zero state (state only), or of its
- * keys alone (then only `inputs[1]`, k, is read).
+ * Along T (HLA family, gla, deltaRule): the summary of one segment from a zero state (state
+ * only), or of its keys alone (then only `inputs[1]`, k, is read).
  */
 export interface SummaryJob {
   id: number;

@@ -12,10 +12,22 @@
 //   parallel (o += diag(γ^{t+1}) Q M0).
 //   hla-core supports this for la1 too, but there settling (dk·dv per token, after worker
 //   w − 1) costs as much as la1's full summary, which overlaps with worker 0 instead.
+// Full summaries run in one of two schedules, whichever the cost model (r = summary / forward
+// time per token) predicts faster:
+// - chain: worker w summarises segment w − 1 and then runs segment w, worker 0 starting at once;
+//   segments shrink as L_w = L_0 (1 − r): gain 1 + (W − 1)(1 − r), nothing once r ≥ 1;
+// - two phases: equal segments, worker w < W − 1 summarises its own segment w, then every
+//   worker runs its segment from its carry: gain W / (1 + r). Better from W = 4 at r = 0.5,
+//   and the only one that gains for deltaRule (r ≈ 1.3: its summary carries the dk×dk map A).
 // The last segment's end state is the call's final state.
-import { entryOf } from './operators.js';
-import { HLA_OPS, type OpName } from './types.js';
+import { entryOf, OPERATORS, OPS, type OperatorName } from './operators.js';
 import type { Checked } from './validate.js';
+
+/** The operators with segment summaries (a `summary` in the operator table): the HLA family, gla, deltaRule. */
+export type SplitOp = { [K in OperatorName]: (typeof OPERATORS)[K] extends { summary: object } ? K : never }[OperatorName];
+
+/** Every {@link SplitOp}, in table order. */
+export const SPLIT_OPS = OPS.filter((op) => entryOf(op).summary) as readonly SplitOp[];
 
 /**
  * r = (full summary time per token) / (forward time per token) per operator, at dk = dv = 64,
@@ -26,15 +38,28 @@ import type { Checked } from './validate.js';
  * 0.92–1.17). hla2's summary cannot be much cheaper: it needs S_u q_u for every token (2dk²)
  * plus M_B and the raw C_B (2dk·dv), the forward's own count (docs/math.md f). Two workers are
  * at best 2 − r times faster. The figures live in the operator table (ts/operators.ts `summary`).
+ *
+ * gla and deltaRule against their default (recurrent) forward, dk = dv = 64, T = 4096, relaxed
+ * flavour, Node 20, medians of 15 interleaved rounds of CPU time (the shared 2-core machine's
+ * wall time varied 3× with its load; `node --experimental-wasm-relaxed-simd
+ * scripts/split-gated-bench.mjs`), two runs: gla 0.53 (summary 1.7–1.8 ms with chunks of 64 vs
+ * forward 3.3–3.4 ms: the state half of its chunk form, k⊙R and one GEMM per chunk, against the
+ * forward's decay-update-read sweep); deltaRule 1.26–1.29 (5.0–5.1 ms with chunks of 16 vs
+ * 3.9–4.0 ms: the state recurrence on [B | A], dk + dv columns, twice the forward's width).
+ * So deltaRule gains only in two phases, W / 2.3: 1.7× at 4 workers, 3.5× at 8, 7× at 16. The
+ * operator table has r = 0.55 and 1.3.
  */
 export const SUMMARY_COST = summaries('cost');
 
-/** Chunk length of the full summaries: the faster of 32 and 64 in the same measurement. */
+/**
+ * Chunk length of the full summaries: the faster of 32 and 64 in the same measurement (gla,
+ * deltaRule: of 16, 32 and 64 in theirs).
+ */
 export const SUMMARY_CHUNK = summaries('chunk');
 
 /** Each operator's `summary[field]` from the operator table (ts/operators.ts). */
-function summaries(field: 'cost' | 'chunk'): Record<OpName, number> {
-  return Object.fromEntries(HLA_OPS.map((op) => [op, entryOf(op).summary![field]])) as Record<OpName, number>;
+function summaries(field: 'cost' | 'chunk'): Record<SplitOp, number> {
+  return Object.fromEntries(SPLIT_OPS.map((op) => [op, entryOf(op).summary![field]])) as Record<SplitOp, number>;
 }
 
 /**
@@ -77,6 +102,8 @@ export interface SegmentPlan {
   bounds: number[];
   /** hla2 without normalize: deferred value moments instead of full summaries. */
   deferred: boolean;
+  /** Full summaries in two phases (each worker summarises its own segment), not the chain. */
+  own: boolean;
 }
 
 /**
@@ -85,13 +112,13 @@ export interface SegmentPlan {
  * predicted speed-up below {@link MIN_GAIN}. (ts/plan.ts also splits a subset of the heads
  * over a subset of the workers, with {@link boundsAlongT}.)
  */
-export function planSegments(op: OpName, c: Checked, workers: number): SegmentPlan | null {
+export function planSegments(op: SplitOp, c: Checked, workers: number): SegmentPlan | null {
   if (c.B !== 1 || c.cuSeqlens.length > 0 || c.nSeq * c.H >= workers) return null;
   return boundsAlongT(op, c.T, c.normalize, workers);
 }
 
 /** Bounds of `T` tokens of one sequence over `workers` workers, or null (see {@link planSegments}). */
-export function boundsAlongT(op: OpName, T: number, normalize: boolean, workers: number): SegmentPlan | null {
+export function boundsAlongT(op: SplitOp, T: number, normalize: boolean, workers: number): SegmentPlan | null {
   const knob = testKnob();
   if (workers < 2 || T < (knob ?? SPLIT_MIN_T)) return null;
   const W = Math.min(workers, Math.floor(T / 2));
@@ -109,17 +136,20 @@ export function boundsAlongT(op: OpName, T: number, normalize: boolean, workers:
     const L = T / (W - 1 + l0);
     const bounds = [0, ...Array.from({ length: W - 1 }, (_, w) => Math.round(T - (W - 1 - w) * L)), T];
     for (let w = 1; w <= W; w++) if (bounds[w] <= bounds[w - 1]) return null;
-    return { bounds, deferred };
+    return { bounds, deferred, own: false };
   }
+  // Two phases: equal segments; worker w < W − 1 summarises its own, then all run theirs.
+  const twoPhase = W / (1 + r);
   // a[w] = t_w / L0, every worker ending at ≈ L0: worker w ≥ 1 waits r L0 for summary_{w−1}
   // (segment 0's is the longest), then runs L_w = L0 (1 − r).
   const a = [0, 1];
   for (let w = 1; w < W; w++) a.push(a[w] + 1 - r);
-  const gain = a[W];
-  if (!(gain >= (knob ? 1 : MIN_GAIN)) || !(a[W] > a[W - 1])) return null;
+  const chain = a[W] > a[W - 1] ? a[W] : 0;
+  const own = twoPhase > chain;
+  if (!(Math.max(chain, twoPhase) >= (knob ? 1 : MIN_GAIN))) return null;
   const l0 = T / a[W];
-  const bounds = a.map((x) => Math.round(x * l0));
+  const bounds = own ? a.map((_, w) => Math.round((w * T) / W)) : a.map((x) => Math.round(x * l0));
   bounds[W] = T;
   for (let w = 1; w <= W; w++) if (bounds[w] <= bounds[w - 1]) return null;
-  return { bounds, deferred };
+  return { bounds, deferred, own };
 }

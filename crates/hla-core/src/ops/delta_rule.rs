@@ -12,9 +12,12 @@ pub(crate) use chunk::dot;
 use super::gated::{check_finite, check_log_gates, flat_state_forms, gated_options, group_len};
 use super::operator::Operator;
 use super::options::{GatedOptions, Options};
+use super::segment::Products;
 use super::shape::{Dims, HeadIo, InputKind, InputSpec, QKV};
 use super::Op;
 use crate::error::HlaError;
+use crate::simd::Simd;
+use crate::workspace::Workspace;
 
 pub struct DeltaRule;
 
@@ -58,5 +61,47 @@ impl Operator for DeltaRule {
     }
     fn group_len(d: &Dims, _: &Options) -> Option<usize> {
         group_len(d)
+    }
+
+    // Segment split (docs/math.md, section g): a segment maps a carry S to `A S + B` per
+    // value head, `A = Π_t α_t (I − β_t k_t k_tᵀ)` (newest on the left); the extra moments are
+    // the group's `A`s, `g × dk×dk`. ρ is unused (1).
+    const HAS_SUMMARY: bool = true;
+    fn extra_len(d: &Dims, _: &Options) -> Option<usize> {
+        crate::size::floats(&[&[d.group(), d.dk, d.dk]])
+    }
+    fn summary<S: Simd>(
+        io: &HeadIo,
+        p: &GatedOptions,
+        st: &mut [f32],
+        extra: &mut [f32],
+        ws: &mut Workspace,
+        chunk_size: usize,
+    ) -> f32 {
+        chunk::summary::<S>(io, p, st, extra, ws, chunk_size);
+        1.0
+    }
+    fn combine_group<S: Simd>(
+        d: &Dims,
+        _: &GatedOptions,
+        a: &mut [f32],
+        summary: &[f32],
+        scratch: &mut [f32],
+        _: &mut Workspace,
+    ) {
+        let glen = a.len();
+        let (sb, trans) = (&summary[1..1 + glen], &summary[1 + glen..]);
+        let (sz, products) = (d.dk * d.dv, Products::<S>::new(d.dk));
+        for (((s, b), m), tmp) in a
+            .chunks_exact_mut(sz)
+            .zip(sb.chunks_exact(sz))
+            .zip(trans.chunks_exact(d.dk * d.dk))
+            .zip(scratch.chunks_exact_mut(sz))
+        {
+            products.product(m, s, d.dv, tmp);
+            for ((x, t), y) in s.iter_mut().zip(&*tmp).zip(b) {
+                *x = t + y;
+            }
+        }
     }
 }

@@ -9,9 +9,11 @@ mod recurrent;
 use super::gated::{check_log_gates, flat_state_forms, gated_options, group_len};
 use super::operator::Operator;
 use super::options::{GatedOptions, Options};
-use super::shape::{Dims, InputKind, InputSpec, QKV};
+use super::shape::{Dims, HeadIo, InputKind, InputSpec, QKV};
 use super::Op;
 use crate::error::HlaError;
+use crate::simd::Simd;
+use crate::workspace::Workspace;
 
 pub struct Gla;
 
@@ -41,5 +43,49 @@ impl Operator for Gla {
     }
     fn group_len(d: &Dims, _: &Options) -> Option<usize> {
         group_len(d)
+    }
+
+    // Segment split (docs/math.md, section g): a segment maps a carry S to
+    // `diag(Π α) S + S_B` per value head; the extra moment is that per-row decay (dk floats,
+    // shared by the group's value heads: gk is per query-key head). ρ is unused (1).
+    const HAS_SUMMARY: bool = true;
+    fn extra_len(d: &Dims, _: &Options) -> Option<usize> {
+        Some(d.dk)
+    }
+    fn summary<S: Simd>(
+        io: &HeadIo,
+        _: &GatedOptions,
+        st: &mut [f32],
+        extra: &mut [f32],
+        ws: &mut Workspace,
+        chunk_size: usize,
+    ) -> f32 {
+        chunk::summary::<S>(io, st, extra, ws, chunk_size);
+        1.0
+    }
+    fn combine_group<S: Simd>(
+        d: &Dims,
+        _: &GatedOptions,
+        a: &mut [f32],
+        summary: &[f32],
+        _: &mut [f32],
+        _: &mut Workspace,
+    ) {
+        let glen = a.len();
+        let (sb, decay) = (&summary[1..1 + glen], &summary[1 + glen..]);
+        for (rows, b) in a
+            .chunks_exact_mut(d.dk * d.dv)
+            .zip(sb.chunks_exact(d.dk * d.dv))
+        {
+            for ((row, brow), &p) in rows
+                .chunks_exact_mut(d.dv)
+                .zip(b.chunks_exact(d.dv))
+                .zip(decay)
+            {
+                for (x, y) in row.iter_mut().zip(brow) {
+                    *x = p * *x + y;
+                }
+            }
+        }
     }
 }

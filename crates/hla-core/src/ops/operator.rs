@@ -104,6 +104,28 @@ pub trait Operator {
     ) {
     }
 
+    /// `carry ← carry ⊕ summary` for one group: `a` is the carry (state layout, in place),
+    /// `summary` the group's summary (ρ, state from zero, extra moments), `scratch` `group_len`
+    /// floats. The default is the HLA family's `ρ (a + cross) + b` with
+    /// [`Self::cross_terms`]; operators whose carry maps through a matrix or a per-row decay
+    /// (gla, deltaRule: docs/math.md, section g) replace it.
+    fn combine_group<S: Simd>(
+        d: &Dims,
+        p: &Self::Params,
+        a: &mut [f32],
+        summary: &[f32],
+        scratch: &mut [f32],
+        ws: &mut Workspace,
+    ) {
+        let glen = a.len();
+        let (rho, sb, extra) = (summary[0], &summary[1..1 + glen], &summary[1 + glen..]);
+        scratch.fill(0.0);
+        Self::cross_terms::<S>(d, p, a, extra, scratch, ws);
+        for ((x, c), b) in a.iter_mut().zip(&*scratch).zip(sb) {
+            *x = rho * (*x + c) + b;
+        }
+    }
+
     /// Whether the deferred schedule can apply (a constant, so the other operators compile no
     /// deferred code); [`Self::value_moments`] then says whether it does for given options.
     const DEFERS_VALUES: bool = false;

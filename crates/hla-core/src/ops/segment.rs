@@ -136,8 +136,10 @@ impl<S: Simd> Products<S> {
 }
 
 /// `carry ← carry ⊕ summary(B)` for one sequence (`d.b == 1`; `d.t` is not used), in place
-/// on the state layout. Every moment X becomes `ρ_B (X_A + cross_X) + X_B`, where cross_X
-/// is non-zero only for the moments that read an earlier moment (docs/math.md, section d).
+/// on the state layout, group by group ([`Operator::combine_group`]). In the HLA family every
+/// moment X becomes `ρ_B (X_A + cross_X) + X_B`, where cross_X is non-zero only for the
+/// moments that read an earlier moment (docs/math.md, section d); gla and deltaRule map the
+/// carry through a per-row decay or a `dk×dk` matrix (section g).
 pub(crate) fn combine<S: Simd, O: Operator>(
     d: &Dims,
     opts: &Options,
@@ -155,13 +157,8 @@ pub(crate) fn combine<S: Simd, O: Operator>(
     for head in 0..d.h {
         let a = &mut carry[head * glen..(head + 1) * glen];
         let s = &summary[head * sg..(head + 1) * sg];
-        let (rho, sb, extra) = (s[0], &s[1..1 + glen], &s[1 + glen..]);
         let p = O::params(opts, head);
-        cross.fill(0.0);
-        O::cross_terms::<S>(d, &p, a, extra, &mut cross, &mut ws);
-        for ((x, c), b) in a.iter_mut().zip(&cross).zip(sb) {
-            *x = rho * (*x + c) + b;
-        }
+        O::combine_group::<S>(d, &p, a, s, &mut cross, &mut ws);
     }
     Ok(())
 }

@@ -180,3 +180,108 @@ pub(crate) fn dot<S: Simd>(x: &[f32], y: &[f32]) -> f32 {
     }
     s
 }
+
+/// The segment summary of one group (docs/math.md, section g): the end state is affine in the
+/// start state, `S_c = A S_0 + B`. Both come from [`chunk`]'s state recurrence run on the
+/// widened state `X = [B | A]` (`dk × (dv + dk)` per value head) from `[0 | I]` with values
+/// `[v | 0]` (A is the state of a sequence with no values started from I), without scores or
+/// outputs. `st` gets B (the state layout), `trans` the `dk×dk` A per value head.
+pub(crate) fn summary<S: Simd>(
+    io: &HeadIo,
+    opts: &GatedOptions,
+    st: &mut [f32],
+    trans: &mut [f32],
+    ws: &mut Workspace,
+    chunk_size: usize,
+) {
+    let (dk, dv, g) = (io.dk, io.dv, io.group());
+    let w = dv + dk;
+    let chunk_size = chunk_len(chunk_size, io.len);
+    let cm = chunk_size;
+    let [k, kt, kk, dec, kd, kx, delta, xs, qrow, small] = ws.parts([
+        cm * dk,
+        cm * dk,
+        cm * cm,
+        cm * cm,
+        cm * dk,
+        cm * w,
+        cm * w,
+        g * dk * w,
+        dk,
+        3 * cm,
+    ]);
+    xs.fill(0.0);
+    for x in xs.chunks_exact_mut(dk * w) {
+        for i in 0..dk {
+            x[i * w + dv + i] = 1.0;
+        }
+    }
+    for t0 in (0..io.len).step_by(chunk_size) {
+        let c = chunk_size.min(io.len - t0);
+        for t in 0..c {
+            load_qk(io, t0 + t, opts, qrow, &mut k[t * dk..(t + 1) * dk]);
+        }
+        transpose(c, dk, &k[..c * dk], kt);
+        gemm::<S>(c, c, dk, MatRef::rows(k, dk), kt, c, kk, c);
+        for (j, x) in xs.chunks_exact_mut(dk * w).enumerate() {
+            let (alpha, rest) = small.split_at_mut(cm);
+            let (beta, e) = rest.split_at_mut(cm);
+            for t in 0..c {
+                let (b, g) = beta_g(io, t0 + t, j);
+                alpha[t] = exp(g);
+                beta[t] = b;
+            }
+            let mut ep = 1f64;
+            for sj in 0..c {
+                let mut d = 1f64;
+                dec[sj * c + sj] = 1.0;
+                for i in sj + 1..c {
+                    d *= alpha[i] as f64;
+                    dec[i * c + sj] = d as f32;
+                }
+                ep *= alpha[sj] as f64;
+                e[sj] = ep as f32;
+            }
+            gemm::<S>(c, w, dk, MatRef::rows(k, dk), x, w, kx, w);
+            // Δ = (I + A)⁻¹ (diag(β) [V | 0] − diag(β E) K X_0), by forward substitution.
+            for i in 0..c {
+                let v = io.v_row(t0 + i, j);
+                let (kxi, di) = (&kx[i * w..(i + 1) * w], &mut delta[i * w..(i + 1) * w]);
+                let (dv_part, dk_part) = di.split_at_mut(dv);
+                for ((d, x), y) in dv_part.iter_mut().zip(v).zip(&kxi[..dv]) {
+                    *d = beta[i] * (x - e[i] * y);
+                }
+                for (d, y) in dk_part.iter_mut().zip(&kxi[dv..]) {
+                    *d = -beta[i] * e[i] * y;
+                }
+                let (done, rest) = delta.split_at_mut(i * w);
+                let di = &mut rest[..w];
+                for jj in 0..i {
+                    let aij = beta[i] * kk[i * c + jj] * dec[i * c + jj];
+                    axpy::<S>(di, -aij, &done[jj * w..(jj + 1) * w]);
+                }
+            }
+            for t in 0..c {
+                let wt = dec[(c - 1) * c + t];
+                for (a, b) in kd[t * dk..(t + 1) * dk].iter_mut().zip(&k[t * dk..]) {
+                    *a = wt * b;
+                }
+            }
+            let ec = e[c - 1];
+            for a in x.iter_mut() {
+                *a *= ec;
+            }
+            gemm_acc::<S>(dk, w, c, MatRef::transposed(kd, dk), delta, w, x, w);
+        }
+    }
+    for ((x, b), a) in xs
+        .chunks_exact(dk * w)
+        .zip(st.chunks_exact_mut(dk * dv))
+        .zip(trans.chunks_exact_mut(dk * dk))
+    {
+        for i in 0..dk {
+            b[i * dv..(i + 1) * dv].copy_from_slice(&x[i * w..i * w + dv]);
+            a[i * dk..(i + 1) * dk].copy_from_slice(&x[i * w + dv..(i + 1) * w]);
+        }
+    }
+}

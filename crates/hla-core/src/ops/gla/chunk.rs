@@ -134,3 +134,51 @@ fn scale_dot<S: Simd>(w: &mut [f32], a: &[f32], q: &[f32]) -> f32 {
     }
     s
 }
+
+/// The segment summary of one group (docs/math.md, section g): `st` gets the state from zero,
+/// `S_B = Σ_s diag(Π_{s<u} α_u) k_s v_sᵀ` per value head, and `decay` (dk floats) the carry's
+/// per-row factor `Π_u α_u` across the segment. Chunk by chunk `S ← diag(P_{c−1}) S + (K ⊙ R)ᵀ V`
+/// (the state half of [`chunk`], no scores, no outputs): every factor is a product of decays.
+pub(crate) fn summary<S: Simd>(
+    io: &HeadIo,
+    st: &mut [f32],
+    decay: &mut [f32],
+    ws: &mut Workspace,
+    chunk_size: usize,
+) {
+    let (dk, dv) = (io.dk, io.dv);
+    let chunk_size = chunk_len(chunk_size, io.len);
+    let cm = chunk_size;
+    let [alpha, kr, w, vals] = ws.parts([cm * dk, cm * dk, dk, cm * dv]);
+    st.fill(0.0);
+    decay.fill(1.0);
+    for t0 in (0..io.len).step_by(chunk_size) {
+        let c = chunk_size.min(io.len - t0);
+        for t in 0..c {
+            exp_slice(io.key_row(GK, t0 + t), &mut alpha[t * dk..(t + 1) * dk]);
+        }
+        // K ⊙ R from the back; `w` ends as P_{c−1}, the chunk's decay.
+        w.fill(1.0);
+        for s in (0..c).rev() {
+            let k = io.k_row(t0 + s);
+            for i in 0..dk {
+                kr[s * dk + i] = k[i] * w[i];
+                w[i] *= alpha[s * dk + i];
+            }
+        }
+        for (x, p) in decay.iter_mut().zip(&*w) {
+            *x *= p;
+        }
+        for (j, s) in st.chunks_exact_mut(dk * dv).enumerate() {
+            for t in 0..c {
+                vals[t * dv..(t + 1) * dv].copy_from_slice(io.v_row(t0 + t, j));
+            }
+            for (row, &p) in s.chunks_exact_mut(dv).zip(&*w) {
+                for x in row {
+                    *x *= p;
+                }
+            }
+            gemm_acc::<S>(dk, dv, c, MatRef::transposed(kr, dk), vals, dv, s, dv);
+        }
+    }
+}
