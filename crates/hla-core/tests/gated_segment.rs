@@ -186,3 +186,21 @@ fn resets_inside_segments<S: Simd>() {
 fn gated_resets_inside_segments() {
     for_each_isa!(resets_inside_segments);
 }
+
+/// A long deltaRule segment's A (a product of contractions and decays) shrinks geometrically:
+/// its entries are flushed to zero below 2⁻¹⁰⁰ instead of settling as subnormals, which Intel
+/// cores multiply-add ~35× slower; the folded carry is still the serial run's.
+#[test]
+fn long_segments_leave_no_subnormals() {
+    let d = dims(1, 8192, 1, 1, 64, 64);
+    let c = case(Op::DeltaRule, d, -0.05, true, false, 11);
+    check::<hla_core::simd::Isa>(&c, &[0, 3000, 8192], 16, "deltaRule long weak");
+    let seg = rows(&c, 0, d.t);
+    let inputs: Vec<&[f32]> = seg.iter().map(|x| x.as_slice()).collect();
+    let mut ws = Workspace::default();
+    let s = segment_summary_with::<hla_core::simd::Isa>(c.op, &d, &c.options(), &inputs, 16, &mut ws).unwrap();
+    let a = &s[1 + c.state_len()..];
+    assert_eq!(a.len(), d.hv * d.dk * d.dk);
+    let sub = a.iter().filter(|x| **x != 0.0 && x.abs() < f32::MIN_POSITIVE).count();
+    assert_eq!(sub, 0, "{sub} subnormal entries of A");
+}
