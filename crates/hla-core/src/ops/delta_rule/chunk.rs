@@ -64,23 +64,7 @@ pub(crate) fn chunk<S: Simd>(
         for (j, s) in st.chunks_exact_mut(dk * dv).enumerate() {
             let (alpha, rest) = small.split_at_mut(cm);
             let (beta, e) = rest.split_at_mut(cm);
-            for t in 0..c {
-                let (b, g) = beta_g(io, t0 + t, j);
-                alpha[t] = exp(g);
-                beta[t] = b;
-            }
-            // D (lower triangle with diagonal 1) and E, products in float64.
-            let mut ep = 1f64;
-            for sj in 0..c {
-                let mut d = 1f64;
-                dec[sj * c + sj] = 1.0;
-                for i in sj + 1..c {
-                    d *= alpha[i] as f64;
-                    dec[i * c + sj] = d as f32;
-                }
-                ep *= alpha[sj] as f64;
-                e[sj] = ep as f32;
-            }
+            chunk_gates(io, t0, c, j, alpha, beta, e, dec);
             gemm::<S>(2 * c, dv, dk, MatRef::rows(kq, dk), s, dv, ks, dv);
             // Right-hand side β_i (v_i − E_i k_iᵀ S_0), then forward substitution with A.
             for i in 0..c {
@@ -133,9 +117,41 @@ pub(crate) fn chunk<S: Simd>(
     }
 }
 
+/// Value head `j`'s gates of tokens `t0 .. t0 + c`: α_t = exp(g_t) and β_t, then the decay
+/// products D (`c × c`, lower triangle, diagonal 1: `D[i][s] = α_{s+1} ⋯ α_i`) and E
+/// (`E[s] = α_0 ⋯ α_s`), accumulated in float64 (a chunk's product of up to 1024 gates).
+#[allow(clippy::too_many_arguments)]
+fn chunk_gates(
+    io: &HeadIo,
+    t0: usize,
+    c: usize,
+    j: usize,
+    alpha: &mut [f32],
+    beta: &mut [f32],
+    e: &mut [f32],
+    dec: &mut [f32],
+) {
+    for t in 0..c {
+        let (b, g) = beta_g(io, t0 + t, j);
+        alpha[t] = exp(g);
+        beta[t] = b;
+    }
+    let mut ep = 1f64;
+    for sj in 0..c {
+        let mut d = 1f64;
+        dec[sj * c + sj] = 1.0;
+        for i in sj + 1..c {
+            d *= alpha[i] as f64;
+            dec[i * c + sj] = d as f32;
+        }
+        ep *= alpha[sj] as f64;
+        e[sj] = ep as f32;
+    }
+}
+
 /// `y ← y + a x`.
 #[inline]
-fn axpy<S: Simd>(y: &mut [f32], a: f32, x: &[f32]) {
+pub(crate) fn axpy<S: Simd>(y: &mut [f32], a: f32, x: &[f32]) {
     let n = y.len();
     assert!(x.len() >= n);
     let l = S::LANES;
@@ -226,22 +242,7 @@ pub(crate) fn summary<S: Simd>(
         for (j, x) in xs.chunks_exact_mut(dk * w).enumerate() {
             let (alpha, rest) = small.split_at_mut(cm);
             let (beta, e) = rest.split_at_mut(cm);
-            for t in 0..c {
-                let (b, g) = beta_g(io, t0 + t, j);
-                alpha[t] = exp(g);
-                beta[t] = b;
-            }
-            let mut ep = 1f64;
-            for sj in 0..c {
-                let mut d = 1f64;
-                dec[sj * c + sj] = 1.0;
-                for i in sj + 1..c {
-                    d *= alpha[i] as f64;
-                    dec[i * c + sj] = d as f32;
-                }
-                ep *= alpha[sj] as f64;
-                e[sj] = ep as f32;
-            }
+            chunk_gates(io, t0, c, j, alpha, beta, e, dec);
             gemm::<S>(c, w, dk, MatRef::rows(k, dk), x, w, kx, w);
             // Δ = (I + A)⁻¹ (diag(β) [V | 0] − diag(β E) K X_0), by forward substitution.
             for i in 0..c {

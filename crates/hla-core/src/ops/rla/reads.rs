@@ -30,6 +30,7 @@
 //! one base pass plus a c×c×dk score product and a c×c×dv mix, against two base passes before.
 
 use super::{Residual, RlaBase};
+use super::super::delta_rule::axpy;
 use crate::gemm::{gemm, gemm_acc, transpose, MatRef};
 use crate::simd::Simd;
 use crate::size::{chunk_len, floats, total};
@@ -184,31 +185,6 @@ fn sizes(c: usize, dk: usize, dv: usize) -> Option<[usize; 9]> {
 /// `Rla::check_options` checks at the longest chunk, so `run` never meets a size it cannot take).
 pub(crate) fn workspace_len(c: usize, dk: usize, dv: usize) -> Option<usize> {
     total(&sizes(c, dk, dv)?)
-}
-
-/// `y ← y + a x`.
-#[inline]
-fn axpy<S: Simd>(y: &mut [f32], a: f32, x: &[f32]) {
-    let n = y.len();
-    assert!(x.len() >= n);
-    let l = S::LANES;
-    let av = S::splat(a);
-    let mut i = 0;
-    // SAFETY: i + l ≤ n ≤ len of both.
-    unsafe {
-        let yp = y.as_mut_ptr();
-        while i + l <= n {
-            S::store(
-                yp.add(i),
-                S::mul_add(av, S::load(x.as_ptr().add(i)), S::load(yp.add(i))),
-            );
-            i += l;
-        }
-    }
-    while i < n {
-        y[i] += a * x[i];
-        i += 1;
-    }
 }
 
 #[cfg(test)]
