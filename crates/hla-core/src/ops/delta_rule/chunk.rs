@@ -150,7 +150,7 @@ fn chunk_gates(
 }
 
 /// `y ← y + a x`.
-#[inline]
+#[inline(always)]
 pub(crate) fn axpy<S: Simd>(y: &mut [f32], a: f32, x: &[f32]) {
     let n = y.len();
     assert!(x.len() >= n);
@@ -175,7 +175,7 @@ pub(crate) fn axpy<S: Simd>(y: &mut [f32], a: f32, x: &[f32]) {
 }
 
 /// `x · y`.
-#[inline]
+#[inline(always)]
 pub(crate) fn dot<S: Simd>(x: &[f32], y: &[f32]) -> f32 {
     let n = x.len();
     assert!(y.len() >= n);
