@@ -89,18 +89,26 @@ async function timeIt(f: () => unknown, budget: number): Promise<{ median: numbe
 
 const rounds = small ? 3 : Number(process.env.HLA_THREADS_ROUNDS ?? 9);
 
-/** Seconds per call of each of `fs`: one warm-up each, then `rounds` rounds of one call each, the medians. */
-async function race(fs: (() => unknown)[]): Promise<number[]> {
+/**
+ * Each of `fs` once to warm up, then `rounds` rounds of one call each; per contender the
+ * median seconds, and what `after` returned after its median call (the pool's breakdown of
+ * that very call, so that the breakdown and the time come from one call).
+ */
+async function race<P>(fs: (() => unknown)[], after: (i: number) => P): Promise<{ median: number; atMedian: P }[]> {
   for (const f of fs) await f();
-  const times = fs.map(() => [] as number[]);
+  const times = fs.map(() => [] as { s: number; p: P }[]);
   for (let r = 0; r < rounds; r++) {
     for (const [i, f] of fs.entries()) {
       const t0 = performance.now();
       await f();
-      times[i].push((performance.now() - t0) / 1e3);
+      const s = (performance.now() - t0) / 1e3;
+      times[i].push({ s, p: after(i) });
     }
   }
-  return times.map(median);
+  return times.map((xs) => {
+    const sorted = [...xs].sort((a, b) => a.s - b.s);
+    return { median: median(xs.map((x) => x.s)), atMedian: sorted[Math.floor((sorted.length - 1) / 2)].p };
+  });
 }
 
 function inputs(h: Hla, w: Workload, shared: boolean): Tensor[] {
@@ -151,23 +159,29 @@ for (const w of WORKLOADS) {
     { n: 1, variant: 'plain' as const, f: () => sync(q, k, v, opts) },
     ...variants.flatMap(({ variant, xs: [sq, sk, sv], o }) => counts.filter((x) => x > 1).map((n) => ({ n, variant, f: () => run(n)(w.op, sq, sk, sv, o) }))),
   ];
-  const times = await race(contenders.map((c) => c.f));
+  // The pool's breakdown of each call (a call the pool does not split runs on the calling
+  // thread and leaves none: cleared first, or deltaRule on 2 workers would show gla's plan).
+  type W = { jobs: number; io: number; compute: number; carry: number; touch: number; copyIn: number; copyOut: number; wait: number; back: number };
+  type Profile = { prepare: number; run: number; finish: number; plan: unknown; workers: W[] } | null;
+  const profileOf = (h: Hla) => h as unknown as { _lastRunProfile: Profile };
+  const raced = await race(contenders.map((c) => {
+    if (c.n === 1) return c.f;
+    const h = profileOf(pools.get(c.n)!);
+    return () => { h._lastRunProfile = null; return c.f(); };
+  }), (i) => (contenders[i].n === 1 ? null : profileOf(pools.get(contenders[i].n)!)._lastRunProfile));
+  const times = raced.map((r) => r.median);
   const base = times[0];
   log(`${w.op} ${w.name} B=${w.B} H=${w.H} T=${w.T}: 1 thread (synchronous) ${(base * 1e3).toFixed(1)} ms (${rounds} interleaved rounds)`);
   rows.push({ workload: w.name, op: w.op, B: w.B, H: w.H, T: w.T, threads: 1, inputs: 'plain', ms: base * 1e3, speedup: 1, tok_s: tokens / base });
   for (const [i, { n, variant, f }] of contenders.entries()) {
     if (n === 1) continue;
     const h = pools.get(n)!;
-    // One more call for the result and the breakdown (the pool's timers, ms). A call the pool
-    // does not split runs on the calling thread and leaves no profile: clear the last one first
-    // (deltaRule on 2 workers would show gla's plan).
-    (h as unknown as { _lastRunProfile: unknown })._lastRunProfile = null;
+    // One more call for the result.
     const got = ((await f()) as { o: Tensor }).o.data;
     let err = 0;
     for (let j = 0; j < want.length; j++) err = Math.max(err, Math.abs(got[j] - want[j]));
-    // io = touch + copyIn + copyOut for forward jobs (ts/protocol.ts `Timing`).
-    type W = { jobs: number; io: number; compute: number; carry: number; touch: number; copyIn: number; copyOut: number; wait: number; back: number };
-    const p = (h as unknown as { _lastRunProfile: { prepare: number; run: number; finish: number; plan: unknown; workers: W[] } })._lastRunProfile;
+    // io = touch + copyIn + copyOut for forward jobs (ts/protocol.ts `Timing`); the median call's.
+    const p = raced[i].atMedian;
     const row = {
       workload: w.name, op: w.op, B: w.B, H: w.H, T: w.T, threads: n, inputs: variant, transport: h.transport,
       ms: times[i] * 1e3, speedup: base / times[i], tok_s: tokens / times[i], maxAbsDiff: err,
@@ -184,7 +198,7 @@ for (const w of WORKLOADS) {
       log(`  ${n} workers, ${row.inputs}: ${(times[i] * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; not split (the calling thread); max|Δ| ${err.toExponential(1)}`);
       continue;
     }
-    log(`  ${n} workers, ${row.inputs}: ${(times[i] * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; main prepare ${p?.prepare.toFixed(1)}, run ${p?.run.toFixed(1)}, finish ${p?.finish.toFixed(1)}; per worker: compute ${r((x) => x.compute)}, carry ${r((x) => x.carry)}, io ${r((x) => x.io)} (touch ${r((x) => x.touch ?? 0)}, in ${r((x) => x.copyIn ?? 0)}, out ${r((x) => x.copyOut ?? 0)}), wait ${r((x) => x.wait)}, back ${r((x) => x.back)} ms; max|Δ| ${err.toExponential(1)}`);
+    log(`  ${n} workers, ${row.inputs}: ${(times[i] * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; main prepare ${p?.prepare.toFixed(1)}, run ${p?.run.toFixed(1)}, finish ${p?.finish.toFixed(1)}; per worker: jobs ${r((x) => x.jobs)}, compute ${r((x) => x.compute)}, carry ${r((x) => x.carry)}, io ${r((x) => x.io)} (touch ${r((x) => x.touch ?? 0)}, in ${r((x) => x.copyIn ?? 0)}, out ${r((x) => x.copyOut ?? 0)}), wait ${r((x) => x.wait)}, back ${r((x) => x.back)} ms; max|Δ| ${err.toExponential(1)}`);
   }
 }
 for (const p of pools.values()) p.close();

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init, type Hla, type OpName, HLA_OPS } from '../target/testing/dist/index.mjs';
 import { availableParallelism } from 'node:os';
 import { hlaCall } from '../ts/call.ts';
-import { balance, plan, type Piece } from '../ts/plan.ts';
+import { plan, tasks, type Piece } from '../ts/plan.ts';
 import { checkForward } from '../ts/validate.ts';
 import { bruteForce } from './reference/bruteforce.js';
 import { qkv, relErr, TOL } from './helpers.js';
@@ -111,6 +111,19 @@ describe.each(['shared', 'copy'] as const)('%s transport', (transport) => {
     }
   });
 
+  it('a slow worker gets no more than its first two tasks: the rest go to whichever worker is free', async () => {
+    const { q, k, v } = qkv(4, 64, 8, 8, 8, 8, 86);
+    const opts = { decay: 0.97, outputFinalState: true };
+    const a = single.la1(q, k, v, opts);
+    (h3 as unknown as { _stallWorkerForTests(w: number, ms: number): void })._stallWorkerForTests(0, 400);
+    const b = await h3.run('la1', q, k, v, opts);
+    expect(Array.from(b.o.data)).toEqual(Array.from(a.o.data));
+    expect(Array.from(b.finalState!.toFloat32Array())).toEqual(Array.from(a.finalState!.toFloat32Array()));
+    const jobs = (h3 as unknown as { _lastRunProfile: { workers: { jobs: number }[] } })._lastRunProfile.workers.map((w) => w.jobs);
+    expect(jobs[0]).toBe(2);
+    expect(jobs[1] + jobs[2]).toBeGreaterThanOrEqual(8);
+  });
+
   it('cuSeqlens of unequal lengths over 4 workers: bit-identical', async () => {
     const { q, k, v } = qkv(1, 40, 3, 3, 4, 4, 82);
     const opts = { decay: 0.95, cuSeqlens: [0, 3, 30, 31, 40], outputFinalState: true };
@@ -158,16 +171,34 @@ describe('plan', () => {
   };
   const work = (pieces: Piece[], cu: (s: number) => number) => pieces.reduce((a, p) => a + (p.h1 - p.h0) * (cu(p.s1) - cu(p.s0)), 0);
 
-  it('deals (sequence, head) groups out in equal contiguous runs, whole sequences in one job', () => {
-    expect(balance(c(16, 8, 8), 16)).toEqual(Array.from({ length: 16 }, (_, s) => [{ s0: s, s1: s + 1, h0: 0, h1: 8 }]));
-    expect(balance(c(16, 8, 8), 8)).toEqual(Array.from({ length: 8 }, (_, w) => [{ s0: 2 * w, s1: 2 * w + 2, h0: 0, h1: 8 }]));
-    expect(balance(c(1, 8, 16), 8)).toEqual(Array.from({ length: 8 }, (_, w) => [{ s0: 0, s1: 1, h0: 2 * w, h1: 2 * w + 2 }]));
-    const odd = balance(c(3, 8, 5), 4); // 15 groups over 4 workers, cut mid-sequence
-    expect(odd.map((r) => work(r, (s) => 8 * s) / 8)).toEqual([4, 3, 4, 4]);
-    expect(odd[1]).toEqual([{ s0: 0, s1: 1, h0: 4, h1: 5 }, { s0: 1, s1: 2, h0: 0, h1: 2 }]);
+  /** The groups g = s·H + h of a task list, in order. */
+  const groupsOf = (ts: Piece[], H: number) => ts.flatMap((p) => Array.from({ length: (p.s1 - p.s0) * (p.h1 - p.h0) }, (_, i) => {
+    const s = p.s0 + Math.floor(i / (p.h1 - p.h0));
+    return s * H + p.h0 + (i % (p.h1 - p.h0));
+  }));
+
+  it('cuts (sequence, head) groups into tasks that shrink: whole sequences first, every group once, in order', () => {
+    const seq = (s: number, h0 = 0, h1 = 8) => ({ s0: s, s1: s + 1, h0, h1 });
+    // B=16, H=8 over 8 workers: a sequence each, then halves, then quarters (twice).
+    expect(tasks(c(16, 8, 8), 8)).toEqual([
+      ...Array.from({ length: 8 }, (_, s) => seq(s)),
+      ...[8, 9, 10, 11].flatMap((s) => [seq(s, 0, 4), seq(s, 4, 8)]),
+      ...[12, 13, 14, 15].flatMap((s) => [0, 2, 4, 6].map((h) => seq(s, h, h + 2))),
+    ]);
+    // One sequence of 16 heads over 8 workers: a head each (no finer cut exists).
+    expect(tasks(c(1, 8, 16), 8)).toEqual(Array.from({ length: 16 }, (_, h) => ({ s0: 0, s1: 1, h0: h, h1: h + 1 })));
+    expect(tasks(c(16, 8, 8), 1)).toEqual([{ s0: 0, s1: 8, h0: 0, h1: 8 }, { s0: 8, s1: 12, h0: 0, h1: 8 }, { s0: 12, s1: 14, h0: 0, h1: 8 }, { s0: 14, s1: 16, h0: 0, h1: 8 }]);
+    // A sequence that holds most of the work is a task of its own.
     const cu = [0, 2, 30, 32, 40];
-    const uneven = balance(c(1, 40, 2, cu), 4);
-    expect(uneven.map((r) => work(r, (s) => cu[s]))).toEqual([32, 28, 20]); // one sequence holds most of the work
+    const uneven = tasks(c(1, 40, 2, cu), 4);
+    expect(uneven.map((t) => work([t], (s) => cu[s]))).toEqual([4, 28, 28, 4, 8, 8]);
+    for (const [B, T, H, w] of [[3, 8, 5, 4], [7, 3, 3, 16], [1, 5, 64, 3], [40, 2, 1, 6], [2, 9, 7, 2]]) {
+      const ts = tasks(c(B, T, H), w);
+      expect(groupsOf(ts, H)).toEqual(Array.from({ length: B * H }, (_, g) => g));
+      expect(ts.length).toBeLessThanOrEqual(Math.min(B * H, 4 * w + 2 * B));
+      const costs = ts.map((t) => work([t], (s) => T * s));
+      expect(Math.max(...costs)).toBeLessThanOrEqual(Math.max(T, (B * H * T) / (2 * w) + T / 2)); // no task over half an even share
+    }
   });
 
   it('splits along T (heads × T) only for one sequence with fewer heads than workers', () => {

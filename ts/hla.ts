@@ -315,6 +315,11 @@ export class Hla {
     this.#pool?._crashForTests(w, how);
   }
 
+  /** @internal For the test of the pool's scheduling only: worker `w` is busy for `ms` first. */
+  _stallWorkerForTests(w: number, ms: number): void {
+    this.#pool?._stallForTests(w, ms);
+  }
+
   /** @internal For the test of panic reporting only (a testing build). */
   _panicForTests(): void {
     const panic = hook(this.#currentEngine(), 'panicForTests');

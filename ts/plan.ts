@@ -1,9 +1,10 @@
 // How one checked call is spread over the pool's workers (ts/pool.ts carries the jobs), and the
 // strategies that carry each plan out:
-// - groups: the (sequence, query-key head) groups, in order, cut into one contiguous run per
-//   worker with equal work (tokens × heads); a worker's run is one job per rectangle of
-//   sequences × heads (whole sequences together), bit-identical to the synchronous call. Any
-//   operator: each input is cut by its kind (ts/inputs.ts `windowOf`);
+// - groups: the (sequence, query-key head) groups, in order, cut into tasks (rectangles of
+//   sequences × heads, whole sequences together) that shrink towards the end, handed to
+//   whichever worker is free: cores do not run at one speed (SMT siblings, hybrid laptops,
+//   busy neighbours on a VM), and equal shares wait for the slowest. Bit-identical to the
+//   synchronous call. Any operator: each input is cut by its kind (ts/inputs.ts `windowOf`);
 // - along T (the HLA family, gla and deltaRule, which have segment summaries): one sequence
 //   with fewer heads than workers; each head group gets its share of the workers and its T is
 //   cut into segments (ts/sequence.ts), within float32 rounding.
@@ -31,7 +32,7 @@ export interface Part {
   own: boolean;
 }
 
-export type Plan = { kind: 'groups'; pieces: Piece[][] } | { kind: 'alongT'; parts: Part[] };
+export type Plan = { kind: 'groups'; tasks: Piece[] } | { kind: 'alongT'; parts: Part[] };
 
 /** How to spread this call over `workers`, or null to run it on the calling thread. */
 export function plan(c: PoolCall, workers: number): Plan | null {
@@ -41,7 +42,7 @@ export function plan(c: PoolCall, workers: number): Plan | null {
     if (parts) return { kind: 'alongT', parts };
   }
   if (c.nSeq * c.H < 2) return null;
-  return { kind: 'groups', pieces: balance(c, workers) };
+  return { kind: 'groups', tasks: tasks(c, workers) };
 }
 
 /**
@@ -70,26 +71,31 @@ function rowsOf(c: Grouped, s0: number, s1: number): [number, number] {
 }
 
 /**
- * The groups (s, h) in order, s-major, each of cost len(s), dealt to workers in contiguous runs
- * of equal cost; each run as rectangles (a partial first sequence, whole ones, a partial last).
+ * The groups (s, h) in order, s-major, each of cost len(s), cut into tasks by factoring: rounds
+ * of `workers` tasks, each task half the remaining work over `workers` (at least an eighth of
+ * the even share, at least one group), so that about three quarters of the work goes out at
+ * once in large tasks and the rest in ever smaller ones to whichever worker is free first. A
+ * task's groups are contiguous; as rectangles (partial sequences apart) they may be several.
  */
-export function balance(c: Grouped, workers: number): Piece[][] {
+export function tasks(c: Grouped, workers: number): Piece[] {
   const len = (s: number) => Math.max(1, rowsOf(c, s, s + 1)[1] - rowsOf(c, s, s + 1)[0]);
-  let total = 0;
-  for (let s = 0; s < c.nSeq; s++) total += len(s) * c.H;
-  // Group g = s·H + h goes to the worker whose share holds its midpoint: contiguous runs.
-  const starts: number[] = [];
-  let acc = 0, last = -1;
-  for (let s = 0; s < c.nSeq; s++) {
-    for (let h = 0; h < c.H; h++) {
-      const w = Math.min(workers - 1, Math.floor(((acc + len(s) / 2) * workers) / total));
-      if (w !== last) starts.push(s * c.H + h);
-      last = w;
-      acc += len(s);
+  const G = c.nSeq * c.H, cost = (g: number) => len(Math.floor(g / c.H));
+  let left = 0;
+  for (let g = 0; g < G; g++) left += cost(g);
+  const least = left / (8 * workers);
+  const out: Piece[] = [];
+  for (let g = 0; g < G;) {
+    const size = Math.max(least, left / (2 * workers));
+    for (let i = 0; i < workers && g < G; i++) {
+      // A group joins the task while its midpoint stays within the size.
+      const g0 = g;
+      let acc = 0;
+      while (g < G && (g === g0 || acc + cost(g) / 2 <= size)) acc += cost(g++);
+      out.push(...rectangles(g0, g, c.H));
+      left -= acc;
     }
   }
-  starts.push(c.nSeq * c.H);
-  return starts.slice(0, -1).map((g0, i) => rectangles(g0, starts[i + 1], c.H));
+  return out;
 }
 
 /** Groups `[g0, g1)` (g = s·H + h) as rectangles: whole sequences together, partial ones alone. */
@@ -136,7 +142,7 @@ export async function forwardOnPool(pool: Pool, c: PoolCall, profile?: CallProfi
     const run = new Run(pool, c, c.inputs.map((x) => (shared && x.length ? pool.share(x, taken) : x)));
     const t1 = performance.now();
     pool.profile = [];
-    const result = p.kind === 'groups' ? await run.groups(p.pieces) : await run.alongT(p.parts);
+    const result = p.kind === 'groups' ? await run.groups(p.tasks) : await run.alongT(p.parts);
     if (profile) Object.assign(profile, { plan: p, prepare: t1 - t0 + run.prepare, run: performance.now() - t1 - run.prepare - run.finish, finish: run.finish });
     return result;
   } finally {
@@ -230,14 +236,24 @@ class Run {
     return [b, t, h, h * this.g, this.c.dk, this.c.dv];
   }
 
-  async groups(runs: Piece[][]): Promise<{ o: Float32Array; state: Float32Array | null }> {
+  /**
+   * Tasks (ts/plan.ts `tasks`) to whichever worker is free: two in flight per worker, so the
+   * next one waits in the worker's queue while it runs the current one.
+   */
+  async groups(tasks: Piece[]): Promise<{ o: Float32Array; state: Float32Array | null }> {
     const { c } = this;
     const cu = c.cuSeqlens;
-    // Heads split over shared memory: this thread faults in the fresh output while the workers
-    // copy and compute (ForwardJob `faulted`).
-    const split = this.shared && runs.some((p) => p.some((x) => x.h1 - x.h0 < c.H));
-    const faulted = split ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
-    const jobs = runs.flatMap((pieces, w) => pieces.map(async ({ s0, s1, h0, h1 }) => {
+    const { HV, dv } = c;
+    // A task that splits heads writes some heads of every row of its sequences, so on shared
+    // memory the fresh output's pages there would be faulted in by many workers at once, and
+    // page faults do not run in parallel: this thread faults those rows in while the workers
+    // copy and compute, and such tasks wait for it (ForwardJob `faulted`). A task of whole
+    // sequences faults in its own rows.
+    const partial = (t: Piece) => t.h1 - t.h0 < c.H;
+    const split = this.shared ? [...new Set(tasks.filter(partial).map((t) => t.s0))].map((s) => rowsOf(c, s, s + 1).map((r) => r * HV * dv)) : [];
+    const faulted = split.length ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+    const run = async (w: number, t: Piece) => {
+      const { s0, s1, h0, h1 } = t;
       const [r0, r1] = rowsOf(c, s0, s1);
       const transfer: ArrayBuffer[] = [];
       const state = this.initial(s0, s1, h0, h1);
@@ -247,22 +263,34 @@ class Run {
         dims: cu.length ? this.dims(1, r1 - r0, h0, h1) : this.dims(s1 - s0, c.T, h0, h1),
         cuSeqlens: cu.length ? cu.slice(s0, s1 + 1).map((x) => x - cu[s0]) : new Int32Array(0),
         inputs: this.windows(r0, r1, h0, h1, transfer),
-        o: this.out(r0, r1, h0, h1), state, wantState: c.outputFinalState, ...(faulted ? { faulted } : {}),
+        o: this.out(r0, r1, h0, h1), state, wantState: c.outputFinalState, ...(faulted && partial(t) ? { faulted } : {}),
       }, transfer);
       const { o, state: end } = forwardReply(r);
       this.place(o, r0, r1, h0, h1);
       this.placeState(end, s0, s1, h0, h1);
-    }));
-    // Every job above is posted (each async callback ran to its first await).
+    };
+    let next = 0, failed = false;
+    const lane = async (w: number) => {
+      while (!failed && next < tasks.length) {
+        try {
+          await run(w, tasks[next++]);
+        } catch (e) {
+          failed = true; // the call rejects: hand out no more tasks
+          throw e;
+        }
+      }
+    };
+    // Each lane posts its first task before its first await: 2 × workers tasks are out now.
+    const lanes = [0, 1].flatMap(() => Array.from({ length: this.pool.size }, (_, w) => lane(w)));
     if (faulted) {
       try {
-        faultIn(this.o);
+        for (const [a, b] of split) faultIn(this.o, a, b);
       } finally {
         Atomics.store(faulted, 0, 1);
         Atomics.notify(faulted, 0);
       }
     }
-    await Promise.all(jobs);
+    await Promise.all(lanes);
     return { o: this.o, state: this.state };
   }
 
@@ -372,10 +400,14 @@ function forwardReply(r: Reply): { o: Float32Array | null; state: Float32Array |
 }
 
 /**
- * Faults in every page of a fresh (all-zero) shared output by storing a zero into it; no
- * worker writes it before ForwardJob `faulted` says this is done.
+ * Faults in the pages of a fresh (all-zero) shared output that lie wholly inside floats
+ * `[a, b)` by storing a zero into each: no worker writes there before ForwardJob `faulted`
+ * says this is done, while a page across the range's edge may be written by a task of whole
+ * sequences at any time (it is left to the first writer). Every float i with
+ * a + 1023 ≤ i ≤ b − 1024 lies on such a page, wherever the buffer's pages begin.
  */
-function faultIn(o: Float32Array): void {
+function faultIn(o: Float32Array, a: number, b: number): void {
   const words = new Int32Array(o.buffer, o.byteOffset, o.length);
-  for (let i = 0; i < words.length; i += 1024) words[i] = 0;
+  const page = 1024; // floats per 4 KiB page
+  for (let i = a + page - 1; i + page <= b; i += page) words[i] = 0;
 }

@@ -8,7 +8,7 @@
 // - copy: the calling thread gathers each worker's window into a compact copy, transfers it, and
 //   scatters the returned outputs. Any browser.
 // A worker that throws, exits or cannot read a message is replaced and its pending jobs rejected.
-import type { Crash, Job, Reply, Start, Started } from './protocol.js';
+import type { Crash, Job, Reply, Stall, Start, Started } from './protocol.js';
 import type { Backend } from './types.js';
 
 /** How jobs reach the workers: see the file comment. */
@@ -296,6 +296,11 @@ export class Pool {
   /** @internal Tests only: makes worker `w` throw an uncaught exception or exit. */
   _crashForTests(w: number, how: 'throw' | 'exit'): void {
     this.#slots[w].endpoint?.post({ crash: how } satisfies Crash);
+  }
+
+  /** @internal Tests only: keeps worker `w` busy for `ms` before its next job, as a slow core would. */
+  _stallForTests(w: number, ms: number): void {
+    this.#slots[w].endpoint?.post({ stall: ms } satisfies Stall);
   }
 
   /** Ends the workers; every run still pending rejects. */

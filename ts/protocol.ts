@@ -18,6 +18,11 @@ export interface Crash {
   crash: 'throw' | 'exit';
 }
 
+/** Tests only: keep the worker busy for `stall` ms, as a slow core would. */
+export interface Stall {
+  stall: number;
+}
+
 /**
  * A window of a `[rows, heads, d]` array: rows `[r0, r1)`, heads `[h0, h1)`. With the shared
  * transport `data` is the whole tensor in a SharedArrayBuffer, read (and written) in place;

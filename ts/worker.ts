@@ -6,7 +6,7 @@
 // in place and gather the others.
 import { withSpec, type ConfigSpec } from './config.js';
 import { loadGlue, type Glue } from './loader.js';
-import type { Crash, Dims, ForwardJob, Job, Reply, SettleJob, Slab, Start, Started, SummaryJob } from './protocol.js';
+import type { Crash, Dims, ForwardJob, Job, Reply, SettleJob, Slab, Stall, Start, Started, SummaryJob } from './protocol.js';
 import type { Runtime } from './runtime.js';
 import { trapReason } from './trap.js';
 import type { Backend } from './types.js';
@@ -22,7 +22,7 @@ let ready: Promise<Runtime> | null = null;
 let backend: Backend = 'scalar';
 let engine: Engine | null = null;
 
-export function handle(port: Port, msg: Start | Crash | Job): void {
+export function handle(port: Port, msg: Start | Crash | Stall | Job): void {
   if ('backend' in msg) {
     backend = msg.backend;
     ready = loadGlue(msg.backend);
@@ -36,6 +36,10 @@ export function handle(port: Port, msg: Start | Crash | Job): void {
     // Node only: a browser worker that closes itself sends no event to its host.
     if (msg.crash === 'exit' && typeof process !== 'undefined') process.exit(3);
     throw new Error("hla-wasm: deliberate worker crash (test of the pool's fault handling)");
+  }
+  if ('stall' in msg) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, msg.stall);
+    return;
   }
   void ready!.then((rt) => run(rt, msg)).then(
     (r) => port.postMessage(r, transferOf(r)),
