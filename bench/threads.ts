@@ -7,67 +7,34 @@
 //   HLA_THREADS_SMALL=1: small sizes (a check of the script, not a measurement)
 //   HLA_THREADS_MAX=16: the largest pool (default: the machine's cores)
 //   HLA_THREADS_ROUNDS=9: interleaved rounds per workload (every contender once per round)
-//   HLA_THREADS_DEADLINE=420: seconds after which the workloads not started yet are skipped
+//   HLA_THREADS_DEADLINE=300: seconds after which the workloads not started yet are skipped
 //   (what was measured is saved; the device tool's commands end at 10 minutes)
 import { availableParallelism } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { init, type Backend, type Hla, type OpName, type Tensor } from '../dist/index.mjs';
 import { machineInfo, median } from './harness.js';
-import { rand } from './matrix.js';
+import { GATED_OPTIONS, gatedData, headDim, OPTIONS, optionsOf, qkvData, workloads, type Op, type Workload } from './threads-workloads.js';
 
 const small = process.env.HLA_THREADS_SMALL === '1';
 const maxThreads = Number(process.env.HLA_THREADS_MAX ?? availableParallelism());
 const counts = [1, 2, 4, 8, 16, 32].filter((n) => n <= maxThreads);
 const out = process.argv[2] ?? (process.env.OUT ? `${process.env.OUT}/threads.json` : 'bench/results/threads.json');
-const deadline = performance.now() + 1e3 * Number(process.env.HLA_THREADS_DEADLINE ?? 420);
+const deadline = performance.now() + 1e3 * Number(process.env.HLA_THREADS_DEADLINE ?? 300);
 const late = () => performance.now() > deadline;
 const backend = (process.env.HLA_BACKEND ?? 'relaxed') as Backend;
-const d = small ? 16 : 64;
+const d = headDim(small);
 
-/** The HLA family, and gla / deltaRule (their extra inputs: `gatedInputs`). */
-type Op = OpName | 'gla' | 'deltaRule';
+const WORKLOADS = workloads(small);
 
-interface Workload {
-  name: string;
-  op: Op;
-  B: number; H: number; T: number;
-}
-const s = (n: number) => (small ? Math.max(2, n >> 4) : n);
-const WORKLOADS: Workload[] = [
-  { name: 'by heads', op: 'hla2', B: 1, H: 16, T: s(2048) },
-  { name: 'by heads', op: 'hla3', B: 1, H: 16, T: s(2048) },
-  { name: 'batch', op: 'la1', B: 16, H: 8, T: s(1024) },
-  { name: 'batch', op: 'hla2', B: 16, H: 8, T: s(1024) },
-  { name: 'long sequence', op: 'la1', B: 1, H: 1, T: small ? 4096 : 65536 },
-  { name: 'long sequence', op: 'hla2', B: 1, H: 1, T: small ? 4096 : 65536 },
-  { name: 'long sequence', op: 'gla', B: 1, H: 1, T: small ? 4096 : 65536 },
-  { name: 'long sequence', op: 'deltaRule', B: 1, H: 1, T: small ? 4096 : 65536 },
-];
-const OPTIONS = { decay: 0.999 };
-/** gla: gk log decays in [−0.05, 0]; deltaRule: beta in [0.1, 0.9], g in [−0.05, 0], qkL2norm. */
-const GATED_OPTIONS = { deltaRule: { qkL2norm: true } };
-
-/** gla's gk, deltaRule's beta and g (`[]` for the HLA family), plain or in shared memory. */
+/** gla's gk, deltaRule's beta and g (`{}` for the HLA family), plain or in shared memory. */
 function gatedInputs(h: Hla, w: Workload, shared: boolean): Record<string, Tensor> {
-  const perKey = [w.B, w.T, w.H, d], perHead = [w.B, w.T, w.H];
-  const make = (shape: number[], seed: number, lo: number, hi: number): Tensor => {
-    const u = rand(shape.reduce((a, b) => a * b, 1), seed); // [−0.25, 0.25)
-    const data = u.map((x) => lo + (hi - lo) * (2 * x + 0.5));
-    if (!shared) return { data, shape };
+  const plain = gatedData(w, d);
+  if (!shared) return plain;
+  return Object.fromEntries(Object.entries(plain).map(([name, { data, shape }]) => {
     const t = h.tensor(shape);
     t.data.set(data);
-    return t;
-  };
-  if (w.op === 'gla') return { gk: make(perKey, 21, -0.05, 0) };
-  if (w.op === 'deltaRule') return { beta: make(perHead, 22, 0.1, 0.9), g: make(perHead, 23, -0.05, 0) };
-  return {};
-}
-
-/** The options of `w`'s call (with its gated inputs). */
-function optionsOf(w: Workload, extra: Record<string, Tensor>): Record<string, unknown> {
-  if (w.op === 'gla') return extra;
-  if (w.op === 'deltaRule') return { ...extra, ...GATED_OPTIONS.deltaRule };
-  return OPTIONS;
+    return [name, t];
+  }));
 }
 
 type Call = (q: Tensor, k: Tensor, v: Tensor, o: Record<string, unknown>) => { o: Tensor };
@@ -112,9 +79,7 @@ async function race<P>(fs: (() => unknown)[], after: (i: number) => P): Promise<
 }
 
 function inputs(h: Hla, w: Workload, shared: boolean): Tensor[] {
-  const shapes = [[w.B, w.T, w.H, d], [w.B, w.T, w.H, d], [w.B, w.T, w.H, d]];
-  return shapes.map((shape, i) => {
-    const data = rand(shape.reduce((a, b) => a * b, 1), 11 + i);
+  return qkvData(w, d).map(({ data, shape }) => {
     if (!shared) return { data, shape };
     const t = h.tensor(shape);
     t.data.set(data);
@@ -222,7 +187,7 @@ if (!small && !late()) {
   for (const op of ['la1', 'hla2', 'hla3'] as OpName[]) {
     for (const b of ['relaxed', 'simd128'] as Backend[]) {
       const h = await init({ backend: b });
-      const [q, k, v] = inputs(h, { name: '', op, ...w }, false);
+      const [q, k, v] = inputs(h, { name: 'by heads', op, ...w }, false);
       const t = await timeIt(() => h[op](q, k, v, { ...OPTIONS, mode: 'chunk', chunkSize: 64 }), 1);
       flavours[`${op}/${b}/chunk64`] = (w.B * w.T) / t.median;
       log(`flavour ${op} ${b} chunk64 B=1 H=4 T=2048: ${Math.round((w.B * w.T) / t.median)} tok/s`);

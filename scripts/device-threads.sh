@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# bench/threads.ts on the device tool's 16-core machine, which has no Node and no network: the
-# bench is bundled here (esbuild) and travels with the built package (dist/: index.mjs,
-# worker.mjs and the .wasm files beside them) and a compressed Node of this machine.
+# bench/threads.ts, then bench/ceiling.ts (the same work on plain workers, no pool: what the
+# machine itself allows), on the device tool's 16-core machine, which has no Node and no
+# network: the benches are bundled here (esbuild) and travel with the built package (dist/:
+# index.mjs, worker.mjs and the .wasm files beside them) and a compressed Node of this machine.
 #
 #   bash scripts/device-threads.sh prepare   # here: build, bundle, pack Node; prints the device call
-#   bash scripts/device-threads.sh run       # there: writes $OUT/threads.json, threads.svg, threads.md, lscpu.txt
+#   bash scripts/device-threads.sh run       # there: writes $OUT/threads.json, threads.svg, threads.md,
+#                                            # ceiling.json, ceiling.md, lscpu.txt
 #
 # prepare: HLA_SKIP_BUILD=1 skips scripts/build.sh (dist/ already built from this tree).
 # run: HLA_NODE=/path/to/node skips unpacking (a check of the script here, with OUT set and
-# e.g. HLA_THREADS_SMALL=1 HLA_THREADS_MAX=2). The bench stops starting workloads after
-# HLA_THREADS_DEADLINE seconds (default 420) and is killed at 540, inside the tool's 600.
+# e.g. HLA_THREADS_SMALL=1 HLA_THREADS_MAX=2). bench/threads.ts stops starting workloads after
+# HLA_THREADS_DEADLINE seconds (default 300) and is killed at 360 (it takes ~100 s on 16 cores);
+# bench/ceiling.ts after HLA_CEILING_DEADLINE (default 150), killed at 200: 560 s at most,
+# inside the tool's 600.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -21,13 +25,13 @@ prepare)
   for f in dist/index.mjs dist/worker.mjs dist/hla_relaxed.wasm; do
     [ -f "$f" ] || { echo "missing $f: run scripts/build.sh" >&2; exit 1; }
   done
-  say "bundling bench/threads.ts and bench/threads-chart.ts into target/devbench/"
+  say "bundling bench/threads.ts, bench/ceiling.ts and their charts into target/devbench/"
   mkdir -p target/devbench
   # The package stays external, imported as ../../dist/index.mjs (from target/devbench/): its
   # worker.mjs and .wasm files resolve next to it, as in an installed package.
   node --input-type=module -e "
     import { build } from 'esbuild';
-    for (const name of ['threads', 'threads-chart']) {
+    for (const name of ['threads', 'threads-chart', 'ceiling', 'ceiling-chart']) {
       await build({
         entryPoints: ['bench/' + name + '.ts'], bundle: true, platform: 'node', format: 'esm', target: 'node20',
         outfile: 'target/devbench/' + name + '.mjs', external: ['node:*'], logLevel: 'warning',
@@ -42,9 +46,10 @@ prepare)
   cat >&2 <<EOF
 [device-threads] ready. On the device tool (kind nvidia-h200: 16 cores), one call:
   command: bash scripts/device-threads.sh run
-  carry:   ["dist", ".devnode", "target/devbench/threads.mjs", "target/devbench/threads-chart.mjs"]
+  carry:   ["dist", ".devnode", "target/devbench/threads.mjs", "target/devbench/threads-chart.mjs", "target/devbench/ceiling.mjs", "target/devbench/ceiling-chart.mjs"]
   timeout_s: 600
-then copy threads.json and threads.svg from its files_at into bench/results/ (threads.md: the README table).
+then copy threads.json, threads.svg and ceiling.json from its files_at into bench/results/
+(threads.md and ceiling.md: the README tables).
 EOF
   ;;
 run)
@@ -59,10 +64,18 @@ run)
   nproc >> "$OUT/lscpu.txt"
   git log -1 --format='%H %s' > "$OUT/commit.txt" 2>/dev/null || true
   start=$(date +%s)
-  timeout 540 "$node" --experimental-wasm-relaxed-simd target/devbench/threads.mjs 2>&1 | tee "$OUT/threads.log"
-  say "bench: $(( $(date +%s) - start )) s"
-  "$node" target/devbench/threads-chart.mjs > "$OUT/threads.md"
+  # A bench cut short (timeout) still leaves what it measured: the rest runs regardless.
+  timeout 360 "$node" --experimental-wasm-relaxed-simd target/devbench/threads.mjs 2>&1 | tee "$OUT/threads.log" ||
+    say "threads bench exited with $?"
+  say "threads bench: $(( $(date +%s) - start )) s"
+  "$node" target/devbench/threads-chart.mjs > "$OUT/threads.md" || say "threads chart failed"
   cat "$OUT/threads.md"
+  start=$(date +%s)
+  timeout 200 "$node" --experimental-wasm-relaxed-simd target/devbench/ceiling.mjs "$OUT/ceiling.json" 2>&1 | tee "$OUT/ceiling.log" ||
+    say "ceiling bench exited with $?"
+  say "ceiling bench: $(( $(date +%s) - start )) s"
+  "$node" target/devbench/ceiling-chart.mjs "$OUT/ceiling.json" > "$OUT/ceiling.md" || say "ceiling chart failed"
+  cat "$OUT/ceiling.md"
   ;;
 *)
   echo "usage: bash scripts/device-threads.sh prepare|run" >&2
