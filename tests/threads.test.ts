@@ -180,14 +180,16 @@ describe('plan', () => {
   it('cuts (sequence, head) groups into tasks that shrink: whole sequences first, every group once, in order', () => {
     const seq = (s: number, h0 = 0, h1 = 8) => ({ s0: s, s1: s + 1, h0, h1 });
     // B=16, H=8 over 8 workers: a sequence each, then halves, then quarters (twice).
-    expect(tasks(c(16, 8, 8), 8)).toEqual([
+    expect(tasks(c(16, 1024, 8), 8)).toEqual([
       ...Array.from({ length: 8 }, (_, s) => seq(s)),
       ...[8, 9, 10, 11].flatMap((s) => [seq(s, 0, 4), seq(s, 4, 8)]),
       ...[12, 13, 14, 15].flatMap((s) => [0, 2, 4, 6].map((h) => seq(s, h, h + 2))),
     ]);
+    // A small call: two tasks per worker, as large as the first ones.
+    expect(tasks(c(16, 8, 8), 8)).toEqual(Array.from({ length: 16 }, (_, s) => seq(s)));
     // One sequence of 16 heads over 8 workers: a head each (no finer cut exists).
     expect(tasks(c(1, 8, 16), 8)).toEqual(Array.from({ length: 16 }, (_, h) => ({ s0: 0, s1: 1, h0: h, h1: h + 1 })));
-    expect(tasks(c(16, 8, 8), 1)).toEqual([{ s0: 0, s1: 8, h0: 0, h1: 8 }, { s0: 8, s1: 12, h0: 0, h1: 8 }, { s0: 12, s1: 14, h0: 0, h1: 8 }, { s0: 14, s1: 16, h0: 0, h1: 8 }]);
+    expect(tasks(c(16, 1024, 8), 1)).toEqual([{ s0: 0, s1: 8, h0: 0, h1: 8 }, { s0: 8, s1: 12, h0: 0, h1: 8 }, { s0: 12, s1: 14, h0: 0, h1: 8 }, { s0: 14, s1: 16, h0: 0, h1: 8 }]);
     // A sequence that holds most of the work is a task of its own.
     const cu = [0, 2, 30, 32, 40];
     const uneven = tasks(c(1, 40, 2, cu), 4);

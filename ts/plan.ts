@@ -71,18 +71,26 @@ function rowsOf(c: Grouped, s0: number, s1: number): [number, number] {
 }
 
 /**
+ * The least work (tokens × heads) worth a task of its own where the call has more: a task's
+ * fixed costs (a message, a forward call, its copies' setup) are tens of µs, and 2048
+ * token-heads take ms.
+ */
+const LEAST_TASK = 2048;
+
+/**
  * The groups (s, h) in order, s-major, each of cost len(s), cut into tasks by factoring: rounds
  * of `workers` tasks, each task half the remaining work over `workers` (at least an eighth of
- * the even share, at least one group), so that about three quarters of the work goes out at
- * once in large tasks and the rest in ever smaller ones to whichever worker is free first. A
- * task's groups are contiguous; as rectangles (partial sequences apart) they may be several.
+ * the even share and {@link LEAST_TASK}, at least one group), so that about three quarters of
+ * the work goes out at once in large tasks and the rest in ever smaller ones to whichever
+ * worker is free first. A task's groups are contiguous; as rectangles (partial sequences
+ * apart) they may be several.
  */
 export function tasks(c: Grouped, workers: number): Piece[] {
   const len = (s: number) => Math.max(1, rowsOf(c, s, s + 1)[1] - rowsOf(c, s, s + 1)[0]);
   const G = c.nSeq * c.H, cost = (g: number) => len(Math.floor(g / c.H));
   let left = 0;
   for (let g = 0; g < G; g++) left += cost(g);
-  const least = left / (8 * workers);
+  const least = Math.max(left / (8 * workers), Math.min(LEAST_TASK, left / (2 * workers)));
   const out: Piece[] = [];
   for (let g = 0; g < G;) {
     const size = Math.max(least, left / (2 * workers));
