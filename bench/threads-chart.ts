@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { table } from './harness.js';
 
 interface WorkerTimes { jobs: number; io: number; compute: number; carry: number; touch?: number; copyIn?: number; copyOut?: number; wait: number; back: number }
-interface Row { workload: string; op: string; B: number; H: number; T: number; threads: number; inputs: string; ms: number; speedup: number; breakdown?: { workers: WorkerTimes[] } }
+interface Row { workload: string; op: string; B: number; H: number; T: number; threads: number; inputs: string; ms: number; speedup: number; breakdown?: { main: { prepare: number; run: number }; workers: WorkerTimes[] } }
 const dir = process.env.OUT ? `${process.env.OUT}/` : `${process.cwd()}/bench/results/`; // run from the repository root
 const data = JSON.parse(readFileSync(`${dir}threads.json`, 'utf8')) as { machine: { date: string; node: string; cores: number }; backend: string; rows: Row[] };
 const counts = [...new Set(data.rows.map((r) => r.threads))].filter((n) => n > 1).sort((a, b) => a - b);
@@ -69,17 +69,19 @@ console.log(table(
 // Where the time goes: the slowest worker (most busy: copies + forward + split work) of the
 // median call, hla.tensor inputs, at the two largest pools. touch + copy in + copy out = io;
 // "forward, all workers": the fastest and slowest worker's forward time (by groups every
-// worker's tasks add up to about equal work only if the cores run at one speed).
+// worker's tasks add up to about equal work only if the cores run at one speed); idle: the
+// call's time on the calling thread less the worker's busy time (its tasks queue behind each
+// other in the worker, so the time from posting a task to its start says little).
 const f = (x: number | undefined) => `${(x ?? 0).toFixed(1)}`;
 console.log('\nWhere the time goes (the slowest worker of the median call, hla.tensor inputs; ms):\n');
 console.log(table(
-  ['workload', 'workers', 'wall', 'ideal (1 thread / n)', 'tasks', 'forward', 'forward, all workers', 'split work', 'touch', 'copy in', 'copy out', 'wait', 'back'],
+  ['workload', 'workers', 'wall', 'ideal (1 thread / n)', 'tasks', 'forward', 'forward, all workers', 'split work', 'touch', 'copy in', 'copy out', 'idle'],
   workloads.flatMap((w) => counts.slice(-2).map((n) => {
     const r = data.rows.find((x) => x.op === w.op && x.workload === w.workload && x.threads === n && x.inputs === 'shared');
     const ws = r?.breakdown?.workers ?? [];
     const busy = (x: WorkerTimes) => x.io + x.compute + x.carry;
     const s = ws.reduce<WorkerTimes | null>((a, x) => (a === null || busy(x) > busy(a) ? x : a), null);
     const all = ws.length ? `${f(Math.min(...ws.map((x) => x.compute)))}–${f(Math.max(...ws.map((x) => x.compute)))}` : '–';
-    return [`${w.op} ${w.workload}`, n, r ? f(r.ms) : '–', f(base(w) / n), s?.jobs ?? '–', f(s?.compute), all, f(s?.carry), f(s?.touch), f(s?.copyIn), f(s?.copyOut), f(s?.wait), f(s?.back)];
+    return [`${w.op} ${w.workload}`, n, r ? f(r.ms) : '–', f(base(w) / n), s?.jobs ?? '–', f(s?.compute), all, f(s?.carry), f(s?.touch), f(s?.copyIn), f(s?.copyOut), s && r?.breakdown ? f(r.breakdown.main.prepare + r.breakdown.main.run - busy(s)) : '–'];
   })),
 ));

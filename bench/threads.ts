@@ -127,7 +127,7 @@ for (const w of WORKLOADS) {
   // The pool's breakdown of each call (a call the pool does not split runs on the calling
   // thread and leaves none: cleared first, or deltaRule on 2 workers would show gla's plan).
   type W = { jobs: number; io: number; compute: number; carry: number; touch: number; copyIn: number; copyOut: number; wait: number; back: number };
-  type Profile = { prepare: number; run: number; finish: number; plan: unknown; workers: W[] } | null;
+  type Profile = { prepare: number; run: number; finish: number; post?: number; fault?: number; plan: unknown; workers: W[] } | null;
   const profileOf = (h: Hla) => h as unknown as { _lastRunProfile: Profile };
   const raced = await race(contenders.map((c) => {
     if (c.n === 1) return c.f;
@@ -151,7 +151,7 @@ for (const w of WORKLOADS) {
       workload: w.name, op: w.op, B: w.B, H: w.H, T: w.T, threads: n, inputs: variant, transport: h.transport,
       ms: times[i] * 1e3, speedup: base / times[i], tok_s: tokens / times[i], maxAbsDiff: err,
       breakdown: p && {
-        main: { prepare: p.prepare, run: p.run, finish: p.finish },
+        main: { prepare: p.prepare, run: p.run, finish: p.finish, post: p.post ?? 0, fault: p.fault ?? 0 },
         plan: p.plan,
         workers: p.workers.map((x) => Object.fromEntries(Object.entries(x).map(([k, y]) => [k, +y.toFixed(2)]))),
       },
@@ -163,7 +163,7 @@ for (const w of WORKLOADS) {
       log(`  ${n} workers, ${row.inputs}: ${(times[i] * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; not split (the calling thread); max|Δ| ${err.toExponential(1)}`);
       continue;
     }
-    log(`  ${n} workers, ${row.inputs}: ${(times[i] * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; main prepare ${p?.prepare.toFixed(1)}, run ${p?.run.toFixed(1)}, finish ${p?.finish.toFixed(1)}; per worker: jobs ${r((x) => x.jobs)}, compute ${r((x) => x.compute)}, carry ${r((x) => x.carry)}, io ${r((x) => x.io)} (touch ${r((x) => x.touch ?? 0)}, in ${r((x) => x.copyIn ?? 0)}, out ${r((x) => x.copyOut ?? 0)}), wait ${r((x) => x.wait)}, back ${r((x) => x.back)} ms; max|Δ| ${err.toExponential(1)}`);
+    log(`  ${n} workers, ${row.inputs}: ${(times[i] * 1e3).toFixed(1)} ms, ${row.speedup.toFixed(2)}×; main prepare ${p?.prepare.toFixed(1)}, run ${p?.run.toFixed(1)} (post ${(p?.post ?? 0).toFixed(1)}, fault-in ${(p?.fault ?? 0).toFixed(1)}), finish ${p?.finish.toFixed(1)}; per worker: jobs ${r((x) => x.jobs)}, compute ${r((x) => x.compute)}, carry ${r((x) => x.carry)}, io ${r((x) => x.io)} (touch ${r((x) => x.touch ?? 0)}, in ${r((x) => x.copyIn ?? 0)}, out ${r((x) => x.copyOut ?? 0)}), wait ${r((x) => x.wait)}, back ${r((x) => x.back)} ms; max|Δ| ${err.toExponential(1)}`);
   }
 }
 for (const p of pools.values()) p.close();

@@ -132,6 +132,9 @@ export interface CallProfile {
   run: number;
   /** Scattering outputs and states (copying transport; states always). */
   finish: number;
+  /** By groups: posting the first tasks, and faulting in the output's split rows (in `run`). */
+  post?: number;
+  fault?: number;
   /** What was planned. */
   plan?: Plan;
 }
@@ -151,7 +154,7 @@ export async function forwardOnPool(pool: Pool, c: PoolCall, profile?: CallProfi
     const t1 = performance.now();
     pool.profile = [];
     const result = p.kind === 'groups' ? await run.groups(p.tasks) : await run.alongT(p.parts);
-    if (profile) Object.assign(profile, { plan: p, prepare: t1 - t0 + run.prepare, run: performance.now() - t1 - run.prepare - run.finish, finish: run.finish });
+    if (profile) Object.assign(profile, { plan: p, prepare: t1 - t0 + run.prepare, run: performance.now() - t1 - run.prepare - run.finish, finish: run.finish, post: run.post, fault: run.fault });
     return result;
   } finally {
     pool.unshare(taken);
@@ -167,6 +170,9 @@ class Run {
   /** Main-thread time spent gathering (copying transport) and scattering, in ms. */
   prepare = 0;
   finish = 0;
+  /** By groups: posting the first tasks, and faulting in the output (ms). */
+  post = 0;
+  fault = 0;
 
   constructor(readonly pool: Pool, readonly c: PoolCall, readonly inputs: Float32Array[]) {
     this.shared = pool.transport === 'shared';
@@ -251,15 +257,17 @@ class Run {
   async groups(tasks: Piece[]): Promise<{ o: Float32Array; state: Float32Array | null }> {
     const { c } = this;
     const cu = c.cuSeqlens;
-    const { HV, dv } = c;
-    // A task that splits heads writes some heads of every row of its sequences, so on shared
-    // memory the fresh output's pages there would be faulted in by many workers at once, and
-    // page faults do not run in parallel: this thread faults those rows in while the workers
-    // copy and compute, and such tasks wait for it (ForwardJob `faulted`). A task of whole
-    // sequences faults in its own rows.
-    const partial = (t: Piece) => t.h1 - t.h0 < c.H;
-    const split = this.shared ? [...new Set(tasks.filter(partial).map((t) => t.s0))].map((s) => rowsOf(c, s, s + 1).map((r) => r * HV * dv)) : [];
-    const faulted = split.length ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+    // Tasks that split one sequence by heads each write some heads of every row, so on shared
+    // memory the fresh output's pages there would be faulted in by all of them at once, and
+    // page faults on one range do not run in parallel: where four or more tasks share a
+    // sequence this thread faults its rows in while the workers copy and compute, and those
+    // tasks wait for it (ForwardJob `faulted`, one flag per such sequence, in task order).
+    // Other tasks fault in their own rows.
+    const perSeq = new Map<number, number>();
+    for (const t of tasks) if (t.h1 - t.h0 < c.H) perSeq.set(t.s0, (perSeq.get(t.s0) ?? 0) + 1);
+    const split = this.shared ? [...perSeq].filter(([, n]) => n >= 4).map(([s]) => s) : [];
+    const faulted = split.length ? new Int32Array(new SharedArrayBuffer(4 * split.length)) : undefined;
+    const flagOf = (t: Piece) => (faulted && t.h1 - t.h0 < c.H ? split.indexOf(t.s0) : -1);
     const run = async (w: number, t: Piece) => {
       const { s0, s1, h0, h1 } = t;
       const [r0, r1] = rowsOf(c, s0, s1);
@@ -271,7 +279,7 @@ class Run {
         dims: cu.length ? this.dims(1, r1 - r0, h0, h1) : this.dims(s1 - s0, c.T, h0, h1),
         cuSeqlens: cu.length ? cu.slice(s0, s1 + 1).map((x) => x - cu[s0]) : new Int32Array(0),
         inputs: this.windows(r0, r1, h0, h1, transfer),
-        o: this.out(r0, r1, h0, h1), state, wantState: c.outputFinalState, ...(faulted && partial(t) ? { faulted } : {}),
+        o: this.out(r0, r1, h0, h1), state, wantState: c.outputFinalState, ...(flagOf(t) >= 0 ? { faulted, faultedAt: flagOf(t) } : {}),
       }, transfer);
       const { o, state: end } = forwardReply(r);
       this.place(o, r0, r1, h0, h1);
@@ -289,14 +297,23 @@ class Run {
       }
     };
     // Each lane posts its first task before its first await: 2 × workers tasks are out now.
+    const t0 = performance.now();
     const lanes = [0, 1].flatMap(() => Array.from({ length: this.pool.size }, (_, w) => lane(w)));
+    const t1 = performance.now();
+    this.post = t1 - t0;
     if (faulted) {
+      const { HV, dv } = c;
+      const release = (i: number) => (Atomics.store(faulted, i, 1), Atomics.notify(faulted, i));
       try {
-        for (const [a, b] of split) faultIn(this.o, a, b);
+        split.forEach((s, i) => {
+          const [r0, r1] = rowsOf(c, s, s + 1);
+          faultIn(this.o, r0 * HV * dv, r1 * HV * dv);
+          release(i);
+        });
       } finally {
-        Atomics.store(faulted, 0, 1);
-        Atomics.notify(faulted, 0);
+        split.forEach((_, i) => release(i)); // no worker may wait forever
       }
+      this.fault = performance.now() - t1;
     }
     await Promise.all(lanes);
     return { o: this.o, state: this.state };

@@ -61,13 +61,14 @@ export interface ForwardJob {
   /** Send the final state back. */
   wantState: boolean;
   /**
-   * Shared transport, heads split: every worker writes some heads of every row, so the fresh
-   * output's pages would be faulted in by all of them at once, and page faults do not run in
-   * parallel (they cost as much as the forward at 16 workers). The calling thread faults them
-   * in while the workers copy and compute, then stores 1 here; the worker waits for it before
-   * writing its output.
+   * Shared transport, a sequence split into many tasks by heads: each writes some heads of
+   * every row, so the fresh output's pages there would be faulted in by all of them at once,
+   * and page faults on one range do not run in parallel (they cost as much as the forward at
+   * 16 workers). The calling thread faults those rows in while the workers copy and compute,
+   * then stores 1 at `faulted[faultedAt]`; the worker waits for it before writing its output.
    */
   faulted?: Int32Array;
+  faultedAt?: number;
   /**
    * Along T (ts/sequence.ts): segment summaries to fold into the initial state, in order,
    * before the forward (`carry = state ⊕ summaries[0] ⊕ …`).

@@ -185,7 +185,7 @@ function forward(rt: Runtime, job: ForwardJob): Reply {
   // Taken after the forward, which may have grown the memory.
   const out = new Float32Array(rt.memory.buffer, outPtr, n);
   let o: Float32Array | null = null;
-  if (job.faulted) Atomics.wait(job.faulted, 0, 0);
+  if (job.faulted) Atomics.wait(job.faulted, job.faultedAt ?? 0, 0);
   const t4 = now();
   if (job.o) copyOut(out, job.o);
   else o = out.slice();
