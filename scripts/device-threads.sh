@@ -14,6 +14,10 @@
 # HLA_THREADS_DEADLINE seconds (default 300) and is killed at 360 (it takes ~100 s on 16 cores);
 # bench/ceiling.ts after HLA_CEILING_DEADLINE (default 150), killed at 200: 560 s at most,
 # inside the tool's 600.
+#
+# An old build against this one (bench/pool-ab.ts, one process, interleaved rounds, 8 and 16
+# workers): prepare with HLA_AB_OLD=path/to/old/dist (copied to target/devbench/old), then run
+# with HLA_DEVICE_BENCHES="threads ab" (default "threads ceiling"); it writes $OUT/pool-ab.log.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -31,13 +35,18 @@ prepare)
   # worker.mjs and .wasm files resolve next to it, as in an installed package.
   node --input-type=module -e "
     import { build } from 'esbuild';
-    for (const name of ['threads', 'threads-chart', 'ceiling', 'ceiling-chart']) {
+    for (const name of ['threads', 'threads-chart', 'ceiling', 'ceiling-chart', 'pool-ab']) {
       await build({
         entryPoints: ['bench/' + name + '.ts'], bundle: true, platform: 'node', format: 'esm', target: 'node20',
         outfile: 'target/devbench/' + name + '.mjs', external: ['node:*'], logLevel: 'warning',
         plugins: [{ name: 'dist', setup(b) { b.onResolve({ filter: /\/dist\/index\.mjs$/ }, () => ({ path: '../../dist/index.mjs', external: true })); } }],
       });
     }"
+  carry='"dist", ".devnode", "target/devbench/threads.mjs", "target/devbench/threads-chart.mjs", "target/devbench/ceiling.mjs", "target/devbench/ceiling-chart.mjs"'
+  if [ -n "${HLA_AB_OLD:-}" ]; then
+    rm -rf target/devbench/old && cp -a "$HLA_AB_OLD" target/devbench/old
+    carry="$carry, \"target/devbench/pool-ab.mjs\", \"target/devbench/old\""
+  fi
   mkdir -p .devnode
   if [ ! -s .devnode/node.xz ] || [ "$(command -v node)" -nt .devnode/node.xz ]; then
     say "packing $(command -v node) ($(node --version)) into .devnode/node.xz"
@@ -46,7 +55,7 @@ prepare)
   cat >&2 <<EOF
 [device-threads] ready. On the device tool (kind nvidia-h200: 16 cores), one call:
   command: bash scripts/device-threads.sh run
-  carry:   ["dist", ".devnode", "target/devbench/threads.mjs", "target/devbench/threads-chart.mjs", "target/devbench/ceiling.mjs", "target/devbench/ceiling-chart.mjs"]
+  carry:   [$carry]
   timeout_s: 600
 then copy threads.json, threads.svg and ceiling.json from its files_at into bench/results/
 (threads.md and ceiling.md: the README tables).
@@ -63,19 +72,31 @@ run)
   lscpu > "$OUT/lscpu.txt" 2>&1 || true
   nproc >> "$OUT/lscpu.txt"
   git log -1 --format='%H %s' > "$OUT/commit.txt" 2>/dev/null || true
-  start=$(date +%s)
-  # A bench cut short (timeout) still leaves what it measured: the rest runs regardless.
-  timeout 360 "$node" --experimental-wasm-relaxed-simd target/devbench/threads.mjs 2>&1 | tee "$OUT/threads.log" ||
-    say "threads bench exited with $?"
-  say "threads bench: $(( $(date +%s) - start )) s"
-  "$node" target/devbench/threads-chart.mjs > "$OUT/threads.md" || say "threads chart failed"
-  cat "$OUT/threads.md"
-  start=$(date +%s)
-  timeout 200 "$node" --experimental-wasm-relaxed-simd target/devbench/ceiling.mjs "$OUT/ceiling.json" 2>&1 | tee "$OUT/ceiling.log" ||
-    say "ceiling bench exited with $?"
-  say "ceiling bench: $(( $(date +%s) - start )) s"
-  "$node" target/devbench/ceiling-chart.mjs "$OUT/ceiling.json" > "$OUT/ceiling.md" || say "ceiling chart failed"
-  cat "$OUT/ceiling.md"
+  benches=${HLA_DEVICE_BENCHES:-threads ceiling}
+  for bench in $benches; do
+    start=$(date +%s)
+    case $bench in
+    threads)
+      # A bench cut short (timeout) still leaves what it measured: the rest runs regardless.
+      timeout 360 "$node" --experimental-wasm-relaxed-simd target/devbench/threads.mjs 2>&1 | tee "$OUT/threads.log" ||
+        say "threads bench exited with $?"
+      "$node" target/devbench/threads-chart.mjs > "$OUT/threads.md" || say "threads chart failed"
+      cat "$OUT/threads.md"
+      ;;
+    ceiling)
+      timeout 200 "$node" --experimental-wasm-relaxed-simd target/devbench/ceiling.mjs "$OUT/ceiling.json" 2>&1 | tee "$OUT/ceiling.log" ||
+        say "ceiling bench exited with $?"
+      "$node" target/devbench/ceiling-chart.mjs "$OUT/ceiling.json" > "$OUT/ceiling.md" || say "ceiling chart failed"
+      cat "$OUT/ceiling.md"
+      ;;
+    ab)
+      timeout 200 "$node" --experimental-wasm-relaxed-simd target/devbench/pool-ab.mjs target/devbench/old/index.mjs dist/index.mjs 8 16 2>&1 | tee "$OUT/pool-ab.log" ||
+        say "pool-ab exited with $?"
+      ;;
+    *) say "unknown bench $bench" ;;
+    esac
+    say "$bench: $(( $(date +%s) - start )) s"
+  done
   ;;
 *)
   echo "usage: bash scripts/device-threads.sh prepare|run" >&2

@@ -82,8 +82,11 @@ const LEAST_TASK = 2048;
  * of `workers` tasks, each task half the remaining work over `workers` (at least an eighth of
  * the even share and {@link LEAST_TASK}, at least one group), so that about three quarters of
  * the work goes out at once in large tasks and the rest in ever smaller ones to whichever
- * worker is free first. A task's groups are contiguous; as rectangles (partial sequences
- * apart) they may be several.
+ * worker is free first. With fewer than four groups per worker, equal shares instead, one per
+ * worker: no finer cut would balance better, and a task of fewer heads gathers the same rows
+ * for less (a window of one head of many is a 256-byte read per 4 KiB row, bound by memory
+ * latency). A task's groups are contiguous; as rectangles (partial sequences apart) they may
+ * be several.
  */
 export function tasks(c: Grouped, workers: number): Piece[] {
   const len = (s: number) => Math.max(1, rowsOf(c, s, s + 1)[1] - rowsOf(c, s, s + 1)[0]);
@@ -91,9 +94,10 @@ export function tasks(c: Grouped, workers: number): Piece[] {
   let left = 0;
   for (let g = 0; g < G; g++) left += cost(g);
   const least = Math.max(left / (8 * workers), Math.min(LEAST_TASK, left / (2 * workers)));
+  const share = G < 4 * workers ? left / workers : 0;
   const out: Piece[] = [];
   for (let g = 0; g < G;) {
-    const size = Math.max(least, left / (2 * workers));
+    const size = share || Math.max(least, left / (2 * workers));
     for (let i = 0; i < workers && g < G; i++) {
       // A group joins the task while its midpoint stays within the size.
       const g0 = g;
@@ -252,7 +256,10 @@ class Run {
 
   /**
    * Tasks (ts/plan.ts `tasks`) to whichever worker is free: two in flight per worker, so the
-   * next one waits in the worker's queue while it runs the current one.
+   * next one waits in the worker's queue while it runs the current one; once every task is
+   * out, a worker that runs dry takes over a task still queued on another (shared memory: the
+   * first worker to start it claims it, ForwardJob `claim`), so a slow core keeps no more than
+   * the task it is running.
    */
   async groups(tasks: Piece[]): Promise<{ o: Float32Array; state: Float32Array | null }> {
     const { c } = this;
@@ -268,7 +275,11 @@ class Run {
     const split = this.shared ? [...perSeq].filter(([, n]) => n >= 4).map(([s]) => s) : [];
     const faulted = split.length ? new Int32Array(new SharedArrayBuffer(4 * split.length)) : undefined;
     const flagOf = (t: Piece) => (faulted && t.h1 - t.h0 < c.H ? split.indexOf(t.s0) : -1);
-    const run = async (w: number, t: Piece) => {
+    const claim = this.shared ? new Int32Array(new SharedArrayBuffer(4 * tasks.length)) : null;
+    const done = new Uint8Array(tasks.length);
+    const postedTo = tasks.map(() => [] as number[]);
+    const run = async (w: number, task: number) => {
+      const t = tasks[task];
       const { s0, s1, h0, h1 } = t;
       const [r0, r1] = rowsOf(c, s0, s1);
       const transfer: ArrayBuffer[] = [];
@@ -279,24 +290,33 @@ class Run {
         dims: cu.length ? this.dims(1, r1 - r0, h0, h1) : this.dims(s1 - s0, c.T, h0, h1),
         cuSeqlens: cu.length ? cu.slice(s0, s1 + 1).map((x) => x - cu[s0]) : new Int32Array(0),
         inputs: this.windows(r0, r1, h0, h1, transfer),
-        o: this.out(r0, r1, h0, h1), state, wantState: c.outputFinalState, ...(flagOf(t) >= 0 ? { faulted, faultedAt: flagOf(t) } : {}),
+        o: this.out(r0, r1, h0, h1), state, wantState: c.outputFinalState,
+        ...(flagOf(t) >= 0 ? { faulted, faultedAt: flagOf(t) } : {}), ...(claim ? { claim, task } : {}),
       }, transfer);
+      if ('skipped' in r) return;
       const { o, state: end } = forwardReply(r);
       this.place(o, r0, r1, h0, h1);
       this.placeState(end, s0, s1, h0, h1);
+      done[task] = 1;
     };
     let next = 0, failed = false;
+    // The next task in order; then one that another worker has not started yet.
+    const pick = (w: number) => {
+      if (next < tasks.length) return next++;
+      if (claim) for (let i = 0; i < tasks.length; i++) if (!done[i] && Atomics.load(claim, i) === 0 && !postedTo[i].includes(w)) return i;
+      return -1;
+    };
     const lane = async (w: number) => {
-      while (!failed && next < tasks.length) {
+      for (let i = pick(w); i >= 0 && !failed; i = pick(w)) {
+        postedTo[i].push(w);
         try {
-          await run(w, tasks[next++]);
+          await run(w, i);
         } catch (e) {
           failed = true; // the call rejects: hand out no more tasks
           throw e;
         }
       }
     };
-    // Each lane posts its first task before its first await: 2 × workers tasks are out now.
     const t0 = performance.now();
     const lanes = [0, 1].flatMap(() => Array.from({ length: this.pool.size }, (_, w) => lane(w)));
     const t1 = performance.now();
@@ -315,6 +335,8 @@ class Run {
       }
       this.fault = performance.now() - t1;
     }
+    // Every lane ends, the replies of tasks taken over included: a worker that dies with a job
+    // of this call fails the call, whoever ran that task.
     await Promise.all(lanes);
     return { o: this.o, state: this.state };
   }

@@ -280,6 +280,7 @@ export class Pool {
       const E = r.name === 'RangeError' ? RangeError : r.name === 'TypeError' ? TypeError : Error;
       throw new E(r.error);
     }
+    if ('skipped' in r) return r;
     const p = (this.profile[w] ??= { jobs: 0, io: 0, compute: 0, carry: 0, touch: 0, copyIn: 0, copyOut: 0, wait: 0, back: 0 });
     p.jobs++;
     p.io += r.ms.io;

@@ -70,6 +70,13 @@ export interface ForwardJob {
   faulted?: Int32Array;
   faultedAt?: number;
   /**
+   * Work stealing (shared transport, by groups): a task may be posted to a second worker while
+   * it still waits in the first one's queue; whichever starts it first stores 1 at
+   * `claim[task]` and runs it, the other replies {@link Skipped}.
+   */
+  claim?: Int32Array;
+  task?: number;
+  /**
    * Along T (ts/sequence.ts): segment summaries to fold into the initial state, in order,
    * before the forward (`carry = state ⊕ summaries[0] ⊕ …`).
    */
@@ -132,7 +139,14 @@ export interface Timing {
   copyOut?: number;
 }
 
+/** The reply to a forward job whose task another worker had started (ForwardJob `claim`). */
+export interface Skipped {
+  id: number;
+  skipped: true;
+}
+
 export type Reply =
   | { id: number; o: Float32Array | null; state: Float32Array | null; ms: Timing }
+  | Skipped
   | { id: number; summary: Float32Array; ms: Timing }
   | { id: number; error: string; name: string };

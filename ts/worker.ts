@@ -158,6 +158,7 @@ const windowLen = (s: Slab | null) => (s === null ? 0 : (s.r1 - s.r0) * (s.h1 - 
  * transport).
  */
 function forward(rt: Runtime, job: ForwardJob): Reply {
+  if (job.claim && Atomics.compareExchange(job.claim, job.task!, 0, 1) !== 0) return { id: job.id, skipped: true };
   const glue = rt.glue;
   const start = now();
   const [b, t, , hv, , dv] = job.dims;
