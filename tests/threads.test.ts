@@ -128,6 +128,17 @@ describe.each(['shared', 'copy'] as const)('%s transport', (transport) => {
     expect(Array.from((await h3.run('la1', q, k, v, opts)).o.data)).toEqual(Array.from(a.o.data)); // the pool goes on
   });
 
+  it('sequences split into four or more tasks by heads (their rows faulted in by this thread, between replies): bit-identical', async () => {
+    const { q, k, v } = qkv(2, 64, 32, 32, 4, 4, 87);
+    const opts = { decay: 0.97, outputFinalState: true };
+    const a = single.hla2(q, k, v, opts);
+    const b = await h4.run('hla2', q, k, v, opts);
+    const plan = (h4 as unknown as { _lastRunProfile: { plan: { tasks: { s0: number }[] } } })._lastRunProfile.plan;
+    for (const s of [0, 1]) expect(plan.tasks.filter((t) => t.s0 === s).length).toBeGreaterThanOrEqual(4);
+    expect(Array.from(b.o.data)).toEqual(Array.from(a.o.data));
+    expect(Array.from(b.finalState!.toFloat32Array())).toEqual(Array.from(a.finalState!.toFloat32Array()));
+  });
+
   it('cuSeqlens of unequal lengths over 4 workers: bit-identical', async () => {
     const { q, k, v } = qkv(1, 40, 3, 3, 4, 4, 82);
     const opts = { decay: 0.95, cuSeqlens: [0, 3, 30, 31, 40], outputFinalState: true };

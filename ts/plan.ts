@@ -321,23 +321,27 @@ class Run {
     const lanes = [0, 1].flatMap(() => Array.from({ length: this.pool.size }, (_, w) => lane(w)));
     const t1 = performance.now();
     this.post = t1 - t0;
-    if (faulted) {
+    // Between sequences this thread lets the workers' replies in, so that it keeps handing out
+    // tasks (faulting 16 MiB in takes it 13 ms on the Xeon with 16 busy workers).
+    const faulting = (async () => {
+      if (!faulted) return;
       const { HV, dv } = c;
       const release = (i: number) => (Atomics.store(faulted, i, 1), Atomics.notify(faulted, i));
       try {
-        split.forEach((s, i) => {
+        for (const [i, s] of split.entries()) {
+          if (i > 0) await macrotask();
           const [r0, r1] = rowsOf(c, s, s + 1);
           faultIn(this.o, r0 * HV * dv, r1 * HV * dv);
           release(i);
-        });
+        }
       } finally {
         split.forEach((_, i) => release(i)); // no worker may wait forever
+        this.fault = performance.now() - t1;
       }
-      this.fault = performance.now() - t1;
-    }
+    })();
     // Every lane ends, the replies of tasks taken over included: a worker that dies with a job
     // of this call fails the call, whoever ran that task.
-    await Promise.all(lanes);
+    await Promise.all([...lanes, faulting]);
     return { o: this.o, state: this.state };
   }
 
@@ -444,6 +448,20 @@ class Run {
 function forwardReply(r: Reply): { o: Float32Array | null; state: Float32Array | null } {
   if (!('o' in r)) throw new Error('hla-wasm: unexpected worker reply');
   return r;
+}
+
+/** Resolves after the event loop has run the tasks (worker replies) already queued. */
+function macrotask(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  // Browsers: a message to oneself (setTimeout(0) is clamped to 4 ms when nested).
+  const { port1, port2 } = new MessageChannel();
+  return new Promise((resolve) => {
+    port1.onmessage = () => {
+      port1.close();
+      resolve();
+    };
+    port2.postMessage(null);
+  });
 }
 
 /**
