@@ -98,7 +98,8 @@ export class Hla {
 
   /**
    * Any operator over the worker pool of `init({ threads })` (ts/plan.ts): by (sequence, head)
-   * groups with equal work per worker (every operator: each input cut by its kind, ts/inputs.ts),
+   * groups, in tasks that go to whichever worker is free (every operator: each input cut by its
+   * kind, ts/inputs.ts),
    * or, for one sequence with fewer heads than workers, along T where the cost model predicts a
    * gain (la1, hla2, ahla, hla3, gla, deltaRule, which have segment summaries: docs/math.md §f,
    * §g). The same results as the synchronous call (bit-identical by groups, within float32
