@@ -139,6 +139,19 @@ describe.each(['shared', 'copy'] as const)('%s transport', (transport) => {
     expect(Array.from(b.finalState!.toFloat32Array())).toEqual(Array.from(a.finalState!.toFloat32Array()));
   });
 
+  it('plain inputs of several MiB go into shared memory a step at a time while the first tasks run: bit-identical', async () => {
+    // Another call first, so that the reused staging buffers hold other values: a task posted
+    // before its rows were copied would read those.
+    const other = qkv(8, 256, 4, 4, 32, 32, 88);
+    await h4.run('la1', other.q, other.k, other.v, { decay: 0.9 });
+    const { q, k, v } = qkv(8, 256, 4, 4, 32, 32, 89);
+    const opts = { decay: 0.97, outputFinalState: true };
+    const a = single.la1(q, k, v, opts);
+    const b = await h4.run('la1', q, k, v, opts);
+    expect(Array.from(b.o.data)).toEqual(Array.from(a.o.data));
+    expect(Array.from(b.finalState!.toFloat32Array())).toEqual(Array.from(a.finalState!.toFloat32Array()));
+  });
+
   it('cuSeqlens of unequal lengths over 4 workers: bit-identical', async () => {
     const { q, k, v } = qkv(1, 40, 3, 3, 4, 4, 82);
     const opts = { decay: 0.95, cuSeqlens: [0, 3, 30, 31, 40], outputFinalState: true };

@@ -153,8 +153,17 @@ export async function forwardOnPool(pool: Pool, c: PoolCall, profile?: CallProfi
   const shared = pool.transport === 'shared';
   const taken: SharedArrayBuffer[] = [];
   try {
-    // An absent optional input (empty) stays empty: the worker gets null for it.
-    const run = new Run(pool, c, c.inputs.map((x) => (shared && x.length ? pool.share(x, taken) : x)));
+    // An absent optional input (empty) stays empty: the worker gets null for it. By groups, a
+    // plain input is copied into shared memory row by row while the tasks on the rows copied
+    // so far already run (Run `fill`); along T, before (every segment's summary is needed).
+    const staged: Staged[] = [];
+    const inputs = c.inputs.map((x) => {
+      if (!shared || !x.length || x.buffer instanceof SharedArrayBuffer) return x;
+      const y = pool.share(x, taken, p.kind !== 'groups');
+      if (p.kind === 'groups') staged.push({ from: x, to: y });
+      return y;
+    });
+    const run = new Run(pool, c, inputs, staged);
     const t1 = performance.now();
     pool.profile = [];
     const result = p.kind === 'groups' ? await run.groups(p.tasks) : await run.alongT(p.parts);
@@ -163,6 +172,12 @@ export async function forwardOnPool(pool: Pool, c: PoolCall, profile?: CallProfi
   } finally {
     pool.unshare(taken);
   }
+}
+
+/** A plain input and its staging copy in shared memory, filled while the call runs. */
+interface Staged {
+  from: Float32Array;
+  to: Float32Array;
 }
 
 /** One call in flight: its tensors, output, final state, and the windows it sends. */
@@ -178,7 +193,7 @@ class Run {
   post = 0;
   fault = 0;
 
-  constructor(readonly pool: Pool, readonly c: PoolCall, readonly inputs: Float32Array[]) {
+  constructor(readonly pool: Pool, readonly c: PoolCall, readonly inputs: Float32Array[], readonly staged: Staged[] = []) {
     this.shared = pool.transport === 'shared';
     const n = c.B * c.T * c.HV * c.dv;
     this.o = this.shared ? sharedFloats(n) : new Float32Array(n);
@@ -275,6 +290,29 @@ class Run {
     const split = this.shared ? [...perSeq].filter(([, n]) => n >= 4).map(([s]) => s) : [];
     const faulted = split.length ? new Int32Array(new SharedArrayBuffer(4 * split.length)) : undefined;
     const flagOf = (t: Piece) => (faulted && t.h1 - t.h0 < c.H ? split.indexOf(t.s0) : -1);
+    // Plain inputs (forwardOnPool): their rows go into the staging buffers in order, ~1 MiB a
+    // step, and a task is posted once its rows are in.
+    let copied = this.staged.length ? 0 : Infinity, stopped = false;
+    let waiting: { row: number; go: () => void }[] = [];
+    const rowsIn = (r: number) => (r <= copied ? null : new Promise<void>((go) => waiting.push({ row: r, go })));
+    const filling = (async () => {
+      const total = rowsOf(c, 0, c.nSeq)[1];
+      const floats = this.staged.reduce((a, x) => a + x.from.length / total, 0);
+      const step = Math.max(1, Math.floor((1 << 18) / Math.max(1, floats)));
+      for (let r = 0; r < total && !stopped; r += step) {
+        const t = performance.now();
+        const e = Math.min(total, r + step);
+        for (const { from, to } of this.staged) {
+          const n = from.length / total;
+          to.set(from.subarray(r * n, e * n), r * n);
+        }
+        copied = e;
+        this.prepare += performance.now() - t;
+        for (const x of waiting) if (x.row <= e) x.go();
+        waiting = waiting.filter((x) => x.row > e);
+        await Promise.resolve(); // the lanes just let through post their tasks first
+      }
+    })();
     const claim = this.shared ? new Int32Array(new SharedArrayBuffer(4 * tasks.length)) : null;
     const done = new Uint8Array(tasks.length);
     const postedTo = tasks.map(() => [] as number[]);
@@ -282,6 +320,8 @@ class Run {
       const t = tasks[task];
       const { s0, s1, h0, h1 } = t;
       const [r0, r1] = rowsOf(c, s0, s1);
+      const rows = rowsIn(r1);
+      if (rows) await rows;
       const transfer: ArrayBuffer[] = [];
       const state = this.initial(s0, s1, h0, h1);
       if (state) transfer.push(state.buffer as ArrayBuffer);
@@ -317,6 +357,8 @@ class Run {
         }
       }
     };
+    // Each lane posts its first task before its first await (plain inputs: once its rows are
+    // in): 2 × workers tasks go out at once.
     const t0 = performance.now();
     const lanes = [0, 1].flatMap(() => Array.from({ length: this.pool.size }, (_, w) => lane(w)));
     const t1 = performance.now();
@@ -325,6 +367,7 @@ class Run {
     // tasks (faulting 16 MiB in takes it 13 ms on the Xeon with 16 busy workers).
     const faulting = (async () => {
       if (!faulted) return;
+      await filling; // the workers wait for their inputs first
       const { HV, dv } = c;
       const release = (i: number) => (Atomics.store(faulted, i, 1), Atomics.notify(faulted, i));
       try {
@@ -340,8 +383,13 @@ class Run {
       }
     })();
     // Every lane ends, the replies of tasks taken over included: a worker that dies with a job
-    // of this call fails the call, whoever ran that task.
-    await Promise.all([...lanes, faulting]);
+    // of this call fails the call, whoever ran that task. A failed call stops filling the
+    // staging buffers before they go back to the pool (forwardOnPool) for the next call.
+    try {
+      await Promise.all([...lanes, faulting, filling]);
+    } finally {
+      stopped = true;
+    }
     return { o: this.o, state: this.state };
   }
 

@@ -243,10 +243,11 @@ export class Pool {
   #staging: SharedArrayBuffer[] = [];
 
   /**
-   * `x` in shared memory: itself if it is there already, else its copy in a staging buffer,
-   * listed in `taken` until {@link Pool.unshare} gives it back.
+   * `x` in shared memory: itself if it is there already, else its copy in a staging buffer
+   * (not copied yet with `copy` false: the caller fills it), listed in `taken` until
+   * {@link Pool.unshare} gives it back.
    */
-  share(x: Float32Array, taken: SharedArrayBuffer[]): Float32Array {
+  share(x: Float32Array, taken: SharedArrayBuffer[], copy = true): Float32Array {
     if (x.buffer instanceof SharedArrayBuffer) return x;
     let best = -1;
     this.#staging.forEach((b, i) => {
@@ -255,7 +256,7 @@ export class Pool {
     const buffer = best >= 0 ? this.#staging.splice(best, 1)[0] : (sharedFloats(x.length).buffer as SharedArrayBuffer);
     taken.push(buffer);
     const y = new Float32Array(buffer, 0, x.length);
-    y.set(x);
+    if (copy) y.set(x);
     return y;
   }
 
