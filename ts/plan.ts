@@ -296,6 +296,7 @@ class Run {
     let waiting: { row: number; go: () => void }[] = [];
     const rowsIn = (r: number) => (r <= copied ? null : new Promise<void>((go) => waiting.push({ row: r, go })));
     const filling = (async () => {
+      if (!this.staged.length) return;
       const total = rowsOf(c, 0, c.nSeq)[1];
       const floats = this.staged.reduce((a, x) => a + x.from.length / total, 0);
       const step = Math.max(1, Math.floor((1 << 18) / Math.max(1, floats)));
