@@ -315,7 +315,6 @@ class Run {
       }
     })();
     const claim = this.shared ? new Int32Array(new SharedArrayBuffer(4 * tasks.length)) : null;
-    const done = new Uint8Array(tasks.length);
     const postedTo = tasks.map(() => [] as number[]);
     const run = async (w: number, task: number) => {
       const t = tasks[task];
@@ -338,13 +337,12 @@ class Run {
       const { o, state: end } = forwardReply(r);
       this.place(o, r0, r1, h0, h1);
       this.placeState(end, s0, s1, h0, h1);
-      done[task] = 1;
     };
     let next = 0, failed = false;
     // The next task in order; then one that another worker has not started yet.
     const pick = (w: number) => {
       if (next < tasks.length) return next++;
-      if (claim) for (let i = 0; i < tasks.length; i++) if (!done[i] && Atomics.load(claim, i) === 0 && !postedTo[i].includes(w)) return i;
+      if (claim) for (let i = 0; i < tasks.length; i++) if (Atomics.load(claim, i) === 0 && !postedTo[i].includes(w)) return i;
       return -1;
     };
     const lane = async (w: number) => {

@@ -93,18 +93,14 @@ function read(s: Slab | null, slot: number): Float32Array {
   if (s === null) return NONE;
   const { data, heads, d, r0, r1, h0, h1 } = s;
   if (h0 === 0 && h1 === heads) return data.subarray(r0 * heads * d, r1 * heads * d);
-  const w = (h1 - h0) * d;
-  const out = scratchOf(slot, (r1 - r0) * w);
-  for (let r = r0; r < r1; r++) out.set(data.subarray((r * heads + h0) * d, (r * heads + h1) * d), (r - r0) * w);
+  const out = scratchOf(slot, windowLen(s));
+  copyIn(s, out);
   return out;
 }
 
 /** Writes `x` (from {@link read} of the same window) back into the window, unless it is a view of it. */
 function write(s: Slab, x: Float32Array): void {
-  const { data, heads, d, r0, r1, h0, h1 } = s;
-  if (x.buffer === data.buffer) return;
-  const w = (h1 - h0) * d;
-  for (let r = r0; r < r1; r++) data.set(x.subarray((r - r0) * w, (r - r0 + 1) * w), (r * heads + h0) * d);
+  if (x.buffer !== s.data.buffer) copyOut(x, s);
 }
 
 /** Wall-clock ms comparable across threads (each worker has its own `performance.timeOrigin`). */

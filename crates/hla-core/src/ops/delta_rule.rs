@@ -7,7 +7,7 @@
 mod chunk;
 mod recurrent;
 
-pub(crate) use chunk::{axpy, dot};
+pub(crate) use chunk::{axpy, decay_products, dot};
 
 use super::gated::{check_finite, check_log_gates, flat_state_forms, gated_options, group_len};
 use super::operator::Operator;

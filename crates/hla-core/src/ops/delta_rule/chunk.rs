@@ -136,6 +136,14 @@ fn chunk_gates(
         alpha[t] = exp(g);
         beta[t] = b;
     }
+    decay_products(&alpha[..c], dec, e);
+}
+
+/// The decay products of a chunk's gates `alpha` (c of them), in float64: D (`c × c`, lower
+/// triangle, diagonal 1: `D[i][s] = α_{s+1} ⋯ α_i`) into `dec`, E (`E[s] = α_0 ⋯ α_s`) into
+/// `e[..c]`. Shared with rla's first pass (ops/rla/reads.rs).
+pub(crate) fn decay_products(alpha: &[f32], dec: &mut [f32], e: &mut [f32]) {
+    let c = alpha.len();
     let mut ep = 1f64;
     for sj in 0..c {
         let mut d = 1f64;

@@ -30,7 +30,7 @@
 //! one base pass plus a c×c×dk score product and a c×c×dv mix, against two base passes before.
 
 use super::{Residual, RlaBase};
-use super::super::delta_rule::axpy;
+use super::super::delta_rule::{axpy, decay_products};
 use crate::gemm::{gemm, gemm_acc, transpose, MatRef};
 use crate::simd::Simd;
 use crate::size::{chunk_len, floats, total};
@@ -83,17 +83,10 @@ impl Pass1<'_> {
             gemm::<S>(c, c, dk, MatRef::rows(k, dk), kt, c, kk, c);
             gemm::<S>(c, c, dk, MatRef::rows(q, dk), kt, c, qk, c);
             // D (lower triangle, diagonal 1), E_i in e[c + i] and E_{i−1} in e[i]; float64.
-            let mut ep = 1f64;
-            for j in 0..c {
-                let mut d = 1f64;
-                dec[j * c + j] = 1.0;
-                for i in j + 1..c {
-                    d *= alpha[i] as f64;
-                    dec[i * c + j] = d as f32;
-                }
-                e[j] = ep as f32;
-                ep *= alpha[j] as f64;
-                e[c + j] = ep as f32;
+            decay_products(alpha, dec, &mut e[c..2 * c]);
+            e[0] = 1.0;
+            for j in 1..c {
+                e[j] = e[c + j - 1];
             }
             // The carry-in reads [K; Q] S_0.
             let (ck, cq) = carry[..2 * c * dv].split_at_mut(c * dv);
